@@ -1,0 +1,131 @@
+/**
+ * Reads an image family's files from disk: kbuild.yaml, the profiles, every template and
+ * image.yaml under the images root, override files and plugin modules. The only place the
+ * core's inputs touch the filesystem.
+ */
+import fg from 'fast-glob';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ProfileSource } from '../core/config.js';
+import type { FoundTemplate } from '../core/images.js';
+import type { Failure, Result } from '../core/model.js';
+import { err, ok } from '../core/model.js';
+import type { TemplatePlugin } from '../core/render.js';
+
+export const PROJECT_FILE = 'kbuild.yaml';
+
+/** The project root: `dir` if given, else the nearest folder upwards holding kbuild.yaml, else cwd. */
+export function findProjectRoot(dir: string | undefined, cwd: string): string {
+  if (dir) return resolve(cwd, dir);
+  for (let d = cwd; ; d = dirname(d)) {
+    if (existsSync(join(d, PROJECT_FILE))) return d;
+    if (dirname(d) === d) return cwd;
+  }
+}
+
+const toPosix = (p: string) => p.split(sep).join('/');
+
+export async function readProjectFile(root: string): Promise<string | undefined> {
+  return readOptional(join(root, PROJECT_FILE));
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Every profiles/<name>.yaml (or .yml), by name. */
+export async function readProfiles(root: string, profilesDir: string): Promise<Map<string, ProfileSource>> {
+  const files = await fg(['*.yaml', '*.yml'], { cwd: join(root, profilesDir), onlyFiles: true });
+  const out = new Map<string, ProfileSource>();
+  await Promise.all(
+    files.sort().map(async (f) => {
+      const name = f.replace(/\.ya?ml$/, '');
+      out.set(name, { name, file: `${profilesDir}/${f}`, text: await readFile(join(root, profilesDir, f), 'utf8') });
+    }),
+  );
+  return out;
+}
+
+export interface ImagesTree {
+  readonly found: FoundTemplate[];
+  /** Every *.j2 under the images root, by posix path relative to it. */
+  readonly templates: Map<string, string>;
+}
+
+/** Reads the images tree: every Dockerfile.j2 (with image.yaml) and every other template. */
+export async function readImagesTree(root: string, imagesDir: string): Promise<Result<ImagesTree, Failure>> {
+  const cwd = join(root, imagesDir);
+  if (!existsSync(cwd)) {
+    return err({
+      reason: 'config-invalid',
+      problems: [{ file: PROJECT_FILE, message: `the images directory '${imagesDir}' does not exist`, hint: "create it, or set 'images_dir' in kbuild.yaml" }],
+    });
+  }
+  const paths = await fg(['**/*.j2', '**/image.yaml'], { cwd, onlyFiles: true, ignore: ['**/node_modules/**'] });
+  const texts = await Promise.all(paths.map((p) => readFile(join(cwd, p), 'utf8')));
+  const templates = new Map<string, string>();
+  const metas = new Map<string, string>();
+  paths.forEach((p, i) => (p.endsWith('.j2') ? templates : metas).set(p, texts[i]!));
+  const found: FoundTemplate[] = [];
+  for (const t of templates.keys()) {
+    if (t !== 'Dockerfile.j2' && !t.endsWith('/Dockerfile.j2')) continue;
+    const meta = metas.get(t.replace(/Dockerfile\.j2$/, 'image.yaml'));
+    found.push({ template: t, ...(meta !== undefined ? { metaText: meta } : {}) });
+  }
+  return ok({ found, templates });
+}
+
+/** Override files in the order given; a directory stands for its *.j2 files, sorted. */
+export async function readOverrides(root: string, paths: readonly string[], cwd: string): Promise<Result<{ path: string; source: string }[], Failure>> {
+  const out: { path: string; source: string }[] = [];
+  for (const p of paths) {
+    const abs = resolve(cwd, p);
+    let files: string[];
+    try {
+      files = (await stat(abs)).isDirectory() ? (await fg('*.j2', { cwd: abs, absolute: true })).sort() : [abs];
+    } catch {
+      return err({ reason: 'config-invalid', problems: [{ file: p, message: `template override '${p}' does not exist`, hint: 'give a file or a directory of *.j2 files' }] });
+    }
+    for (const f of files) out.push({ path: toPosix(relative(root, f)) || f, source: await readFile(f, 'utf8') });
+  }
+  return ok(out);
+}
+
+/** Imports the plugin modules named in kbuild.yaml and checks what they export. */
+export async function loadPlugins(root: string, modules: readonly string[]): Promise<Result<TemplatePlugin[], Failure>> {
+  const out: TemplatePlugin[] = [];
+  for (const m of modules) {
+    const file = resolve(root, m);
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    } catch (e) {
+      return err({ reason: 'plugin-invalid', file: m, message: `cannot load: ${(e as Error).message}` });
+    }
+    const exported = (mod['default'] && typeof mod['default'] === 'object' ? mod['default'] : mod) as Record<string, unknown>;
+    const plugin: TemplatePlugin = {};
+    for (const key of ['filters', 'tests', 'globals'] as const) {
+      const v = exported[key];
+      if (v === undefined) continue;
+      if (typeof v !== 'object' || v === null) return err({ reason: 'plugin-invalid', file: m, message: `'${key}' must be an object of named ${key}` });
+      if (key !== 'globals') {
+        for (const [name, fn] of Object.entries(v)) {
+          if (typeof fn !== 'function') return err({ reason: 'plugin-invalid', file: m, message: `${key}.${name} must be a function` });
+        }
+      }
+      Object.assign(plugin, { [key]: v });
+    }
+    if (!plugin.filters && !plugin.tests && !plugin.globals) {
+      return err({ reason: 'plugin-invalid', file: m, message: 'exports none of filters, tests, globals' });
+    }
+    out.push(plugin);
+  }
+  return ok(out);
+}

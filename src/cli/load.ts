@@ -1,0 +1,138 @@
+/**
+ * The composition root's loading half: reads the project from disk (adapters), then runs the
+ * pure core over it (config, images, rendering, graph, selection). Every failure is collected.
+ */
+import { applyOverrides, parseKeyValues, parseProject, resolveProfile } from '../core/config.js';
+import { loadFamily, type Family } from '../core/family.js';
+import { discoverImages } from '../core/images.js';
+import type { Failure, ImageSpec, ProjectConfig } from '../core/model.js';
+import { createRenderer, type Renderer } from '../core/render.js';
+import { selectImages, type Selection } from '../core/select.js';
+import { suggest } from '../core/schema.js';
+import {
+  findProjectRoot,
+  loadPlugins,
+  PROJECT_FILE,
+  readImagesTree,
+  readOverrides,
+  readProfiles,
+  readProjectFile,
+} from '../adapters/workspace.js';
+import type { ProfileSource } from '../core/config.js';
+import { UsageError, type Io } from './io.js';
+
+/** Options shared by every command that loads a profile. */
+export interface ProfileOptions {
+  project?: string;
+  profile?: string;
+  tag?: string;
+  registry?: string;
+  namespace?: string;
+  baseImage?: string;
+  var: string[];
+  buildArg: string[];
+  templateOverride: string[];
+}
+
+export interface SelectionOptions {
+  exclude: string[];
+  skipParents?: boolean;
+  withDescendants?: boolean;
+}
+
+/** The project, read once per run and shared by every profile loaded from it. */
+export interface Workspace {
+  readonly root: string;
+  readonly project: ProjectConfig;
+  readonly profiles: ReadonlyMap<string, ProfileSource>;
+  readonly images: readonly ImageSpec[];
+  readonly renderer: Renderer;
+}
+
+export type Loaded<T> = { ok: true; value: T } | { ok: false; failures: Failure[] };
+
+/** Maps Node's arch names to OCI platform arch names. */
+const OCI_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', ia32: '386' };
+export const hostPlatform = () => `linux/${OCI_ARCH[process.arch] ?? process.arch}`;
+
+export async function loadWorkspace(io: Io, opts: Pick<ProfileOptions, 'project' | 'templateOverride'>): Promise<Loaded<Workspace>> {
+  const root = findProjectRoot(opts.project, io.cwd);
+  const project = parseProject(await readProjectFile(root), PROJECT_FILE);
+  if (!project.ok) return { ok: false, failures: [{ reason: 'config-invalid', problems: project.error }] };
+  const [profiles, tree, overrides, plugins] = await Promise.all([
+    readProfiles(root, project.value.profilesDir),
+    readImagesTree(root, project.value.imagesDir),
+    readOverrides(root, opts.templateOverride, io.cwd),
+    loadPlugins(root, project.value.plugins),
+  ]);
+  const failures: Failure[] = [];
+  for (const r of [tree, overrides, plugins]) if (!r.ok) failures.push(r.error);
+  if (!tree.ok || !overrides.ok || !plugins.ok) return { ok: false, failures };
+  const discovered = discoverImages(tree.value.found, project.value.imagesDir);
+  if (discovered.failures.length) return { ok: false, failures: discovered.failures };
+  const imagesDir = project.value.imagesDir;
+  const renderer = createRenderer({
+    templates: tree.value.templates,
+    overrides: overrides.value,
+    plugins: plugins.value,
+    displayPath: (key) => `${imagesDir}/${key}`,
+  });
+  return { ok: true, value: { root, project: project.value, profiles, images: discovered.images, renderer } };
+}
+
+/** Resolves the profile named by --profile (or KBUILD_PROFILE), with command-line overrides. */
+export function profileName(io: Io, ws: Workspace, given: string | undefined): string {
+  const name = given ?? io.env['KBUILD_PROFILE'];
+  const available = [...ws.profiles.keys()].sort();
+  if (!name) {
+    throw new UsageError(
+      `choose a profile with --profile NAME (or KBUILD_PROFILE); available: ${available.join(', ') || `none — add one to ${ws.project.profilesDir}/`}`,
+    );
+  }
+  return name;
+}
+
+export function loadProfileFamily(io: Io, ws: Workspace, opts: ProfileOptions, name: string): Loaded<Family> {
+  if (!ws.profiles.has(name)) {
+    const available = [...ws.profiles.keys()].sort();
+    const s = suggest(name, available);
+    return { ok: false, failures: [{ reason: 'profile-not-found', name, available, ...(s ? { suggestion: s } : {}) }] };
+  }
+  const profile = resolveProfile(name, ws.profiles);
+  if (!profile.ok) return { ok: false, failures: [{ reason: 'config-invalid', problems: profile.error }] };
+  const vars = parseKeyValues(opts.var, '--var');
+  const buildArgs = parseKeyValues(opts.buildArg, '--build-arg');
+  if (!vars.ok) throw new UsageError(vars.error);
+  if (!buildArgs.ok) throw new UsageError(buildArgs.error);
+  const p = applyOverrides(profile.value, {
+    ...(opts.tag !== undefined ? { tag: opts.tag } : {}),
+    ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
+    ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+    ...(opts.baseImage !== undefined ? { baseImage: opts.baseImage } : {}),
+    vars: vars.value,
+    buildArgs: buildArgs.value,
+  });
+  const { family, failures } = loadFamily({
+    project: ws.project,
+    profile: p,
+    images: ws.images,
+    renderer: ws.renderer,
+    platform: p.platforms[0] ?? hostPlatform(),
+  });
+  return family ? { ok: true, value: family } : { ok: false, failures };
+}
+
+/** Selection from positional patterns (or the profile's), excludes and closure flags. */
+export function select(family: Family, patterns: readonly string[], opts: SelectionOptions): Loaded<Selection> {
+  const profile = family.profile;
+  const fromCli = patterns.length > 0;
+  const { selection, failures } = selectImages(family.graph, family.project.groups, {
+    patterns: fromCli ? patterns : profile.images,
+    source: fromCli ? 'the command line' : profile.locate(['images']).file,
+    exclude: [...profile.exclude, ...opts.exclude],
+    excludeSource: opts.exclude.length ? 'the command line (--exclude)' : profile.locate(['exclude']).file,
+    skipParents: opts.skipParents ?? false,
+    withDescendants: opts.withDescendants ?? false,
+  });
+  return failures.length ? { ok: false, failures } : { ok: true, value: selection };
+}

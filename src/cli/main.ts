@@ -1,0 +1,64 @@
+/**
+ * kbuild's command line: the one composition root. Parses flags, loads the project through the
+ * adapters, runs the core, and turns failures into text and exit codes
+ * (0 ok, 1 failed work or invalid tree, 2 usage or configuration error).
+ */
+import { Command, CommanderError } from 'commander';
+import { formatFailure, exitCodeFor } from '../report/failures.js';
+import { processIo, UsageError, type Io } from './io.js';
+import { registerGraph } from './commands/graph.js';
+import { registerList } from './commands/list.js';
+import { registerPlan } from './commands/plan.js';
+import { registerRender } from './commands/render.js';
+import { registerValidate } from './commands/validate.js';
+import { Failed, type Action } from './options.js';
+
+export function buildProgram(io: Io, run: (a: Action) => void): Command {
+  const program = new Command('kbuild')
+    .description('Build families of container images from Jinja-style Dockerfile templates, in dependency order.')
+    .version('0.1.0', '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Exit codes: 0 ok, 1 failed work or invalid image tree, 2 usage or configuration error.
+Examples:
+  kbuild validate --all-profiles
+  kbuild list --profile debian-binary
+  kbuild graph --profile debian-binary --format tree
+  kbuild render --profile debian-binary nginx --work-dir /tmp/r`,
+  );
+  for (const register of [registerList, registerRender, registerGraph, registerPlan, registerValidate]) {
+    register(program, run);
+  }
+  return program;
+}
+
+/** Runs kbuild with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  let pending: Action | undefined;
+  const program = buildProgram(io, (a) => {
+    pending = a;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return pending ? await pending(io) : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; every other parse error is a usage error.
+      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
+    }
+    if (e instanceof UsageError) {
+      io.err(`kbuild: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof Failed) {
+      for (const f of e.failures) io.err(`${formatFailure(f)}\n`);
+      return exitCodeFor(e.failures);
+    }
+    io.err(`kbuild: internal error (a bug; please report it): ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The family for one profile: every image rendered, its FROM lines parsed and resolved to family
+ * parents or external bases, the graph built, and what cannot be built for the profile marked.
+ * All problems are collected, so `kbuild validate` can print every one at once.
+ */
+import { parseDockerfile } from './dockerfile.js';
+import { buildGraph } from './graph.js';
+import type {
+  BuildGraph,
+  ConfigProblem,
+  Failure,
+  ImageName,
+  ImageSpec,
+  Profile,
+  ProjectConfig,
+  RenderedImage,
+} from './model.js';
+import { canonicalName, parseReference } from './reference.js';
+import type { Renderer } from './render.js';
+import { suggest } from './schema.js';
+
+/** How the family's images are named for a profile. */
+export interface Naming {
+  readonly registry: string;
+  readonly namespace: string;
+  readonly prefix: string;
+  readonly tag: string;
+  /** `namespace/prefix+name` (no registry, no tag). */
+  readonly repository: (name: string) => string;
+  /** `namespace/prefix+name:tag`: the local reference an image is built as. */
+  readonly ref: (name: string) => string;
+}
+
+export interface FamilyInput {
+  readonly project: ProjectConfig;
+  readonly profile: Profile;
+  readonly images: readonly ImageSpec[];
+  readonly renderer: Renderer;
+  /** The platform templates are rendered for, e.g. linux/amd64. */
+  readonly platform: string;
+}
+
+export interface Family {
+  readonly project: ProjectConfig;
+  readonly profile: Profile;
+  readonly naming: Naming;
+  readonly platform: string;
+  readonly images: ReadonlyMap<ImageName, RenderedImage>;
+  readonly graph: BuildGraph;
+  /** Images that cannot be built with this profile, with the reason. */
+  readonly unbuildable: ReadonlyMap<ImageName, string>;
+}
+
+/** The variables every template sees, before the per-image ones. */
+function baseContext(project: ProjectConfig, profile: Profile, platform: string): Record<string, unknown> {
+  return {
+    ...profile.vars,
+    distro: profile.distro,
+    distro_tag: profile.distroTag,
+    base_image: profile.baseImage,
+    install_type: profile.installType,
+    package_manager: profile.packageManager,
+    registry: profile.registry ?? project.registry,
+    namespace: profile.namespace ?? project.namespace,
+    maintainer: project.maintainer,
+    profile: profile.name,
+    platform,
+    arch: platform.split('/')[1] ?? platform,
+  };
+}
+
+/** `nova-api` -> `nova_api`: how an image's name appears in variable names and block names. */
+export const varName = (image: string) => image.replace(/[-.]/g, '_');
+
+/** Renders and parses the whole family for a profile. */
+export function loadFamily(input: FamilyInput): { family?: Family; failures: Failure[] } {
+  const { project, profile, images, renderer, platform } = input;
+  const failures: Failure[] = [];
+  const problems: ConfigProblem[] = [];
+  const names = images.map((i) => i.name as string);
+  const nameSet = new Set(names);
+
+  // Settings naming images that do not exist are typos until proven otherwise.
+  for (const [key, path] of [
+    ...Object.keys(profile.imageSettings).map((n) => [n, ['image_settings', n]] as const),
+    ...profile.allowedToFail.map((n, i) => [n, ['allowed_to_fail', i]] as const),
+  ]) {
+    if (!nameSet.has(key)) {
+      problems.push({ ...profile.locate(path), message: `no image named '${key}'`, hint: suggest(key, names) ?? 'check the image directory names' });
+    }
+  }
+
+  const context = baseContext(project, profile, platform);
+  const tagTemplate = profile.tag ?? project.tag;
+  const prefixTemplate = profile.imagePrefix ?? project.imagePrefix;
+  const tagFile = profile.tag !== undefined ? profile.locate(['tag']).file : project.file || 'kbuild.yaml';
+  const prefixFile = profile.imagePrefix !== undefined ? profile.locate(['image_prefix']).file : project.file || 'kbuild.yaml';
+  const renderSmall = (source: string, file: string, what: string): string => {
+    const r = renderer.renderString(source, context, file);
+    if (r.ok) return r.value.trim();
+    failures.push({ reason: 'template-error', image: what, ...r.error });
+    return '';
+  };
+  const tag = renderSmall(tagTemplate, tagFile, 'the tag');
+  const prefix = renderSmall(prefixTemplate, prefixFile, 'the image prefix');
+  const namespace = String(context['namespace']);
+  const registry = String(context['registry']);
+  const repository = (n: string) => `${namespace ? `${namespace}/` : ''}${prefix}${n}`;
+  const naming: Naming = { registry, namespace, prefix, tag, repository, ref: (n) => `${repository(n)}:${tag}` };
+  Object.assign(context, { tag, image_prefix: prefix });
+  const familyByRepo = new Map(names.map((n) => [repository(n), n as ImageName]));
+
+  const imageRef = (n: unknown): string => {
+    const name = String(n);
+    if (!nameSet.has(name)) {
+      throw new Error(`image_ref('${name}'): no image named '${name}'${hintSuffix(suggest(name, names))}`);
+    }
+    return naming.ref(name);
+  };
+
+  const unbuildable = new Map<ImageName, string>();
+  const rendered = new Map<ImageName, RenderedImage>();
+  for (const spec of images) {
+    const settings = profile.imageSettings[spec.name];
+    const own = ownUnbuildableReason(spec, profile, settings?.disabled);
+    if (own) unbuildable.set(spec.name, own);
+    const v = varName(spec.name);
+    const listVar = (suffix: string, extra: readonly string[] | undefined) => {
+      const given = context[`${v}_packages_${suffix}`] ?? settings?.vars[`${v}_packages_${suffix}`];
+      const base = Array.isArray(given) ? (given as unknown[]) : [];
+      return extra?.length || given !== undefined ? { [`${v}_packages_${suffix}`]: [...base, ...(extra ?? [])] } : {};
+    };
+    const imageContext = {
+      ...context,
+      ...settings?.vars,
+      ...listVar('append', settings?.extraPackages),
+      ...listVar('remove', settings?.removePackages),
+      image_name: spec.name,
+      image_ref: imageRef,
+    };
+    const buildArgs = { ...profile.buildArgs, ...settings?.buildArgs };
+    const file = `${project.imagesDir}/${spec.template}`;
+    const out = renderer.render(spec.template, imageContext);
+    if (!out.ok) {
+      // A disabled image need not render for this profile: that is often why it is disabled.
+      if (!own) failures.push({ reason: 'template-error', image: spec.name, ...out.error });
+      rendered.set(spec.name, { spec, ref: naming.ref(spec.name), dockerfile: '', parents: [], externals: [], buildArgs });
+      continue;
+    }
+    const parsed = parseDockerfile(out.value, buildArgs);
+    if (!parsed.ok) {
+      failures.push({ reason: 'dockerfile-invalid', image: spec.name, file: `${file} (rendered)`, ...parsed.error });
+      continue;
+    }
+    const parents: ImageName[] = [];
+    const externals: string[] = [];
+    for (const r of parsed.value.refs) {
+      const resolved = classify(r.ref, familyByRepo, { registry, tag, namespace, prefix, names });
+      switch (resolved.kind) {
+        case 'family':
+          if (!parents.includes(resolved.name)) parents.push(resolved.name);
+          break;
+        case 'external':
+          if (!externals.includes(r.ref)) externals.push(r.ref);
+          break;
+        case 'unknown-family':
+          failures.push({
+            reason: 'unknown-parent',
+            image: spec.name,
+            ref: r.ref,
+            file: `${file} (rendered)`,
+            line: r.line,
+            ...(resolved.suggestion ? { suggestion: resolved.suggestion } : {}),
+          });
+          break;
+        case 'invalid':
+          failures.push({ reason: 'dockerfile-invalid', image: spec.name, file: `${file} (rendered)`, line: r.line, message: resolved.message });
+          break;
+      }
+    }
+    rendered.set(spec.name, { spec, ref: naming.ref(spec.name), dockerfile: out.value, parents, externals, buildArgs });
+  }
+  if (problems.length) failures.push({ reason: 'config-invalid', problems });
+
+  const graph = buildGraph([...rendered.values()].map((r) => ({ name: r.spec.name, parents: r.parents, externals: r.externals })));
+  if (!graph.ok) return { failures: [...failures, graph.error] };
+  // Parents come before children in the order, so one pass carries reasons down the tree.
+  for (const name of graph.value.order) {
+    if (unbuildable.has(name)) continue;
+    const bad = graph.value.nodes.get(name)!.parents.find((p) => unbuildable.has(p));
+    if (bad) unbuildable.set(name, `parent '${bad}' cannot be built: ${unbuildable.get(bad)!}`);
+  }
+  return {
+    family: failures.length ? undefined : { project, profile, naming, platform, images: rendered, graph: graph.value, unbuildable },
+    failures,
+  };
+}
+
+const hintSuffix = (s: string | undefined) => (s ? ` — ${s}` : '');
+
+function ownUnbuildableReason(spec: ImageSpec, profile: Profile, disabled: string | undefined): string | undefined {
+  if (disabled) return disabled;
+  if (spec.meta.unsupportedDistros.includes(profile.distro)) return `not supported on ${profile.distro} (image.yaml)`;
+  if (spec.meta.unsupportedInstallTypes.includes(profile.installType)) {
+    return `not supported for install type ${profile.installType} (image.yaml)`;
+  }
+  return undefined;
+}
+
+type Classified =
+  | { kind: 'family'; name: ImageName }
+  | { kind: 'external' }
+  | { kind: 'unknown-family'; suggestion?: string }
+  | { kind: 'invalid'; message: string };
+
+/**
+ * A reference is a family image when it names what that image is built as:
+ * `[registry/]namespace/prefix+name[:tag]`. One in the family's namespace that names no image is
+ * an error (a typo would otherwise silently become an external base that cannot be pulled).
+ */
+function classify(
+  ref: string,
+  familyByRepo: ReadonlyMap<string, ImageName>,
+  f: { registry: string; tag: string; namespace: string; prefix: string; names: readonly string[] },
+): Classified {
+  const parsed = parseReference(ref);
+  if (!parsed.ok) return { kind: 'invalid', message: `'${ref}' is not a valid image reference: ${parsed.error}` };
+  const r = parsed.value;
+  const ourDomain = r.domain === undefined || (f.registry !== '' && canonicalDomain(r.domain) === canonicalDomain(f.registry));
+  if (!ourDomain) return { kind: 'external' };
+  const name = familyByRepo.get(r.path);
+  if (name !== undefined) {
+    // Another tag of a family image is a published build, not this run's: treat it as external.
+    return r.tag === undefined || r.tag === f.tag ? { kind: 'family', name } : { kind: 'external' };
+  }
+  const familyPrefix = `${f.namespace ? `${f.namespace}/` : ''}${f.prefix}`;
+  if (familyPrefix && r.path.startsWith(familyPrefix) && !r.path.slice(familyPrefix.length).includes('/')) {
+    const s = suggest(r.path.slice(familyPrefix.length), f.names);
+    return { kind: 'unknown-family', ...(s ? { suggestion: s } : {}) };
+  }
+  return { kind: 'external' };
+}
+
+function canonicalDomain(d: string): string {
+  return canonicalName({ domain: d, path: 'x' }).split('/')[0]!.replace(/^localhost(?=:|$)/, '127.0.0.1');
+}

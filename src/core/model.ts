@@ -1,0 +1,238 @@
+/**
+ * The shared types of kbuild's pure core. Everything here is data: no I/O, no clock.
+ *
+ * Naming: yaml keys are snake_case (as users of Jinja-era image families expect);
+ * TypeScript fields are camelCase.
+ */
+
+// ---------------------------------------------------------------------------
+// Brands: strings that must not be mixed up.
+
+declare const brand: unique symbol;
+export type Brand<T, B extends string> = T & { readonly [brand]: B };
+
+/** An image's name: the name of the directory holding its Dockerfile.j2. */
+export type ImageName = Brand<string, 'ImageName'>;
+/** A sha256 over an image's canonical build inputs (hex). */
+export type Fingerprint = Brand<string, 'Fingerprint'>;
+/** A content digest as registries and engines print it: `sha256:<hex>`. */
+export type Digest = Brand<string, 'Digest'>;
+
+export const imageName = (s: string): ImageName => s as ImageName;
+
+// ---------------------------------------------------------------------------
+// Results: expected failures are values.
+
+export type Result<T, E> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+export const ok = <T>(value: T): { readonly ok: true; readonly value: T } => ({ ok: true, value });
+export const err = <E>(error: E): { readonly ok: false; readonly error: E } => ({ ok: false, error });
+
+/** Where something is in a user's file. Paths are relative to the project root, posix style. */
+export interface SourceLocation {
+  readonly file: string;
+  /** 1-based. */
+  readonly line?: number;
+  /** 1-based. */
+  readonly column?: number;
+}
+
+/** One problem found while validating configuration: where it is and what to do about it. */
+export interface ConfigProblem extends SourceLocation {
+  readonly message: string;
+  /** What to do, e.g. "did you mean 'install_type'?" */
+  readonly hint?: string;
+}
+
+// ---------------------------------------------------------------------------
+// Configuration.
+
+/** kbuild.yaml, validated. */
+export interface ProjectConfig {
+  /** Path of kbuild.yaml ('' when the project has none and defaults apply). */
+  readonly file: string;
+  readonly imagesDir: string;
+  readonly profilesDir: string;
+  /** Registry host[:port], '' for none (local engine only). */
+  readonly registry: string;
+  readonly namespace: string;
+  /** Prefix of every image's repository name; a template string (e.g. "{{ distro }}-"). */
+  readonly imagePrefix: string;
+  /** The default shared tag; a template string (e.g. "{{ profile }}"). */
+  readonly tag: string;
+  readonly maintainer: string;
+  /** Module paths (relative to the project root) exporting filters, tests and globals. */
+  readonly plugins: readonly string[];
+  /** Named selections: group name -> patterns (names, globs, /regex/, other groups). */
+  readonly groups: Readonly<Record<string, readonly string[]>>;
+  /** Where a value of the file is, by its key path (for problems found after parsing). */
+  readonly locate: Locate;
+}
+
+/** Finds the file and position of a value by its key path, e.g. ['image_settings', 'nginx']. */
+export type Locate = (path: readonly (string | number)[]) => SourceLocation;
+
+export type InstallType = 'binary' | 'source';
+export type PackageManager = 'apt' | 'dnf';
+
+/** A profile's settings for one image (`image_settings.<name>` in the yaml). */
+export interface ImageSettings {
+  /** true or a reason: the image (and so its descendants) is not built with this profile. */
+  readonly disabled?: string;
+  /** Packages added to the image's `customizable('packages')` list. */
+  readonly extraPackages: readonly string[];
+  /** Packages removed from it. */
+  readonly removePackages: readonly string[];
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly buildArgs: Readonly<Record<string, string>>;
+}
+
+/** A profile after `extends` is resolved and validated. */
+export interface Profile {
+  readonly name: string;
+  /** The profile's own file (the last one in its `extends` chain). */
+  readonly file: string;
+  readonly distro: string;
+  readonly distroTag: string;
+  readonly baseImage: string;
+  readonly installType: InstallType;
+  readonly packageManager: PackageManager;
+  /** Overrides of the project's values, when set. */
+  readonly registry?: string;
+  readonly namespace?: string;
+  readonly imagePrefix?: string;
+  readonly tag?: string;
+  /** Selection patterns (names, globs, /regex/, group names); empty means every image. */
+  readonly images: readonly string[];
+  readonly exclude: readonly string[];
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly imageSettings: Readonly<Record<string, ImageSettings>>;
+  /** Images whose failure does not fail the run. */
+  readonly allowedToFail: readonly string[];
+  /** Build network mode (HOST.md: the engine here has no bridge). */
+  readonly network: string;
+  /** Target platforms, e.g. ["linux/amd64"]. Empty: the engine's own. */
+  readonly platforms: readonly string[];
+  /** Where a value is, searching the profile and then the profiles it extends. */
+  readonly locate: Locate;
+}
+
+/** Values given on the command line; they win over the profile's. */
+export interface CliOverrides {
+  readonly tag?: string;
+  readonly registry?: string;
+  readonly namespace?: string;
+  readonly baseImage?: string;
+  readonly vars: Readonly<Record<string, string>>;
+  readonly buildArgs: Readonly<Record<string, string>>;
+}
+
+// ---------------------------------------------------------------------------
+// Images.
+
+/** `image.yaml` beside a template, validated. */
+export interface ImageMeta {
+  /** Distros this image cannot be built for. */
+  readonly unsupportedDistros: readonly string[];
+  /** Install types this image cannot be built for. */
+  readonly unsupportedInstallTypes: readonly string[];
+  /** Platforms the image can be built for (empty: any). */
+  readonly platforms: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  /** A smoke test: argv run inside the built image. */
+  readonly test?: { readonly command: readonly string[]; readonly timeoutSeconds: number };
+}
+
+/** An image discovered in the images tree. */
+export interface ImageSpec {
+  readonly name: ImageName;
+  /** The image's directory, relative to the images root, posix ('' never: an image has a dir). */
+  readonly dir: string;
+  /** The template's path relative to the images root, e.g. "nova/nova-api/Dockerfile.j2". */
+  readonly template: string;
+  readonly meta: ImageMeta;
+}
+
+/** A reference found in a rendered Dockerfile, after ARG substitution and alias resolution. */
+export interface BaseReference {
+  /** The reference as written after substitution, e.g. "kbuild/base:debian-binary". */
+  readonly ref: string;
+  /** 1-based line in the rendered Dockerfile. */
+  readonly line: number;
+  /** How the reference is used. */
+  readonly kind: 'from' | 'copy-from' | 'mount-from';
+  /** `--platform=` of the FROM, if any. */
+  readonly platform?: string;
+}
+
+/** An image after rendering and parsing. */
+export interface RenderedImage {
+  readonly spec: ImageSpec;
+  /** The full reference this image is built as, e.g. "127.0.0.1:5000/kbuild/base:debian-binary". */
+  readonly ref: string;
+  readonly dockerfile: string;
+  /** Family parents, in order of first use, without duplicates. */
+  readonly parents: readonly ImageName[];
+  /** External base references (not family images), without duplicates. */
+  readonly externals: readonly string[];
+  readonly buildArgs: Readonly<Record<string, string>>;
+}
+
+// ---------------------------------------------------------------------------
+// The graph.
+
+export interface GraphNode {
+  readonly name: ImageName;
+  readonly parents: readonly ImageName[];
+  readonly children: readonly ImageName[];
+  readonly externals: readonly string[];
+  /** 0 for an image with no family parent; else 1 + the deepest parent's depth. */
+  readonly depth: number;
+}
+
+export interface BuildGraph {
+  readonly nodes: ReadonlyMap<ImageName, GraphNode>;
+  /** Topological order: every parent before its children. Ties broken by name. */
+  readonly order: readonly ImageName[];
+}
+
+// ---------------------------------------------------------------------------
+// Failures: one union, tagged by `reason`. Switch on it exhaustively.
+
+export type Failure =
+  | { readonly reason: 'config-invalid'; readonly problems: readonly ConfigProblem[] }
+  | {
+      readonly reason: 'profile-not-found';
+      readonly name: string;
+      readonly available: readonly string[];
+      readonly suggestion?: string;
+    }
+  | { readonly reason: 'duplicate-image'; readonly name: string; readonly paths: readonly string[] }
+  | {
+      readonly reason: 'template-error';
+      readonly image: string;
+      readonly file: string;
+      readonly line?: number;
+      readonly column?: number;
+      readonly message: string;
+    }
+  | {
+      readonly reason: 'dockerfile-invalid';
+      readonly image: string;
+      readonly file: string;
+      readonly line: number;
+      readonly message: string;
+    }
+  | {
+      readonly reason: 'unknown-parent';
+      readonly image: string;
+      readonly ref: string;
+      readonly file: string;
+      readonly line: number;
+      readonly suggestion?: string;
+    }
+  | { readonly reason: 'cycle'; readonly path: readonly ImageName[] }
+  | { readonly reason: 'selection-unknown'; readonly pattern: string; readonly suggestion?: string; readonly source: string }
+  | { readonly reason: 'plugin-invalid'; readonly file: string; readonly message: string };
+
+export type FailureReason = Failure['reason'];

@@ -1,0 +1,212 @@
+/**
+ * A small schema language for kbuild's yaml files, and a validator that walks the yaml AST so
+ * that every problem carries file:line:column. The same schema objects describe the files for
+ * documentation and JSON Schema, so validation and docs cannot drift apart.
+ */
+import { closest, distance } from 'fastest-levenshtein';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
+import type { ConfigProblem } from './model.js';
+
+export type Schema =
+  | { readonly kind: 'string'; readonly doc: string; readonly enum?: readonly string[] }
+  | { readonly kind: 'boolean'; readonly doc: string }
+  | { readonly kind: 'number'; readonly doc: string; readonly min?: number }
+  /** true, or a string reason. */
+  | { readonly kind: 'flag-or-reason'; readonly doc: string }
+  | { readonly kind: 'string-list'; readonly doc: string }
+  /** A string, or a list of strings (e.g. a command in shell form or argv form). */
+  | { readonly kind: 'string-or-list'; readonly doc: string }
+  /** Keys to scalar values, coerced to strings (build args, labels). */
+  | { readonly kind: 'string-map'; readonly doc: string }
+  /** Keys to any yaml value (template variables). */
+  | { readonly kind: 'any-map'; readonly doc: string }
+  | { readonly kind: 'object'; readonly doc: string; readonly fields: Readonly<Record<string, Schema>> }
+  | { readonly kind: 'map-of'; readonly doc: string; readonly value: Schema };
+
+export interface ParsedYaml {
+  /** The plain JS value of the document (undefined for an empty file). */
+  readonly value: unknown;
+  readonly problems: readonly ConfigProblem[];
+  /** Position of a value by its key path, for later (semantic) problems. */
+  readonly locate: (path: readonly (string | number)[]) => { line: number; column: number } | undefined;
+}
+
+/**
+ * Parses `text` as yaml and checks it against `schema`, collecting every problem.
+ * `file` is only used in the problems' locations.
+ */
+export function parseAndValidate(text: string, file: string, schema: Schema): ParsedYaml {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problems: ConfigProblem[] = [];
+  const pos = (offset: number | undefined) => {
+    const p = lineCounter.linePos(offset ?? 0);
+    return { line: p.line, column: p.col };
+  };
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    problems.push({ file, ...pos(e.pos[0]), message: `yaml: ${firstLine(e.message)}` });
+  }
+  const locate = (path: readonly (string | number)[]) => {
+    const node = doc.getIn(path, true) as Node | undefined;
+    if (node && typeof node === 'object' && 'range' in node && node.range) return pos(node.range[0]);
+    return undefined;
+  };
+  if (doc.errors.length > 0) return { value: undefined, problems, locate };
+  const root = doc.contents;
+  if (root !== null) walk(root, schema, [], { file, problems, pos });
+  return { value: doc.toJS() as unknown, problems, locate };
+}
+
+interface WalkState {
+  readonly file: string;
+  readonly problems: ConfigProblem[];
+  readonly pos: (offset: number | undefined) => { line: number; column: number };
+}
+
+function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkState): void {
+  const at = (n: unknown) => st.pos(rangeStart(n));
+  const where = path.length ? `'${path.join('.')}'` : 'the file';
+  const problem = (n: unknown, message: string, hint?: string) =>
+    st.problems.push({ file: st.file, ...at(n), message, ...(hint ? { hint } : {}) });
+
+  switch (schema.kind) {
+    case 'string':
+    case 'number':
+    case 'boolean': {
+      if (!isScalar(node) || node.value === null || typeof node.value === 'object') {
+        problem(node, `${where} must be a ${schema.kind}, not ${describe(node)}`);
+        return;
+      }
+      const v = node.value;
+      if (schema.kind === 'boolean' && typeof v !== 'boolean') {
+        problem(node, `${where} must be true or false, not ${JSON.stringify(v)}`);
+      } else if (schema.kind === 'number' && (typeof v !== 'number' || (schema.min !== undefined && v < schema.min))) {
+        problem(node, `${where} must be a number${schema.min !== undefined ? ` >= ${schema.min}` : ''}, not ${JSON.stringify(v)}`);
+      } else if (schema.kind === 'string') {
+        if (typeof v !== 'string' && typeof v !== 'number') {
+          problem(node, `${where} must be a string, not ${JSON.stringify(v)}`);
+        } else if (schema.enum && !schema.enum.includes(String(v))) {
+          problem(node, `${where} is ${JSON.stringify(String(v))}; it must be one of ${schema.enum.join(', ')}`, suggest(String(v), schema.enum));
+        }
+      }
+      return;
+    }
+    case 'flag-or-reason': {
+      if (!isScalar(node) || !(node.value === true || typeof node.value === 'string' || node.value === false)) {
+        problem(node, `${where} must be true, false or a reason (a string), not ${describe(node)}`);
+      }
+      return;
+    }
+    case 'string-list': {
+      if (!isSeq(node)) {
+        problem(node, `${where} must be a list of strings, not ${describe(node)}`);
+        return;
+      }
+      node.items.forEach((item, i) => {
+        if (!isScalar(item) || (typeof item.value !== 'string' && typeof item.value !== 'number')) {
+          problem(item, `'${[...path, i].join('.')}' must be a string, not ${describe(item)}`);
+        }
+      });
+      return;
+    }
+    case 'string-or-list': {
+      if (isScalar(node) && typeof node.value === 'string') return;
+      walk(node, { kind: 'string-list', doc: schema.doc }, path, st);
+      return;
+    }
+    case 'string-map':
+    case 'any-map':
+    case 'map-of':
+    case 'object': {
+      if (!isMap(node)) {
+        problem(node, `${where} must be a mapping (key: value), not ${describe(node)}`);
+        return;
+      }
+      for (const pair of node.items as Pair<unknown, unknown>[]) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (key === undefined) {
+          problem(pair.key, `keys in ${where} must be plain strings`);
+          continue;
+        }
+        const sub = [...path, key];
+        if (schema.kind === 'object') {
+          const fieldSchema = schema.fields[key];
+          if (!fieldSchema) {
+            const valid = Object.keys(schema.fields);
+            problem(pair.key, `unknown key '${key}' in ${where}`, suggest(key, valid) ?? `valid keys: ${valid.join(', ')}`);
+            continue;
+          }
+          if (pair.value === null || (isScalar(pair.value) && pair.value.value === null)) continue; // `key:` with no value = unset
+          walk(pair.value, fieldSchema, sub, st);
+        } else if (schema.kind === 'map-of') {
+          walk(pair.value, schema.value, sub, st);
+        } else if (schema.kind === 'string-map') {
+          const v = pair.value;
+          if (!isScalar(v) || (v.value !== null && typeof v.value === 'object')) {
+            problem(v ?? pair.key, `'${sub.join('.')}' must be a plain value (string, number or boolean), not ${describe(v)}`);
+          }
+        }
+      }
+      return;
+    }
+  }
+}
+
+/** "did you mean 'x'?" when a valid value is close enough to be a likely typo. */
+export function suggest(given: string, valid: readonly string[]): string | undefined {
+  if (valid.length === 0) return undefined;
+  const best = closest(given, valid as string[]);
+  const limit = Math.max(2, Math.floor(given.length / 3));
+  return distance(given, best) <= limit ? `did you mean '${best}'?` : undefined;
+}
+
+function rangeStart(n: unknown): number | undefined {
+  if (n && typeof n === 'object' && 'range' in n) {
+    const r = (n as { range?: [number, number, number] | null }).range;
+    return r?.[0];
+  }
+  return undefined;
+}
+
+function describe(n: unknown): string {
+  if (n === null || n === undefined) return 'nothing';
+  if (isMap(n)) return 'a mapping';
+  if (isSeq(n)) return 'a list';
+  if (isScalar(n)) return n.value === null ? 'null' : `${typeof n.value} ${JSON.stringify(n.value)}`;
+  return 'an unsupported yaml node';
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
+
+/** JSON Schema (draft 2020-12) for a kbuild schema: editors complete and check the files with it. */
+export function toJsonSchema(schema: Schema): Record<string, unknown> {
+  switch (schema.kind) {
+    case 'string':
+      return { type: 'string', description: schema.doc, ...(schema.enum ? { enum: [...schema.enum] } : {}) };
+    case 'boolean':
+      return { type: 'boolean', description: schema.doc };
+    case 'number':
+      return { type: 'number', description: schema.doc, ...(schema.min !== undefined ? { minimum: schema.min } : {}) };
+    case 'flag-or-reason':
+      return { type: ['boolean', 'string'], description: schema.doc };
+    case 'string-list':
+      return { type: 'array', items: { type: 'string' }, description: schema.doc };
+    case 'string-or-list':
+      return { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], description: schema.doc };
+    case 'string-map':
+      return { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: schema.doc };
+    case 'any-map':
+      return { type: 'object', description: schema.doc };
+    case 'map-of':
+      return { type: 'object', additionalProperties: toJsonSchema(schema.value), description: schema.doc };
+    case 'object':
+      return {
+        type: 'object',
+        description: schema.doc,
+        additionalProperties: false,
+        properties: Object.fromEntries(Object.entries(schema.fields).map(([k, v]) => [k, toJsonSchema(v)])),
+      };
+  }
+}
