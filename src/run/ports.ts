@@ -1,0 +1,74 @@
+/**
+ * The ports through which a run talks to the outside world. Adapters implement them
+ * (src/adapters), tests use fakes (test/helpers/fake-engine.ts); the scheduler only sees these.
+ */
+import type { Digest, Result } from '../core/model.js';
+
+export type EngineKind = 'docker' | 'podman' | 'fake';
+/** How the engine builds: buildx, BuildKit built into the client, the legacy builder, podman/buildah. */
+export type BuildPath = 'buildx' | 'buildkit' | 'legacy' | 'buildah';
+
+export interface EngineInfo {
+  readonly kind: EngineKind;
+  /** The client binary used, e.g. /usr/bin/docker. */
+  readonly client: string;
+  readonly clientVersion: string;
+  readonly serverVersion: string;
+  readonly buildPath: BuildPath;
+  /** The server's own platform, e.g. linux/amd64. */
+  readonly platform: string;
+}
+
+/** Expected engine failures. `reason` is what the summary shows. */
+export type EngineFailure =
+  | { readonly reason: 'engine-exit'; readonly exitCode: number; readonly message: string }
+  | { readonly reason: 'timeout'; readonly seconds: number }
+  | { readonly reason: 'cancelled' }
+  | { readonly reason: 'push-failed'; readonly message: string; readonly transient: boolean }
+  | { readonly reason: 'engine-unavailable'; readonly message: string };
+
+export interface OpOptions {
+  /** Aborting kills the engine's whole process group. */
+  readonly signal: AbortSignal;
+  /** Every output line of the engine process, as it comes. */
+  readonly log: (line: string) => void;
+  /** Kill and fail with `timeout` after this many seconds (0 or undefined: none). */
+  readonly timeoutSeconds?: number;
+}
+
+export interface BuildRequest {
+  /** Directory holding the rendered Dockerfile and the build context. */
+  readonly contextDir: string;
+  /** Path of the Dockerfile (usually inside contextDir). */
+  readonly dockerfile: string;
+  /** Local references to tag the result with, e.g. ["kbuild/base:debian-binary"]. */
+  readonly tags: readonly string[];
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  /** e.g. linux/amd64; undefined: the engine's own. */
+  readonly platform?: string;
+  /** Network mode for RUN steps (host, none, default). */
+  readonly network: string;
+  /** Always try to pull a newer external base. */
+  readonly pull: boolean;
+  readonly noCache: boolean;
+}
+
+export interface LocalImage {
+  readonly id: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface Engine {
+  readonly kind: EngineKind;
+  /** What the engine is and how it builds; fails when it does not answer. */
+  info(): Promise<Result<EngineInfo, EngineFailure>>;
+  /** Builds an image; the id comes from --iidfile (or the engine's equivalent), never from output. */
+  build(req: BuildRequest, op: OpOptions): Promise<Result<{ readonly imageId: string }, EngineFailure>>;
+  /** Adds a tag to an existing local image. */
+  tag(source: string, target: string): Promise<Result<void, EngineFailure>>;
+  /** Pushes a reference; answers the digest the registry stored. */
+  push(ref: string, op: OpOptions): Promise<Result<{ readonly digest: Digest }, EngineFailure>>;
+  /** Looks up many local references at once (one engine call); missing ones are absent. */
+  inspect(refs: readonly string[]): Promise<Map<string, LocalImage>>;
+}
