@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { formatFailure, exitCodeFor } from '../report/failures.js';
 import { processIo, UsageError, type Io } from './io.js';
+import { registerBuild } from './commands/build.js';
 import { registerGraph } from './commands/graph.js';
 import { registerList } from './commands/list.js';
 import { registerPlan } from './commands/plan.js';
@@ -25,12 +26,14 @@ export function buildProgram(io: Io, run: (a: Action) => void): Command {
     `
 Exit codes: 0 ok, 1 failed work or invalid image tree, 2 usage or configuration error.
 Examples:
+  kbuild --profile debian-binary --push --registry 127.0.0.1:5000   (build is the default command)
+  kbuild build --profile debian-binary nginx --with-descendants
   kbuild validate --all-profiles
   kbuild list --profile debian-binary
   kbuild graph --profile debian-binary --format tree
   kbuild render --profile debian-binary nginx --work-dir /tmp/r`,
   );
-  for (const register of [registerList, registerRender, registerGraph, registerPlan, registerValidate]) {
+  for (const register of [registerBuild, registerList, registerRender, registerGraph, registerPlan, registerValidate]) {
     register(program, run);
   }
   return program;

@@ -25,16 +25,18 @@ export function buildGraph(inputs: readonly GraphInput[]): Result<BuildGraph, Fa
   }
   const cycle = findCycle(sorted);
   if (cycle) return err({ reason: 'cycle', path: cycle });
-  const order = toposort.array(
-    sorted.map((i) => i.name),
-    edges,
-  );
   const depth = new Map<ImageName, number>();
   const byName = new Map(sorted.map((i) => [i.name, i]));
-  for (const name of order) {
+  for (const name of toposort.array(
+    sorted.map((i) => i.name),
+    edges,
+  )) {
     const parents = byName.get(name)?.parents ?? [];
     depth.set(name, parents.length ? 1 + Math.max(...parents.map((p) => depth.get(p) ?? 0)) : 0);
   }
+  // Level by level, then by name: still topological (a parent is shallower than its child),
+  // and the order people expect to read in lists and plans.
+  const order = sorted.map((i) => i.name).sort((a, b) => depth.get(a)! - depth.get(b)! || a.localeCompare(b));
   const nodes = new Map<ImageName, GraphNode>();
   for (const name of order) {
     const i = byName.get(name)!;

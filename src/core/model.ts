@@ -192,7 +192,7 @@ export interface GraphNode {
 
 export interface BuildGraph {
   readonly nodes: ReadonlyMap<ImageName, GraphNode>;
-  /** Topological order: every parent before its children. Ties broken by name. */
+  /** Every parent before its children: by depth, then by name. */
   readonly order: readonly ImageName[];
 }
 

@@ -72,3 +72,19 @@ export interface Engine {
   /** Looks up many local references at once (one engine call); missing ones are absent. */
   inspect(refs: readonly string[]): Promise<Map<string, LocalImage>>;
 }
+
+/** Where each image's full log goes (one file per image per run). */
+export interface LogStore {
+  /** The run's log directory. */
+  readonly dir: string;
+  open(image: string): ImageLog;
+}
+
+export interface ImageLog {
+  write(line: string): void;
+  /** Closes the log; a failed image's file is renamed to say so. Resolves to the final path. */
+  close(failed: boolean): Promise<string>;
+}
+
+/** Writes an image's rendered Dockerfile and build context where the engine can read them. */
+export type PrepareContext = (image: string, dockerfile: string) => Promise<{ contextDir: string; dockerfile: string }>;

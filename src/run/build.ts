@@ -1,0 +1,217 @@
+/**
+ * One build run: the plan's images built by the engine in DAG order (the scheduler), each one's
+ * log kept, pushed when asked, and a summary of everything at the end.
+ */
+import type { Family } from '../core/family.js';
+import type { ImageName } from '../core/model.js';
+import type { Plan } from '../core/plan.js';
+import type { Reporter } from './events.js';
+import type { Engine, EngineFailure, EngineInfo, ImageLog, LogStore, PrepareContext } from './ports.js';
+import { schedule, type Job, type StepError, type StepResult } from './scheduler.js';
+import { countStatuses, imageSummary, succeeded, type ImageSummary, type RunSummary } from './summary.js';
+
+export interface BuildOptions {
+  readonly threads: number;
+  readonly pushThreads: number;
+  readonly retries: number;
+  readonly pushRetries: number;
+  /** Per image; 0: none. */
+  readonly timeoutSeconds: number;
+  readonly failFast: boolean;
+  readonly push: boolean;
+  readonly pull: boolean;
+  readonly noCache: boolean;
+}
+
+export interface BuildPorts {
+  readonly engine: Engine;
+  readonly engineInfo: EngineInfo;
+  readonly logs: LogStore;
+  readonly prepare: PrepareContext;
+  /** Monotonic milliseconds. */
+  readonly now: () => number;
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export interface RunIdentity {
+  readonly runId: string;
+  /** ISO time the run started (for the summary only: never baked into an image). */
+  readonly startedAt: string;
+}
+
+/** The references an image is tagged with: the local one, and the registry's when there is one. */
+export function imageTags(family: Family, name: string): string[] {
+  const local = family.naming.ref(name);
+  return family.naming.registry ? [local, `${family.naming.registry}/${local}`] : [local];
+}
+
+/** Labels kbuild sets on every image. No dates: a build time would change the id on every run. */
+export function imageLabels(family: Family, name: ImageName): Record<string, string> {
+  const p = family.profile;
+  return {
+    'org.opencontainers.image.title': name,
+    'org.opencontainers.image.version': family.naming.tag,
+    ...(family.project.maintainer ? { 'org.opencontainers.image.authors': family.project.maintainer } : {}),
+    'io.kbuild.image': name,
+    'io.kbuild.profile': p.name,
+    'io.kbuild.distro': `${p.distro}:${p.distroTag}`,
+    'io.kbuild.install-type': p.installType,
+    ...family.images.get(name)?.spec.meta.labels,
+  };
+}
+
+function stepError(f: EngineFailure, tail: readonly string[]): StepError {
+  switch (f.reason) {
+    case 'engine-exit':
+      return { reason: 'engine-exit', message: `engine exited with ${f.exitCode}${tail.length ? `: ${tail[tail.length - 1]}` : f.message ? `: ${f.message}` : ''}` };
+    case 'timeout':
+      return { reason: 'timeout', message: `timed out after ${f.seconds} s` };
+    case 'cancelled':
+      return { reason: 'cancelled', message: 'cancelled' };
+    case 'push-failed':
+      return { reason: 'push-failed', message: f.message, transient: f.transient };
+    case 'engine-unavailable':
+      return { reason: 'engine-unavailable', message: f.message };
+  }
+}
+
+const TAIL = 30;
+
+export async function runBuild(
+  family: Family,
+  plan: Plan,
+  o: BuildOptions,
+  ports: BuildPorts,
+  id: RunIdentity,
+  signal: AbortSignal,
+  report: Reporter,
+): Promise<RunSummary> {
+  const t0 = ports.now();
+  const toBuild = plan.steps.filter((s) => s.action === 'build');
+  const building = new Set(toBuild.map((s) => s.name));
+  const jobs: Job[] = toBuild.map((s) => ({ name: s.name, parents: s.parents.filter((p) => building.has(p)), weight: 1 }));
+  const unbuildable = new Map(plan.steps.filter((s) => s.action === 'unbuildable').map((s) => [s.name, s.reason]));
+  report({
+    type: 'run-start',
+    runId: id.runId,
+    profile: family.profile.name,
+    images: jobs.map((j) => j.name),
+    unbuildable,
+    threads: o.threads,
+    push: o.push,
+    engine: ports.engineInfo,
+    logsDir: ports.logs.dir,
+  });
+
+  const logs = new Map<ImageName, ImageLog>();
+  const tails = new Map<ImageName, string[]>();
+  const closed = new Map<ImageName, Promise<string>>();
+  const logOf = (name: ImageName) => {
+    let log = logs.get(name);
+    if (!log) {
+      log = ports.logs.open(name);
+      logs.set(name, log);
+      tails.set(name, []);
+    }
+    return log;
+  };
+  const line = (name: ImageName) => (text: string) => {
+    logOf(name).write(text);
+    const tail = tails.get(name)!;
+    tail.push(text);
+    if (tail.length > TAIL) tail.shift();
+    report({ type: 'log', name, line: text });
+  };
+
+  const build = async (name: ImageName, attempt: number, s: AbortSignal): Promise<StepResult<{ imageId: string }>> => {
+    const log = line(name);
+    if (attempt > 1) log(`kbuild: attempt ${attempt}`);
+    const img = family.images.get(name)!;
+    const ctx = await ports.prepare(name, img.dockerfile);
+    const r = await ports.engine.build(
+      {
+        contextDir: ctx.contextDir,
+        dockerfile: ctx.dockerfile,
+        tags: imageTags(family, name),
+        buildArgs: img.buildArgs,
+        labels: imageLabels(family, name),
+        ...(family.profile.platforms.length === 1 ? { platform: family.profile.platforms[0] } : {}),
+        network: family.profile.network,
+        pull: o.pull,
+        noCache: o.noCache,
+      },
+      { signal: s, log, ...(o.timeoutSeconds > 0 ? { timeoutSeconds: o.timeoutSeconds } : {}) },
+    );
+    return r.ok ? r : { ok: false, error: stepError(r.error, tails.get(name) ?? []) };
+  };
+
+  const push = async (name: ImageName, attempt: number, s: AbortSignal): Promise<StepResult<{ digest: string }>> => {
+    const log = line(name);
+    const ref = imageTags(family, name).at(-1)!;
+    log(`kbuild: pushing ${ref}${attempt > 1 ? ` (attempt ${attempt})` : ''}`);
+    const r = await ports.engine.push(ref, { signal: s, log });
+    if (r.ok) log(`kbuild: pushed ${ref}@${r.value.digest}`);
+    return r.ok ? r : { ok: false, error: stepError(r.error, []) };
+  };
+
+  const outcomes = await schedule(jobs, {
+    threads: o.threads,
+    pushThreads: o.pushThreads,
+    retries: o.retries,
+    pushRetries: o.pushRetries,
+    failFast: o.failFast,
+    signal,
+    build,
+    ...(o.push ? { push } : {}),
+    emit: (event) => {
+      if (event.type === 'done' && logs.has(event.outcome.name)) {
+        const ok = event.outcome.status === 'built' || event.outcome.status === 'pushed';
+        closed.set(event.outcome.name, logs.get(event.outcome.name)!.close(!ok));
+      }
+      report({ type: 'scheduler', event });
+    },
+    now: ports.now,
+    sleep: ports.sleep,
+  });
+
+  const allowed = new Set(family.profile.allowedToFail);
+  const images: ImageSummary[] = [];
+  for (const step of plan.steps) {
+    const extra = { tags: imageTags(family, step.name), allowedToFail: allowed.has(step.name) };
+    const outcome = outcomes.get(step.name);
+    if (outcome) {
+      images.push(imageSummary(outcome, { ...extra, log: closed.has(step.name) ? await closed.get(step.name)! : null }));
+    } else {
+      images.push({
+        name: step.name,
+        status: 'unbuildable',
+        reason: 'unbuildable',
+        message: step.reason,
+        seconds: null,
+        buildSeconds: null,
+        pushSeconds: null,
+        queueSeconds: null,
+        imageId: null,
+        digest: null,
+        log: null,
+        ...extra,
+      });
+    }
+  }
+  const summary: RunSummary = {
+    runId: id.runId,
+    profile: family.profile.name,
+    tag: family.naming.tag,
+    registry: family.naming.registry,
+    threads: o.threads,
+    start: id.startedAt,
+    seconds: Math.round(ports.now() - t0) / 1000,
+    engine: ports.engineInfo,
+    interrupted: signal.aborted,
+    ok: !signal.aborted && images.every((i) => succeeded(i.status) || i.allowedToFail),
+    counts: countStatuses(images),
+    images,
+  };
+  report({ type: 'run-end', summary });
+  return summary;
+}

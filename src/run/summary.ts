@@ -1,0 +1,72 @@
+/** The run summary: what happened to every selected image, for people and machines. */
+import type { ImageName } from '../core/model.js';
+import type { EngineInfo } from './ports.js';
+import type { Outcome } from './scheduler.js';
+
+export type SummaryStatus = 'built' | 'pushed' | 'skipped' | 'parent-failed' | 'failed' | 'cancelled' | 'unbuildable';
+
+export interface ImageSummary {
+  readonly name: ImageName;
+  readonly status: SummaryStatus;
+  readonly reason: string | null;
+  readonly message: string | null;
+  /** Wall seconds from build start to the end of its push (or build). */
+  readonly seconds: number | null;
+  readonly buildSeconds: number | null;
+  readonly pushSeconds: number | null;
+  /** Seconds it waited for a build slot after its parents were done. */
+  readonly queueSeconds: number | null;
+  readonly imageId: string | null;
+  readonly digest: string | null;
+  readonly tags: readonly string[];
+  readonly log: string | null;
+  readonly allowedToFail: boolean;
+}
+
+export interface RunSummary {
+  readonly runId: string;
+  readonly profile: string;
+  readonly tag: string;
+  readonly registry: string;
+  readonly threads: number;
+  readonly start: string;
+  readonly seconds: number;
+  readonly engine: EngineInfo;
+  readonly interrupted: boolean;
+  /** True when every image that may not fail succeeded. */
+  readonly ok: boolean;
+  readonly counts: Readonly<Record<SummaryStatus, number>>;
+  readonly images: readonly ImageSummary[];
+}
+
+const secs = (a?: number, b?: number) => (a !== undefined && b !== undefined ? Math.round(b - a) / 1000 : null);
+
+export function imageSummary(
+  o: Outcome,
+  extra: { tags: readonly string[]; log: string | null; allowedToFail: boolean },
+): ImageSummary {
+  return {
+    name: o.name,
+    status: o.status,
+    reason: o.reason ?? null,
+    message: o.message ?? null,
+    seconds: secs(o.buildStart, o.pushEnd ?? o.buildEnd),
+    buildSeconds: secs(o.buildStart, o.buildEnd),
+    pushSeconds: secs(o.pushStart, o.pushEnd),
+    queueSeconds: secs(o.readyAt, o.buildStart),
+    imageId: o.imageId ?? null,
+    digest: o.digest ?? null,
+    tags: extra.tags,
+    log: extra.log,
+    allowedToFail: extra.allowedToFail,
+  };
+}
+
+const SUCCESS: readonly SummaryStatus[] = ['built', 'pushed', 'skipped', 'unbuildable'];
+export const succeeded = (s: SummaryStatus) => SUCCESS.includes(s);
+
+export function countStatuses(images: readonly ImageSummary[]): Record<SummaryStatus, number> {
+  const counts: Record<SummaryStatus, number> = { built: 0, pushed: 0, skipped: 0, 'parent-failed': 0, failed: 0, cancelled: 0, unbuildable: 0 };
+  for (const i of images) counts[i.status]++;
+  return counts;
+}
