@@ -1,0 +1,601 @@
+/**
+ * A fake Engine for scheduler and CLI tests, and the reference the engine contract suite
+ * checks the real engines against.
+ *
+ * It keeps an in-memory image store (tags -> images with labels and a few files) and an
+ * in-memory registry, so tag, inspect and push agree with what was built. Ids and digests are
+ * sha256 over the inputs, so the same inputs give the same id in every run.
+ *
+ * When the Dockerfile exists on disk it is read and "run": FROM (a stored image, an earlier
+ * stage, or a base "pulled" out of thin air unless `offline`), ARG/ENV with `$X` expansion,
+ * COPY of context files, LABEL, and RUN steps made of `echo ... [> file]`, `cat file`,
+ * `sleep N`, `exit N`, `true`, `false` joined by `&&` or `;`; anything else in a RUN is
+ * accepted and does nothing.
+ *
+ * Control: `hold` keeps matching builds open until `release`; `failBuild`/`failPush` inject
+ * failures; `started` waits for a build to start. Timeouts and aborts are honoured with the
+ * global timers, so vitest's fake timers drive them too.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { err, ok, type Digest, type Result } from '../../src/core/model.js';
+import { canonicalName, parseReference } from '../../src/core/reference.js';
+import type {
+  BuildRequest,
+  Engine,
+  EngineFailure,
+  EngineInfo,
+  LocalImage,
+  OpOptions,
+} from '../../src/run/ports.js';
+
+/** Picks builds: a tag (exact, or its repository, or the repository's last component), a pattern, or a predicate. */
+export type BuildMatcher = string | RegExp | ((req: BuildRequest) => boolean);
+/** Picks pushes by reference. */
+export type RefMatcher = string | RegExp | ((ref: string) => boolean);
+
+export interface FakeImageSeed {
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Files in the image, path -> content. */
+  readonly files?: Readonly<Record<string, string>>;
+}
+
+export interface FakeEngineOptions {
+  /** Images present from the start (external bases), by reference. */
+  readonly images?: Readonly<Record<string, FakeImageSeed>>;
+  /** Registries (host[:port]) where nothing listens: pushes fail transiently, connection refused. */
+  readonly unreachableRegistries?: readonly string[];
+  /** How long each build takes, in ms, on the global timers (default 0: no timer at all). */
+  readonly buildMs?: number;
+  /** How long each push takes, in ms (default 0). */
+  readonly pushMs?: number;
+  /** A FROM of an image not in the store fails (as on a host that cannot pull) instead of "pulling". */
+  readonly offline?: boolean;
+  /** `info()` fails with engine-unavailable and this message. */
+  readonly unavailable?: string;
+  /** Overrides of what `info()` answers. */
+  readonly info?: Partial<EngineInfo>;
+}
+
+interface StoredImage {
+  readonly id: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly files: ReadonlyMap<string, string>;
+}
+
+interface Held {
+  readonly req: BuildRequest;
+  readonly release: () => void;
+}
+
+export interface FakeEngine extends Engine {
+  /** What happened, in order: `build <tag>`, `built <tag>`, `build-failed <tag> <reason>`, `push <ref>`, `pushed <ref>`, `push-failed <ref>`, `tag <src> <dst>`. */
+  readonly calls: string[];
+  /** Every build request, in the order the builds started. */
+  readonly requests: BuildRequest[];
+  /** The first tag of each build, in the order the builds started. */
+  readonly buildOrder: string[];
+  /** Each push's reference, in the order the pushes started. */
+  readonly pushOrder: string[];
+  /** The most builds that ran at the same time. */
+  readonly maxConcurrentBuilds: number;
+  /** First tags of the builds running now, sorted. */
+  running(): string[];
+  /** First tags of the builds held open now, sorted. */
+  held(): string[];
+  /** From now on, matching builds stay open (after starting) until released. */
+  hold(matcher?: BuildMatcher): void;
+  /** Lets the held builds that match go on (all when no matcher); the hold rules stay. */
+  release(matcher?: BuildMatcher): number;
+  /** Drops every hold rule and releases every held build. */
+  unhold(): void;
+  /** Resolves when a matching build has started (at once if one already has). */
+  started(matcher: BuildMatcher): Promise<BuildRequest>;
+  /** Matching builds fail with engine-exit (`times` of them; default: all). */
+  failBuild(matcher: BuildMatcher, o?: { exitCode?: number; message?: string; times?: number }): void;
+  /** Matching pushes fail (`times` of them; default 1). */
+  failPush(matcher: RefMatcher, o?: { transient?: boolean; message?: string; times?: number }): void;
+  /** A file of a stored image (what `run IMAGE cat PATH` would print), undefined if absent. */
+  readFile(ref: string, path: string): string | undefined;
+  /** The digest the in-memory registry holds for a reference, undefined if never pushed. */
+  registryDigest(ref: string): Digest | undefined;
+  /** Removes local tags (like `rmi`); images without tags stay findable by id. */
+  remove(refs: readonly string[]): void;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The store's key for a reference: its canonical name (`busybox` -> `docker.io/library/busybox:latest`). */
+function key(ref: string): string {
+  const r = parseReference(ref);
+  return r.ok ? canonicalName(r.value) : ref;
+}
+
+function matchesTag(tag: string, m: string): boolean {
+  if (tag === m || key(tag) === key(m)) return true;
+  const r = parseReference(tag);
+  if (!r.ok) return false;
+  return r.value.path === m || r.value.path.split('/').at(-1) === m;
+}
+
+function buildMatches(m: BuildMatcher, req: BuildRequest): boolean {
+  if (typeof m === 'function') return m(req);
+  if (typeof m === 'string') return req.tags.some((t) => matchesTag(t, m));
+  return req.tags.some((t) => m.test(t));
+}
+
+function refMatches(m: RefMatcher, ref: string): boolean {
+  if (typeof m === 'function') return m(ref);
+  if (typeof m === 'string') return ref === m || matchesTag(ref, m);
+  return m.test(ref);
+}
+
+/** Expands `$X` and `${X}` from `vars` (unknown ones expand to nothing, as in sh). */
+function expand(text: string, vars: ReadonlyMap<string, string>): string {
+  return text.replace(
+    /\$\{(\w+)\}|\$(\w+)/g,
+    (_, a: string | undefined, b: string | undefined) => vars.get(a ?? b ?? '') ?? '',
+  );
+}
+
+/** Removes one level of shell quotes (good enough for `echo "a b"`). */
+const unquote = (s: string) => s.replace(/"([^"]*)"|'([^']*)'/g, (_, a?: string, b?: string) => a ?? b ?? '');
+
+/** Dockerfile lines with continuations joined, comments and blank lines dropped. */
+function instructions(text: string): { op: string; rest: string }[] {
+  const joined = text.replace(/\\\r?\n/g, ' ');
+  const out: { op: string; rest: string }[] = [];
+  for (const raw of joined.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^(\S+)\s*(.*)$/.exec(line);
+    if (m) out.push({ op: m[1]!.toUpperCase(), rest: m[2]! });
+  }
+  return out;
+}
+
+/** `K=V K2="V 2"` or `K V` (ENV/LABEL/ARG forms). */
+function keyValues(rest: string, vars: ReadonlyMap<string, string>): [string, string | undefined][] {
+  if (!rest.includes('=')) {
+    const [k, ...v] = rest.split(/\s+/);
+    return k ? [[k, v.length ? expand(unquote(v.join(' ')), vars) : undefined]] : [];
+  }
+  const out: [string, string | undefined][] = [];
+  for (const m of rest.matchAll(/([\w.-]+)(?:=("[^"]*"|'[^']*'|\S*))?/g)) {
+    out.push([m[1]!, m[2] === undefined ? undefined : expand(unquote(m[2]), vars)]);
+  }
+  return out;
+}
+
+type Stop = { readonly reason: 'timeout'; readonly seconds: number } | { readonly reason: 'cancelled' };
+
+/** Aborts with the op's signal or its timeout, whichever comes first. */
+function stopper(op: Pick<OpOptions, 'signal' | 'timeoutSeconds'>) {
+  let stop: Stop | undefined;
+  const listeners: ((s: Stop) => void)[] = [];
+  const fire = (s: Stop) => {
+    if (stop) return;
+    stop = s;
+    for (const l of listeners.splice(0)) l(s);
+  };
+  const onAbort = () => fire({ reason: 'cancelled' });
+  if (op.signal.aborted) onAbort();
+  else op.signal.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    op.timeoutSeconds && op.timeoutSeconds > 0
+      ? setTimeout(() => fire({ reason: 'timeout', seconds: op.timeoutSeconds! }), op.timeoutSeconds * 1000)
+      : undefined;
+  const stopped = new Promise<Stop>((resolve) => (stop ? resolve(stop) : listeners.push(resolve)));
+  return {
+    get stop() {
+      return stop;
+    },
+    /** Waits for `work` unless stopped first; after a stop, resolves with the stop. */
+    race<T>(work: Promise<T>): Promise<{ value: T } | { stop: Stop }> {
+      return Promise.race([work.then((value) => ({ value })), stopped.then((s) => ({ stop: s }))]);
+    },
+    /** A timer that ends early when stopped (so no timer outlives the operation). */
+    sleep(ms: number): Promise<void> {
+      return new Promise<void>((resolve) => {
+        if (stop) return resolve();
+        const t = setTimeout(resolve, ms);
+        listeners.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    },
+    dispose() {
+      if (timer) clearTimeout(timer);
+      op.signal.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/** Creates a fake engine; see the module comment for what it simulates. */
+export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
+  const images = new Map<string, StoredImage>();
+  const tags = new Map<string, string>(); // key(ref) -> id
+  const registry = new Map<string, Digest>();
+  const calls: string[] = [];
+  const requests: BuildRequest[] = [];
+  const buildOrder: string[] = [];
+  const pushOrder: string[] = [];
+  const runningBuilds = new Map<number, BuildRequest>();
+  const heldBuilds = new Map<number, Held>();
+  const holdRules: BuildMatcher[] = [];
+  const buildFailures: { m: BuildMatcher; exitCode: number; message: string; left: number }[] = [];
+  const pushFailures: { m: RefMatcher; transient: boolean; message: string; left: number }[] = [];
+  const waiters: { m: BuildMatcher; resolve: (r: BuildRequest) => void }[] = [];
+  let maxConcurrent = 0;
+  let nextBuild = 0;
+
+  const store = (seed: FakeImageSeed, idInput: string): StoredImage => {
+    const img: StoredImage = {
+      id: `sha256:${sha256(idInput)}`,
+      labels: { ...seed.labels },
+      files: new Map(Object.entries(seed.files ?? {})),
+    };
+    images.set(img.id, img);
+    return img;
+  };
+  for (const [ref, seed] of Object.entries(opts.images ?? {})) {
+    tags.set(key(ref), store(seed, `seed ${key(ref)} ${JSON.stringify(seed)}`).id);
+  }
+
+  const lookup = (ref: string): StoredImage | undefined => {
+    const id = tags.get(key(ref));
+    if (id) return images.get(id);
+    const hex = ref.replace(/^sha256:/, '');
+    if (!/^[0-9a-f]{12,64}$/.test(hex)) return undefined;
+    return [...images.values()].find((i) => i.id.slice('sha256:'.length).startsWith(hex));
+  };
+
+  const first = (req: BuildRequest) => req.tags[0] ?? '<untagged>';
+
+  /** Runs one RUN instruction's simple shell; answers the exit code. */
+  async function runStep(
+    cmd: string,
+    vars: ReadonlyMap<string, string>,
+    files: Map<string, string>,
+    log: (l: string) => void,
+    sleep: (ms: number) => Promise<void>,
+  ): Promise<number> {
+    for (const part of cmd.split(/&&|;/).map((p) => p.trim())) {
+      if (!part) continue;
+      const [word = '', ...args] = part.split(/\s+/);
+      const rest = expand(args.join(' '), vars);
+      switch (word) {
+        case 'echo': {
+          const m = /^(.*?)\s*(>>?)\s*(\S+)$/.exec(rest);
+          const text = unquote(m ? m[1]! : rest);
+          if (!m) log(text);
+          else files.set(m[3]!, (m[2] === '>>' ? (files.get(m[3]!) ?? '') : '') + `${text}\n`);
+          break;
+        }
+        case 'cat':
+          for (const f of rest.split(/\s+/).filter(Boolean)) {
+            const c = files.get(f);
+            if (c === undefined) {
+              log(`cat: can't open '${f}': No such file or directory`);
+              return 1;
+            }
+            for (const l of c.replace(/\n$/, '').split('\n')) log(l);
+          }
+          break;
+        case 'sleep':
+          await sleep(Number(rest) * 1000 || 0);
+          break;
+        case 'exit':
+          if (Number(rest) !== 0) return Number(rest) || 1;
+          return 0;
+        case 'false':
+          return 1;
+        default:
+          break; // true, and anything the fake does not model
+      }
+    }
+    return 0;
+  }
+
+  /** Reads and "runs" a Dockerfile; answers the image to store or a failure. */
+  async function simulate(
+    req: BuildRequest,
+    log: (l: string) => void,
+    sleep: (ms: number) => Promise<void>,
+  ): Promise<Result<{ labels: Record<string, string>; files: Map<string, string>; trace: string[] }, EngineFailure>> {
+    const text = await readFile(req.dockerfile, 'utf8').catch(() => '');
+    const stages = new Map<string, { labels: Record<string, string>; files: Map<string, string> }>();
+    const globalArgs = new Map<string, string>();
+    let vars = new Map<string, string>();
+    let labels: Record<string, string> = {};
+    let files = new Map<string, string>();
+    const trace: string[] = [];
+    let inStage = false;
+    const argValue = (k: string, dflt: string | undefined) => req.buildArgs[k] ?? dflt;
+    const steps = instructions(text);
+    for (const [n, { op, rest }] of steps.entries()) {
+      const line = `${op} ${rest}`;
+      log(`#${n + 1} ${line}`);
+      trace.push(line);
+      switch (op) {
+        case 'ARG':
+          for (const [k, v] of keyValues(rest, inStage ? vars : globalArgs)) {
+            const value = argValue(k, v ?? (inStage ? globalArgs.get(k) : undefined));
+            if (value !== undefined) (inStage ? vars : globalArgs).set(k, value);
+          }
+          break;
+        case 'FROM': {
+          const m = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?/i.exec(rest);
+          const ref = expand(m?.[1] ?? '', globalArgs);
+          const stage = stages.get(ref);
+          let parent: { labels: Record<string, string>; files: ReadonlyMap<string, string> } | undefined = stage;
+          if (!parent && ref !== 'scratch') {
+            let img = lookup(ref);
+            if (!img) {
+              if (opts.offline) {
+                const message = `pull access denied for ${ref}, repository does not exist or may require 'docker login'`;
+                log(`ERROR: ${message}`);
+                return err({ reason: 'engine-exit', exitCode: 1, message });
+              }
+              log(`#${n + 1} pulling ${ref}`);
+              img = store({}, `pulled ${key(ref)}`);
+              tags.set(key(ref), img.id);
+            }
+            parent = img;
+            trace.push(`parent ${img.id}`);
+          }
+          labels = { ...parent?.labels };
+          files = new Map(parent?.files ?? []);
+          vars = new Map();
+          inStage = true;
+          if (m?.[2]) stages.set(m[2], { labels, files });
+          break;
+        }
+        case 'ENV':
+          for (const [k, v] of keyValues(rest, vars)) vars.set(k, v ?? '');
+          break;
+        case 'LABEL':
+          for (const [k, v] of keyValues(rest, vars)) labels[k] = v ?? '';
+          break;
+        case 'COPY':
+        case 'ADD': {
+          const words = rest.split(/\s+/).filter((w) => !w.startsWith('--'));
+          const dest = expand(words.pop() ?? '/', vars);
+          for (const src of words) {
+            const content = await readFile(join(req.contextDir, src), 'utf8').catch(() => undefined);
+            if (content === undefined) {
+              const message = `failed to compute cache key: "/${src}" not found: not found`;
+              log(`ERROR: ${message}`);
+              return err({ reason: 'engine-exit', exitCode: 1, message });
+            }
+            trace.push(`file ${src} ${sha256(content)}`);
+            files.set(dest.endsWith('/') ? posix.join(dest, posix.basename(src)) : dest, content);
+          }
+          break;
+        }
+        case 'RUN': {
+          const code = await runStep(rest, vars, files, (l) => log(`#${n + 1} ${l}`), sleep);
+          if (code !== 0) {
+            const message = `process "/bin/sh -c ${rest}" did not complete successfully: exit code: ${code}`;
+            log(`ERROR: ${message}`);
+            return err({ reason: 'engine-exit', exitCode: 1, message });
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    return ok({ labels, files, trace });
+  }
+
+  const engine: FakeEngine = {
+    kind: 'fake',
+    calls,
+    requests,
+    buildOrder,
+    pushOrder,
+    get maxConcurrentBuilds() {
+      return maxConcurrent;
+    },
+
+    info() {
+      if (opts.unavailable) {
+        return Promise.resolve(err({ reason: 'engine-unavailable', message: opts.unavailable } as const));
+      }
+      return Promise.resolve(
+        ok({
+          kind: 'fake' as const,
+          client: 'fake',
+          clientVersion: '1.0.0',
+          serverVersion: '1.0.0',
+          buildPath: 'buildkit' as const,
+          platform: 'linux/amd64',
+          ...opts.info,
+        }),
+      );
+    },
+
+    async build(req, op) {
+      const n = nextBuild++;
+      const s = stopper(op);
+      if (s.stop) {
+        s.dispose();
+        calls.push(`build-failed ${first(req)} cancelled`);
+        return err(s.stop);
+      }
+      requests.push(req);
+      buildOrder.push(first(req));
+      calls.push(`build ${first(req)}`);
+      runningBuilds.set(n, req);
+      maxConcurrent = Math.max(maxConcurrent, runningBuilds.size);
+      for (const w of waiters.filter((w) => buildMatches(w.m, req))) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(req);
+      }
+      op.log('kbuild: building with the fake engine');
+      const work = async (): Promise<Result<{ readonly imageId: string }, EngineFailure>> => {
+        if (holdRules.some((m) => buildMatches(m, req))) {
+          await new Promise<void>((release) => heldBuilds.set(n, { req, release }));
+        }
+        if (opts.buildMs) await s.sleep(opts.buildMs);
+        if (s.stop) return err(s.stop);
+        const failure = buildFailures.find((f) => f.left > 0 && buildMatches(f.m, req));
+        if (failure) {
+          failure.left--;
+          op.log(`ERROR: ${failure.message}`);
+          return err({ reason: 'engine-exit', exitCode: failure.exitCode, message: failure.message });
+        }
+        const sim = await simulate(
+          req,
+          (l) => {
+            if (!s.stop) op.log(l);
+          },
+          (ms) => s.sleep(ms),
+        );
+        if (s.stop) return err(s.stop);
+        if (!sim.ok) return sim;
+        const labels = { ...sim.value.labels, ...req.labels };
+        const id = `sha256:${sha256(
+          JSON.stringify({
+            trace: sim.value.trace,
+            args: Object.entries(req.buildArgs).sort(),
+            labels: Object.entries(labels).sort(),
+            platform: req.platform ?? '',
+            files: [...sim.value.files].sort(),
+          }),
+        )}`;
+        images.set(id, { id, labels, files: sim.value.files });
+        for (const t of req.tags) tags.set(key(t), id);
+        return ok({ imageId: id });
+      };
+      try {
+        const r = await s.race(work());
+        const result = 'stop' in r ? err(r.stop) : r.value;
+        calls.push(result.ok ? `built ${first(req)}` : `build-failed ${first(req)} ${result.error.reason}`);
+        return result;
+      } finally {
+        s.dispose();
+        runningBuilds.delete(n);
+        heldBuilds.delete(n);
+      }
+    },
+
+    tag(source, target) {
+      const img = lookup(source);
+      if (!img) {
+        return Promise.resolve(
+          err({ reason: 'engine-exit', exitCode: 1, message: `Error response from daemon: No such image: ${source}` } as const),
+        );
+      }
+      tags.set(key(target), img.id);
+      calls.push(`tag ${source} ${target}`);
+      return Promise.resolve(ok(undefined));
+    },
+
+    async push(ref, op) {
+      pushOrder.push(ref);
+      calls.push(`push ${ref}`);
+      const s = stopper(op);
+      try {
+        op.log(`The push refers to repository [${ref.replace(/:[^:/]*$/, '')}]`);
+        const work = async (): Promise<Result<{ readonly digest: Digest }, EngineFailure>> => {
+          if (opts.pushMs) await s.sleep(opts.pushMs);
+          const failure = pushFailures.find((f) => f.left > 0 && refMatches(f.m, ref));
+          if (failure) {
+            failure.left--;
+            return err({ reason: 'push-failed', message: failure.message, transient: failure.transient });
+          }
+          const parsed = parseReference(ref);
+          const domain = parsed.ok ? (parsed.value.domain ?? 'docker.io') : '';
+          if (opts.unreachableRegistries?.includes(domain)) {
+            const message = `Get "http://${domain}/v2/": dial tcp ${domain}: connect: connection refused`;
+            return err({ reason: 'push-failed', message, transient: true });
+          }
+          const img = lookup(ref);
+          if (!img || !parsed.ok) {
+            const message = `An image does not exist locally with the tag: ${ref.replace(/:[^:/]*$/, '')}`;
+            return err({ reason: 'push-failed', message, transient: false });
+          }
+          const digest = `sha256:${sha256(`manifest ${img.id}`)}` as Digest;
+          registry.set(key(ref), digest);
+          op.log(`${parsed.value.tag ?? 'latest'}: digest: ${digest} size: 527`);
+          return ok({ digest });
+        };
+        const r = await s.race(work());
+        const result = 'stop' in r ? err(r.stop) : r.value;
+        calls.push(result.ok ? `pushed ${ref}` : `push-failed ${ref}`);
+        return result;
+      } finally {
+        s.dispose();
+      }
+    },
+
+    inspect(refs) {
+      const out = new Map<string, LocalImage>();
+      for (const ref of refs) {
+        const img = lookup(ref);
+        if (img) out.set(ref, { id: img.id, labels: { ...img.labels } });
+      }
+      return Promise.resolve(out);
+    },
+
+    running: () => [...runningBuilds.values()].map(first).sort(),
+    held: () => [...heldBuilds.values()].map((h) => first(h.req)).sort(),
+    hold(matcher = () => true) {
+      holdRules.push(matcher);
+    },
+    release(matcher) {
+      let n = 0;
+      for (const [id, h] of heldBuilds) {
+        if (matcher && !buildMatches(matcher, h.req)) continue;
+        heldBuilds.delete(id);
+        h.release();
+        n++;
+      }
+      return n;
+    },
+    unhold() {
+      holdRules.length = 0;
+      engine.release();
+    },
+    started(matcher) {
+      const already = requests.find((r) => buildMatches(matcher, r));
+      if (already) return Promise.resolve(already);
+      return new Promise((resolve) => waiters.push({ m: matcher, resolve }));
+    },
+    failBuild(matcher, o = {}) {
+      buildFailures.push({
+        m: matcher,
+        exitCode: o.exitCode ?? 1,
+        message: o.message ?? 'injected build failure',
+        left: o.times ?? Number.POSITIVE_INFINITY,
+      });
+    },
+    failPush(matcher, o = {}) {
+      const transient = o.transient ?? true;
+      pushFailures.push({
+        m: matcher,
+        transient,
+        message:
+          o.message ??
+          (transient
+            ? 'received unexpected HTTP status: 503 Service Unavailable'
+            : 'denied: requested access to the resource is denied'),
+        left: o.times ?? 1,
+      });
+    },
+    readFile(ref, path) {
+      return lookup(ref)?.files.get(path);
+    },
+    registryDigest(ref) {
+      return registry.get(key(ref));
+    },
+    remove(refs) {
+      for (const r of refs) tags.delete(key(r));
+    },
+  };
+  return engine;
+}
