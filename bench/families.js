@@ -55,8 +55,14 @@ export function writeFamily(dir, { widths, seed = 1, fanOut = {} }) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'images'), { recursive: true });
   mkdirSync(join(dir, 'profiles'), { recursive: true });
-  writeFileSync(join(dir, 'kbuild.yaml'), 'namespace: bench\ntag: "{{ profile }}"\nmaintainer: bench\n');
-  writeFileSync(join(dir, 'profiles', 'p.yaml'), 'distro: debian\ndistro_tag: bookworm\ninstall_type: binary\n');
+  writeFileSync(
+    join(dir, 'kbuild.yaml'),
+    'namespace: bench\ntag: "{{ profile }}"\nmaintainer: bench\n',
+  );
+  writeFileSync(
+    join(dir, 'profiles', 'p.yaml'),
+    'distro: debian\ndistro_tag: bookworm\ninstall_type: binary\n',
+  );
   writeFileSync(join(dir, 'images', 'macros.j2'), MACROS);
   const random = rng(seed);
   const levels = [];
@@ -68,7 +74,11 @@ export function writeFamily(dir, { widths, seed = 1, fanOut = {} }) {
     for (let k = 0; k < width; k++) {
       const name = level === 0 && width === 1 ? 'base' : `l${level}-img-${k}`;
       let parent;
-      if (above.length) parent = k < pinned ? above[0] : above[(pinned ? 1 : 0) + Math.floor(random() * (above.length - (pinned ? 1 : 0)))];
+      if (above.length)
+        parent =
+          k < pinned
+            ? above[0]
+            : above[(pinned ? 1 : 0) + Math.floor(random() * (above.length - (pinned ? 1 : 0)))];
       const group = level === 0 ? '' : `group-${level}/`;
       mkdirSync(join(dir, 'images', group, name), { recursive: true });
       writeFileSync(join(dir, 'images', group, name, 'Dockerfile.j2'), template(name, parent, n++));

@@ -23,15 +23,28 @@ async function inProcess(dir) {
   const ws = await loadWorkspace(io(dir), { project: dir, templateOverride: [] });
   if (!ws.ok) throw new Error(JSON.stringify(ws.failures));
   const t1 = performance.now();
-  const fam = loadProfileFamily(io(dir), ws.value, { var: [], buildArg: [], templateOverride: [] }, 'p');
+  const fam = loadProfileFamily(
+    io(dir),
+    ws.value,
+    { var: [], buildArg: [], templateOverride: [] },
+    'p',
+  );
   if (!fam.ok) throw new Error(JSON.stringify(fam.failures));
   const t2 = performance.now();
-  return { read: t1 - t0, core: t2 - t1, total: t2 - t0, images: fam.value.images.size, depth: Math.max(...[...fam.value.graph.nodes.values()].map((n) => n.depth)) };
+  return {
+    read: t1 - t0,
+    core: t2 - t1,
+    total: t2 - t0,
+    images: fam.value.images.size,
+    depth: Math.max(...[...fam.value.graph.nodes.values()].map((n) => n.depth)),
+  };
 }
 
 function wholeProcess(dir) {
   const t0 = performance.now();
-  execFileSync(process.execPath, [bin, 'graph', '--profile', 'p', '--format', 'json', '-C', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [bin, 'graph', '--profile', 'p', '--format', 'json', '-C', dir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return performance.now() - t0;
 }
 
@@ -51,7 +64,9 @@ async function measure(name, spec) {
     total: median(runs.map((r) => r.total)),
     process: median(procs),
   };
-  console.log(`${name}: ${count} images, depth ${row.depth}; read ${ms(row.read)}, render+parse+graph ${ms(row.core)}, in-process total ${ms(row.total)}, 'kbuild graph' process ${ms(row.process)} (median of ${RUNS})`);
+  console.log(
+    `${name}: ${count} images, depth ${row.depth}; read ${ms(row.read)}, render+parse+graph ${ms(row.core)}, in-process total ${ms(row.total)}, 'kbuild graph' process ${ms(row.process)} (median of ${RUNS})`,
+  );
   return row;
 }
 
@@ -64,7 +79,10 @@ const rows = [
 const table = [
   '| family | images | depth | read files + compile | render + parse + graph | in-process total | `kbuild graph` whole process |',
   '|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.name} | ${r.images} | ${r.depth} | ${ms(r.read)} | ${ms(r.core)} | ${ms(r.total)} | ${ms(r.process)} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.name} | ${r.images} | ${r.depth} | ${ms(r.read)} | ${ms(r.core)} | ${ms(r.total)} | ${ms(r.process)} |`,
+  ),
 ].join('\n');
 
 const resultsFile = join(here, 'RESULTS.md');
@@ -73,8 +91,11 @@ let text;
 try {
   text = readFileSync(resultsFile, 'utf8');
 } catch {
-  text = '# kbuild benchmark results\n\nWritten by `npm run bench`. Each section is replaced by the run that measures it.\n\n';
+  text =
+    '# kbuild benchmark results\n\nWritten by `npm run bench`. Each section is replaced by the run that measures it.\n\n';
 }
-text = text.includes('<!-- core:start -->') ? text.replace(/<!-- core:start -->[\s\S]*<!-- core:end -->/, section) : `${text}${section}\n`;
+text = text.includes('<!-- core:start -->')
+  ? text.replace(/<!-- core:start -->[\s\S]*<!-- core:end -->/, section)
+  : `${text}${section}\n`;
 writeFileSync(resultsFile, text);
 console.log(`\nwritten to ${resultsFile}`);

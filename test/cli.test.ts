@@ -12,7 +12,11 @@ describe('kbuild graph / list / plan on a small family', () => {
     const r = await runCli(['graph', '--profile', 'deb', '--format', 'json'], mini);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const g = JSON.parse(r.stdout) as { profile: string; nodes: { name: string; parents: string[]; external: string[]; depth: number }[]; edges: string[][] };
+    const g = JSON.parse(r.stdout) as {
+      profile: string;
+      nodes: { name: string; parents: string[]; external: string[]; depth: number }[];
+      edges: string[][];
+    };
     expect(g.profile).toBe('deb');
     expect(g.nodes).toEqual([
       { name: 'base', parents: [], external: ['debian:bookworm'], depth: 0 },
@@ -30,7 +34,16 @@ describe('kbuild graph / list / plan on a small family', () => {
   it('prints tree, dot and mermaid forms', async () => {
     const tree = await runCli(['graph', '-p', 'deb', '--format', 'tree'], mini);
     expect(tree.stdout).toBe(
-      ['base', '├── mid-a', '│   ├── leaf-1', '│   │   └── leaf-3', '│   └── leaf-2', '└── mid-b', '    └── leaf-2 (see above)', ''].join('\n'),
+      [
+        'base',
+        '├── mid-a',
+        '│   ├── leaf-1',
+        '│   │   └── leaf-3',
+        '│   └── leaf-2',
+        '└── mid-b',
+        '    └── leaf-2 (see above)',
+        '',
+      ].join('\n'),
     );
     const dot = await runCli(['graph', '-p', 'deb', '--format', 'dot'], mini);
     expect(dot.stdout).toContain('"mid-a" -> "leaf-1";');
@@ -46,18 +59,33 @@ describe('kbuild graph / list / plan on a small family', () => {
     };
     expect(await names('leaf-1')).toEqual(['base', 'mid-a', 'leaf-1']);
     expect(await names('leaf-1', '--skip-parents')).toEqual(['leaf-1']);
-    expect(await names('mid-b', '--with-descendants')).toEqual(['base', 'mid-a', 'mid-b', 'leaf-2']);
-    expect(await names('leaves', '--skip-parents', '--exclude', 'leaf-3')).toEqual(['leaf-1', 'leaf-2']);
+    expect(await names('mid-b', '--with-descendants')).toEqual([
+      'base',
+      'mid-a',
+      'mid-b',
+      'leaf-2',
+    ]);
+    expect(await names('leaves', '--skip-parents', '--exclude', 'leaf-3')).toEqual([
+      'leaf-1',
+      'leaf-2',
+    ]);
     expect(await names('/^mid-/', '--skip-parents')).toEqual(['mid-a', 'mid-b']);
   });
 
   it('marks images unbuildable for a profile, and their descendants', async () => {
     const r = await runCli(['plan', '-p', 'deb-src', '--json'], mini);
     expect(r.code).toBe(0);
-    const plan = JSON.parse(r.stdout) as { steps: { name: string; action: string; reason: string }[]; waves: string[][]; criticalPath: string[] };
+    const plan = JSON.parse(r.stdout) as {
+      steps: { name: string; action: string; reason: string }[];
+      waves: string[][];
+      criticalPath: string[];
+    };
     const byName = Object.fromEntries(plan.steps.map((s) => [s.name, s]));
     expect(byName['mid-b']).toMatchObject({ action: 'unbuildable', reason: 'no source build yet' });
-    expect(byName['leaf-2']).toMatchObject({ action: 'unbuildable', reason: "parent 'mid-b' cannot be built: no source build yet" });
+    expect(byName['leaf-2']).toMatchObject({
+      action: 'unbuildable',
+      reason: "parent 'mid-b' cannot be built: no source build yet",
+    });
     expect(byName['leaf-3']).toBeUndefined(); // excluded by the profile
     expect(plan.waves).toEqual([['base'], ['mid-a', 'mid-b'], ['leaf-1', 'leaf-2']]);
     expect(plan.criticalPath).toEqual(['base', 'mid-a', 'leaf-1']);
@@ -66,11 +94,30 @@ describe('kbuild graph / list / plan on a small family', () => {
   it('renders Dockerfiles with the profile, overrides and customizable lists, and writes the build context', async () => {
     const work = mkdtempSync(join(tmpdir(), 'kbuild-render-'));
     try {
-      const r = await runCli(['render', '-p', 'deb', '--work-dir', work, '--tag', 'v1', '--var', 'greeting=hi there', 'leaf-1', 'leaf-2'], mini);
+      const r = await runCli(
+        [
+          'render',
+          '-p',
+          'deb',
+          '--work-dir',
+          work,
+          '--tag',
+          'v1',
+          '--var',
+          'greeting=hi there',
+          'leaf-1',
+          'leaf-2',
+        ],
+        mini,
+      );
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(readFileSync(join(work, 'leaf-1/Dockerfile'), 'utf8')).toBe('FROM acme/debian-mid-a:v1\nRUN echo hi there\n');
-      expect(readFileSync(join(work, 'leaf-2/Dockerfile'), 'utf8')).toContain('RUN apt-get install -y jq curl');
+      expect(readFileSync(join(work, 'leaf-1/Dockerfile'), 'utf8')).toBe(
+        'FROM acme/debian-mid-a:v1\nRUN echo hi there\n',
+      );
+      expect(readFileSync(join(work, 'leaf-2/Dockerfile'), 'utf8')).toContain(
+        'RUN apt-get install -y jq curl',
+      );
       expect(readFileSync(join(work, 'base/hello.txt'), 'utf8')).toBe('hello from base\n');
       expect(existsSync(join(work, 'base/Dockerfile.j2'))).toBe(false);
       expect(existsSync(join(work, 'leaf-3'))).toBe(false);
@@ -84,7 +131,9 @@ describe('kbuild validate', () => {
   it('passes on the small family', async () => {
     const r = await runCli(['validate', '--all-profiles'], mini);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('profile deb: ok (6 images, 0 unbuildable)\nprofile deb-src: ok (6 images, 3 unbuildable)\n');
+    expect(r.stdout).toBe(
+      'profile deb: ok (6 images, 0 unbuildable)\nprofile deb-src: ok (6 images, 3 unbuildable)\n',
+    );
     expect(r.code).toBe(0);
   });
 
@@ -103,7 +152,9 @@ describe('kbuild validate', () => {
   it('prints file:line:column and a suggestion for a misspelt profile key, and exits 2', async () => {
     const r = await runCli(['validate'], fixture('bad-profile'));
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("profiles/p.yaml:3:1: unknown key 'instal_type' in the file — did you mean 'install_type'?");
+    expect(r.stderr).toContain(
+      "profiles/p.yaml:3:1: unknown key 'instal_type' in the file — did you mean 'install_type'?",
+    );
   });
 });
 
@@ -123,7 +174,9 @@ describe('usage errors', () => {
   it('exits 2 for an unknown image in the selection, with a suggestion', async () => {
     const r = await runCli(['list', '-p', 'deb', 'leaf1'], mini);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("the command line: 'leaf1' matches no image or group — did you mean 'leaf-1'?");
+    expect(r.stderr).toContain(
+      "the command line: 'leaf1' matches no image or group — did you mean 'leaf-1'?",
+    );
   });
 
   it('exits 2 for an unknown option, and 0 for --help', async () => {
@@ -138,7 +191,10 @@ describe('the installed bin', () => {
   const bin = fixture('../../bin/kbuild.js');
   afterAll(() => undefined);
   it('runs as a whole process from the compiled dist', () => {
-    const out = execFileSync(process.execPath, [bin, 'list', '-p', 'deb', '--json', 'leaf-3'], { cwd: mini, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [bin, 'list', '-p', 'deb', '--json', 'leaf-3'], {
+      cwd: mini,
+      encoding: 'utf8',
+    });
     expect((JSON.parse(out) as { images: unknown[] }).images).toHaveLength(4);
   });
 });

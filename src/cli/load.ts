@@ -52,13 +52,24 @@ export interface Workspace {
 export type Loaded<T> = { ok: true; value: T } | { ok: false; failures: Failure[] };
 
 /** Maps Node's arch names to OCI platform arch names. */
-const OCI_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', ia32: '386' };
+const OCI_ARCH: Readonly<Record<string, string>> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  ia32: '386',
+};
 export const hostPlatform = () => `linux/${OCI_ARCH[process.arch] ?? process.arch}`;
 
-export async function loadWorkspace(io: Io, opts: Pick<ProfileOptions, 'project' | 'templateOverride'>): Promise<Loaded<Workspace>> {
+export async function loadWorkspace(
+  io: Io,
+  opts: Pick<ProfileOptions, 'project' | 'templateOverride'>,
+): Promise<Loaded<Workspace>> {
   const root = findProjectRoot(opts.project, io.cwd);
   const project = parseProject(await readProjectFile(root), PROJECT_FILE);
-  if (!project.ok) return { ok: false, failures: [{ reason: 'config-invalid', problems: project.error }] };
+  if (!project.ok)
+    return { ok: false, failures: [{ reason: 'config-invalid', problems: project.error }] };
   const [profiles, tree, overrides, plugins] = await Promise.all([
     readProfiles(root, project.value.profilesDir),
     readImagesTree(root, project.value.imagesDir),
@@ -77,7 +88,10 @@ export async function loadWorkspace(io: Io, opts: Pick<ProfileOptions, 'project'
     plugins: plugins.value,
     displayPath: (key) => `${imagesDir}/${key}`,
   });
-  return { ok: true, value: { root, project: project.value, profiles, images: discovered.images, renderer } };
+  return {
+    ok: true,
+    value: { root, project: project.value, profiles, images: discovered.images, renderer },
+  };
 }
 
 /** Resolves the profile named by --profile (or KBUILD_PROFILE), with command-line overrides. */
@@ -92,14 +106,23 @@ export function profileName(io: Io, ws: Workspace, given: string | undefined): s
   return name;
 }
 
-export function loadProfileFamily(io: Io, ws: Workspace, opts: ProfileOptions, name: string): Loaded<Family> {
+export function loadProfileFamily(
+  io: Io,
+  ws: Workspace,
+  opts: ProfileOptions,
+  name: string,
+): Loaded<Family> {
   if (!ws.profiles.has(name)) {
     const available = [...ws.profiles.keys()].sort();
     const s = suggest(name, available);
-    return { ok: false, failures: [{ reason: 'profile-not-found', name, available, ...(s ? { suggestion: s } : {}) }] };
+    return {
+      ok: false,
+      failures: [{ reason: 'profile-not-found', name, available, ...(s ? { suggestion: s } : {}) }],
+    };
   }
   const profile = resolveProfile(name, ws.profiles);
-  if (!profile.ok) return { ok: false, failures: [{ reason: 'config-invalid', problems: profile.error }] };
+  if (!profile.ok)
+    return { ok: false, failures: [{ reason: 'config-invalid', problems: profile.error }] };
   const vars = parseKeyValues(opts.var, '--var');
   const buildArgs = parseKeyValues(opts.buildArg, '--build-arg');
   if (!vars.ok) throw new UsageError(vars.error);
@@ -123,14 +146,20 @@ export function loadProfileFamily(io: Io, ws: Workspace, opts: ProfileOptions, n
 }
 
 /** Selection from positional patterns (or the profile's), excludes and closure flags. */
-export function select(family: Family, patterns: readonly string[], opts: SelectionOptions): Loaded<Selection> {
+export function select(
+  family: Family,
+  patterns: readonly string[],
+  opts: SelectionOptions,
+): Loaded<Selection> {
   const profile = family.profile;
   const fromCli = patterns.length > 0;
   const { selection, failures } = selectImages(family.graph, family.project.groups, {
     patterns: fromCli ? patterns : profile.images,
     source: fromCli ? 'the command line' : profile.locate(['images']).file,
     exclude: [...profile.exclude, ...opts.exclude],
-    excludeSource: opts.exclude.length ? 'the command line (--exclude)' : profile.locate(['exclude']).file,
+    excludeSource: opts.exclude.length
+      ? 'the command line (--exclude)'
+      : profile.locate(['exclude']).file,
     skipParents: opts.skipParents ?? false,
     withDescendants: opts.withDescendants ?? false,
   });

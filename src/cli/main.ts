@@ -16,7 +16,9 @@ import { Failed, type Action } from './options.js';
 
 export function buildProgram(io: Io, run: (a: Action) => void): Command {
   const program = new Command('kbuild')
-    .description('Build families of container images from Jinja-style Dockerfile templates, in dependency order.')
+    .description(
+      'Build families of container images from Jinja-style Dockerfile templates, in dependency order.',
+    )
     .version('0.1.0', '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
@@ -33,7 +35,14 @@ Examples:
   kbuild graph --profile debian-binary --format tree
   kbuild render --profile debian-binary nginx --work-dir /tmp/r`,
   );
-  for (const register of [registerBuild, registerList, registerRender, registerGraph, registerPlan, registerValidate]) {
+  for (const register of [
+    registerBuild,
+    registerList,
+    registerRender,
+    registerGraph,
+    registerPlan,
+    registerValidate,
+  ]) {
     register(program, run);
   }
   return program;
@@ -51,7 +60,11 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version exit 0; every other parse error is a usage error.
-      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
+      return e.exitCode === 0 ||
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version'
+        ? 0
+        : 2;
     }
     if (e instanceof UsageError) {
       io.err(`kbuild: ${e.message}\n`);
@@ -61,7 +74,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       for (const f of e.failures) io.err(`${formatFailure(f)}\n`);
       return exitCodeFor(e.failures);
     }
-    io.err(`kbuild: internal error (a bug; please report it): ${(e as Error).stack ?? String(e)}\n`);
+    io.err(
+      `kbuild: internal error (a bug; please report it): ${(e as Error).stack ?? String(e)}\n`,
+    );
     return 1;
   }
 }

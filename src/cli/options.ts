@@ -18,23 +18,42 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 /** Adds the options every profile-loading command takes. */
 export function profileOptions(cmd: Command): Command {
   return cmd
-    .option('-p, --profile <name>', 'profile to use (profiles/<name>.yaml); default: $KBUILD_PROFILE')
-    .option('-C, --project <dir>', 'project root (default: the nearest folder upwards with kbuild.yaml)')
+    .option(
+      '-p, --profile <name>',
+      'profile to use (profiles/<name>.yaml); default: $KBUILD_PROFILE',
+    )
+    .option(
+      '-C, --project <dir>',
+      'project root (default: the nearest folder upwards with kbuild.yaml)',
+    )
     .option('--tag <tag>', 'shared tag of the family (overrides the profile)')
     .option('--registry <host[:port]>', 'registry (overrides kbuild.yaml and the profile)')
-    .option('--namespace <ns>', 'namespace of image references (overrides kbuild.yaml and the profile)')
-    .option('--base-image <ref>', 'external base image of the family (overrides the profile), e.g. a local tag')
+    .option(
+      '--namespace <ns>',
+      'namespace of image references (overrides kbuild.yaml and the profile)',
+    )
+    .option(
+      '--base-image <ref>',
+      'external base image of the family (overrides the profile), e.g. a local tag',
+    )
     .option('--var <key=value>', 'template variable (repeatable)', collect, [])
     .option('--build-arg <key=value>', 'build arg for every image (repeatable)', collect, [])
-    .option('--template-override <file>', 'template override file or directory (repeatable; later ones win)', collect, []);
+    .option(
+      '--template-override <file>',
+      'template override file or directory (repeatable; later ones win)',
+      collect,
+      [],
+    );
 }
 
 /** Adds the selection options. */
 export function selectionOptions(cmd: Command): Command {
   return cmd
-    .argument('[images...]', 'images to select: names, globs (nova-*), /regex/ or group names; default: the profile\'s selection')
+    .argument(
+      '[images...]',
+      "images to select: names, globs (nova-*), /regex/ or group names; default: the profile's selection",
+    )
     .option('--exclude <pattern>', 'remove images from the selection (repeatable)', collect, [])
     .option('--skip-parents', 'do not add the ancestors of selected images')
     .option('--with-descendants', 'add every descendant of the selected images');
 }
-

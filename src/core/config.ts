@@ -16,22 +16,42 @@ import type {
 import { err, ok } from './model.js';
 import { parseAndValidate, suggest, type ParsedYaml, type Schema } from './schema.js';
 
-const str = (doc: string, extra: Partial<{ enum: readonly string[] }> = {}): Schema => ({ kind: 'string', doc, ...extra });
+const str = (doc: string, extra: Partial<{ enum: readonly string[] }> = {}): Schema => ({
+  kind: 'string',
+  doc,
+  ...extra,
+});
 const list = (doc: string): Schema => ({ kind: 'string-list', doc });
 
 export const projectSchema: Schema = {
   kind: 'object',
   doc: 'kbuild.yaml: the project file at the root of an image family.',
   fields: {
-    images_dir: str('Directory holding the images (each an images/**/Dockerfile.j2). Default: images.'),
+    images_dir: str(
+      'Directory holding the images (each an images/**/Dockerfile.j2). Default: images.',
+    ),
     profiles_dir: str('Directory holding profiles/<name>.yaml. Default: profiles.'),
-    registry: str("Registry host[:port] images are pushed to, e.g. 127.0.0.1:5000. Default: '' (none)."),
-    namespace: str('Namespace of every image reference: <registry>/<namespace>/<prefix><name>:<tag>.'),
-    image_prefix: str('Prefix of every image name; a template string, e.g. "{{ distro }}-". Default: \'\'.'),
-    tag: str('The shared tag of the family; a template string, e.g. "{{ profile }}". Default: latest.'),
+    registry: str(
+      "Registry host[:port] images are pushed to, e.g. 127.0.0.1:5000. Default: '' (none).",
+    ),
+    namespace: str(
+      'Namespace of every image reference: <registry>/<namespace>/<prefix><name>:<tag>.',
+    ),
+    image_prefix: str(
+      'Prefix of every image name; a template string, e.g. "{{ distro }}-". Default: \'\'.',
+    ),
+    tag: str(
+      'The shared tag of the family; a template string, e.g. "{{ profile }}". Default: latest.',
+    ),
     maintainer: str('Maintainer, available to templates and set as a label.'),
-    plugins: list('Modules (paths relative to the project root) exporting filters, tests and globals for templates.'),
-    groups: { kind: 'map-of', doc: 'Named image selections: group -> names, globs, /regex/ or other groups.', value: list('Patterns.') },
+    plugins: list(
+      'Modules (paths relative to the project root) exporting filters, tests and globals for templates.',
+    ),
+    groups: {
+      kind: 'map-of',
+      doc: 'Named image selections: group -> names, globs, /regex/ or other groups.',
+      value: list('Patterns.'),
+    },
   },
 };
 
@@ -39,7 +59,10 @@ const imageSettingsSchema: Schema = {
   kind: 'object',
   doc: "A profile's settings for one image.",
   fields: {
-    disabled: { kind: 'flag-or-reason', doc: 'true or a reason: the image and its descendants are not built.' },
+    disabled: {
+      kind: 'flag-or-reason',
+      doc: 'true or a reason: the image and its descendants are not built.',
+    },
     extra_packages: list("Packages appended to the image's customizable('packages') list."),
     remove_packages: list("Packages removed from the image's customizable('packages') list."),
     vars: { kind: 'any-map', doc: 'Template variables for this image only.' },
@@ -56,7 +79,9 @@ export const profileSchema: Schema = {
     distro_tag: str('Distribution release, e.g. bookworm, noble.'),
     base_image: str('The external image the family starts from. Default: <distro>:<distro_tag>.'),
     install_type: str('How services are installed.', { enum: ['binary', 'source'] }),
-    package_manager: str('Package manager of the distro. Default: from the distro.', { enum: ['apt', 'dnf'] }),
+    package_manager: str('Package manager of the distro. Default: from the distro.', {
+      enum: ['apt', 'dnf'],
+    }),
     registry: str("Registry for this profile (overrides kbuild.yaml's)."),
     namespace: str("Namespace for this profile (overrides kbuild.yaml's)."),
     image_prefix: str("Image name prefix for this profile (overrides kbuild.yaml's)."),
@@ -65,10 +90,16 @@ export const profileSchema: Schema = {
     exclude: list('Images removed from the selection (same pattern forms).'),
     vars: { kind: 'any-map', doc: 'Template variables.' },
     build_args: { kind: 'string-map', doc: 'Build args passed to every build.' },
-    image_settings: { kind: 'map-of', doc: 'Per-image settings, by image name.', value: imageSettingsSchema },
+    image_settings: {
+      kind: 'map-of',
+      doc: 'Per-image settings, by image name.',
+      value: imageSettingsSchema,
+    },
     allowed_to_fail: list('Images whose failure does not fail the run.'),
     network: str('Network mode for RUN steps (host, none, default). Default: host.'),
-    platforms: list('Target platforms, e.g. [linux/amd64, linux/arm64]. Default: the engine\'s own.'),
+    platforms: list(
+      "Target platforms, e.g. [linux/amd64, linux/arm64]. Default: the engine's own.",
+    ),
   },
 };
 
@@ -92,17 +123,30 @@ export const imageMetaSchema: Schema = {
 };
 
 type Raw = Record<string, unknown>;
-const asRaw = (v: unknown): Raw => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Raw) : {});
+const asRaw = (v: unknown): Raw =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Raw) : {};
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 const stringMap = (v: unknown): Record<string, string> =>
-  Object.fromEntries(Object.entries(asRaw(v)).map(([k, x]) => [k, x === null || x === undefined ? '' : String(x as string)]));
-const optString = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v as string));
+  Object.fromEntries(
+    Object.entries(asRaw(v)).map(([k, x]) => [
+      k,
+      x === null || x === undefined ? '' : String(x as string),
+    ]),
+  );
+/** A validated scalar as a string (the schema already rejected anything else). */
+const scalar = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+const optString = (v: unknown): string | undefined =>
+  v === null || v === undefined ? undefined : scalar(v);
 
 // ---------------------------------------------------------------------------
 // kbuild.yaml
 
 /** Validates kbuild.yaml. `text` undefined means the project has none: defaults apply. */
-export function parseProject(text: string | undefined, file: string): Result<ProjectConfig, ConfigProblem[]> {
+export function parseProject(
+  text: string | undefined,
+  file: string,
+): Result<ProjectConfig, ConfigProblem[]> {
   const parsed = text === undefined ? undefined : parseAndValidate(text, file, projectSchema);
   if (parsed && parsed.problems.length) return err([...parsed.problems]);
   const raw = asRaw(parsed?.value);
@@ -149,7 +193,10 @@ const MERGED_MAPS = new Set(['vars', 'build_args']);
  * Loads profile `name` from `sources`, following `extends`, and validates the result.
  * Every file in the chain is checked and every problem is returned at once.
  */
-export function resolveProfile(name: string, sources: ReadonlyMap<string, ProfileSource>): Result<Profile, ConfigProblem[]> {
+export function resolveProfile(
+  name: string,
+  sources: ReadonlyMap<string, ProfileSource>,
+): Result<Profile, ConfigProblem[]> {
   const problems: ConfigProblem[] = [];
   const chain: { src: ProfileSource; parsed: ParsedYaml }[] = [];
   const seen: string[] = [];
@@ -181,7 +228,7 @@ export function resolveProfile(name: string, sources: ReadonlyMap<string, Profil
     problems.push(...parsed.problems);
     chain.push({ src, parsed });
     const ext = asRaw(parsed.value)['extends'];
-    current = ext === undefined || ext === null ? undefined : String(ext as string);
+    current = optString(ext);
     referrer = { file: src.file, ...(parsed.locate(['extends']) ?? {}) };
   }
   if (problems.length) return err(problems);
@@ -194,7 +241,8 @@ export function resolveProfile(name: string, sources: ReadonlyMap<string, Profil
       if (MERGED_MAPS.has(k)) merged[k] = { ...asRaw(merged[k]), ...asRaw(v) };
       else if (k === 'image_settings') {
         const into = { ...asRaw(merged[k]) };
-        for (const [img, s] of Object.entries(asRaw(v))) into[img] = { ...asRaw(into[img]), ...asRaw(s) };
+        for (const [img, s] of Object.entries(asRaw(v)))
+          into[img] = { ...asRaw(into[img]), ...asRaw(s) };
         merged[k] = into;
       } else merged[k] = v;
     }
@@ -232,7 +280,11 @@ export function resolveProfile(name: string, sources: ReadonlyMap<string, Profil
     const raw = asRaw(s);
     const disabled = raw['disabled'];
     imageSettings[img] = {
-      ...(disabled === true ? { disabled: 'disabled by the profile' } : typeof disabled === 'string' ? { disabled } : {}),
+      ...(disabled === true
+        ? { disabled: 'disabled by the profile' }
+        : typeof disabled === 'string'
+          ? { disabled }
+          : {}),
       extraPackages: strings(raw['extra_packages']),
       removePackages: strings(raw['remove_packages']),
       vars: asRaw(raw['vars']),
@@ -284,7 +336,10 @@ export function applyOverrides(p: Profile, o: CliOverrides): Profile {
 }
 
 /** Parses `k=v` pairs given on the command line; problems name the flag. */
-export function parseKeyValues(pairs: readonly string[], flag: string): Result<Record<string, string>, string> {
+export function parseKeyValues(
+  pairs: readonly string[],
+  flag: string,
+): Result<Record<string, string>, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const i = pair.indexOf('=');
@@ -316,7 +371,12 @@ export function parseImageMeta(text: string, file: string): Result<ImageMeta, Co
     const c = test['command'];
     command = typeof c === 'string' ? ['sh', '-c', c] : strings(c);
     if (command.length === 0) {
-      problems.push({ file, ...(parsed.locate(['test']) ?? {}), message: "'test' needs a 'command'", hint: 'e.g. command: [nginx, -t]' });
+      problems.push({
+        file,
+        ...(parsed.locate(['test']) ?? {}),
+        message: "'test' needs a 'command'",
+        hint: 'e.g. command: [nginx, -t]',
+      });
     }
   }
   if (problems.length) return err(problems);
@@ -325,6 +385,13 @@ export function parseImageMeta(text: string, file: string): Result<ImageMeta, Co
     unsupportedInstallTypes: strings(raw['unsupported_install_types']),
     platforms: strings(raw['platforms']),
     labels: stringMap(raw['labels']),
-    ...(test && command ? { test: { command, timeoutSeconds: typeof test['timeout'] === 'number' ? test['timeout'] : 60 } } : {}),
+    ...(test && command
+      ? {
+          test: {
+            command,
+            timeoutSeconds: typeof test['timeout'] === 'number' ? test['timeout'] : 60,
+          },
+        }
+      : {}),
   });
 }

@@ -52,7 +52,11 @@ export interface Family {
 }
 
 /** The variables every template sees, before the per-image ones. */
-function baseContext(project: ProjectConfig, profile: Profile, platform: string): Record<string, unknown> {
+function baseContext(
+  project: ProjectConfig,
+  profile: Profile,
+  platform: string,
+): Record<string, unknown> {
   return {
     ...profile.vars,
     distro: profile.distro,
@@ -86,15 +90,23 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
     ...profile.allowedToFail.map((n, i) => [n, ['allowed_to_fail', i]] as const),
   ]) {
     if (!nameSet.has(key)) {
-      problems.push({ ...profile.locate(path), message: `no image named '${key}'`, hint: suggest(key, names) ?? 'check the image directory names' });
+      problems.push({
+        ...profile.locate(path),
+        message: `no image named '${key}'`,
+        hint: suggest(key, names) ?? 'check the image directory names',
+      });
     }
   }
 
   const context = baseContext(project, profile, platform);
   const tagTemplate = profile.tag ?? project.tag;
   const prefixTemplate = profile.imagePrefix ?? project.imagePrefix;
-  const tagFile = profile.tag !== undefined ? profile.locate(['tag']).file : project.file || 'kbuild.yaml';
-  const prefixFile = profile.imagePrefix !== undefined ? profile.locate(['image_prefix']).file : project.file || 'kbuild.yaml';
+  const tagFile =
+    profile.tag !== undefined ? profile.locate(['tag']).file : project.file || 'kbuild.yaml';
+  const prefixFile =
+    profile.imagePrefix !== undefined
+      ? profile.locate(['image_prefix']).file
+      : project.file || 'kbuild.yaml';
   const renderSmall = (source: string, file: string, what: string): string => {
     const r = renderer.renderString(source, context, file);
     if (r.ok) return r.value.trim();
@@ -106,14 +118,23 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
   const namespace = String(context['namespace']);
   const registry = String(context['registry']);
   const repository = (n: string) => `${namespace ? `${namespace}/` : ''}${prefix}${n}`;
-  const naming: Naming = { registry, namespace, prefix, tag, repository, ref: (n) => `${repository(n)}:${tag}` };
+  const naming: Naming = {
+    registry,
+    namespace,
+    prefix,
+    tag,
+    repository,
+    ref: (n) => `${repository(n)}:${tag}`,
+  };
   Object.assign(context, { tag, image_prefix: prefix });
   const familyByRepo = new Map(names.map((n) => [repository(n), n as ImageName]));
 
   const imageRef = (n: unknown): string => {
     const name = String(n);
     if (!nameSet.has(name)) {
-      throw new Error(`image_ref('${name}'): no image named '${name}'${hintSuffix(suggest(name, names))}`);
+      throw new Error(
+        `image_ref('${name}'): no image named '${name}'${hintSuffix(suggest(name, names))}`,
+      );
     }
     return naming.ref(name);
   };
@@ -128,7 +149,9 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
     const listVar = (suffix: string, extra: readonly string[] | undefined) => {
       const given = context[`${v}_packages_${suffix}`] ?? settings?.vars[`${v}_packages_${suffix}`];
       const base = Array.isArray(given) ? (given as unknown[]) : [];
-      return extra?.length || given !== undefined ? { [`${v}_packages_${suffix}`]: [...base, ...(extra ?? [])] } : {};
+      return extra?.length || given !== undefined
+        ? { [`${v}_packages_${suffix}`]: [...base, ...(extra ?? [])] }
+        : {};
     };
     const imageContext = {
       ...context,
@@ -144,12 +167,24 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
     if (!out.ok) {
       // A disabled image need not render for this profile: that is often why it is disabled.
       if (!own) failures.push({ reason: 'template-error', image: spec.name, ...out.error });
-      rendered.set(spec.name, { spec, ref: naming.ref(spec.name), dockerfile: '', parents: [], externals: [], buildArgs });
+      rendered.set(spec.name, {
+        spec,
+        ref: naming.ref(spec.name),
+        dockerfile: '',
+        parents: [],
+        externals: [],
+        buildArgs,
+      });
       continue;
     }
     const parsed = parseDockerfile(out.value, buildArgs);
     if (!parsed.ok) {
-      failures.push({ reason: 'dockerfile-invalid', image: spec.name, file: `${file} (rendered)`, ...parsed.error });
+      failures.push({
+        reason: 'dockerfile-invalid',
+        image: spec.name,
+        file: `${file} (rendered)`,
+        ...parsed.error,
+      });
       continue;
     }
     const parents: ImageName[] = [];
@@ -174,15 +209,34 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
           });
           break;
         case 'invalid':
-          failures.push({ reason: 'dockerfile-invalid', image: spec.name, file: `${file} (rendered)`, line: r.line, message: resolved.message });
+          failures.push({
+            reason: 'dockerfile-invalid',
+            image: spec.name,
+            file: `${file} (rendered)`,
+            line: r.line,
+            message: resolved.message,
+          });
           break;
       }
     }
-    rendered.set(spec.name, { spec, ref: naming.ref(spec.name), dockerfile: out.value, parents, externals, buildArgs });
+    rendered.set(spec.name, {
+      spec,
+      ref: naming.ref(spec.name),
+      dockerfile: out.value,
+      parents,
+      externals,
+      buildArgs,
+    });
   }
   if (problems.length) failures.push({ reason: 'config-invalid', problems });
 
-  const graph = buildGraph([...rendered.values()].map((r) => ({ name: r.spec.name, parents: r.parents, externals: r.externals })));
+  const graph = buildGraph(
+    [...rendered.values()].map((r) => ({
+      name: r.spec.name,
+      parents: r.parents,
+      externals: r.externals,
+    })),
+  );
   if (!graph.ok) return { failures: [...failures, graph.error] };
   // Parents come before children in the order, so one pass carries reasons down the tree.
   for (const name of graph.value.order) {
@@ -191,16 +245,23 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
     if (bad) unbuildable.set(name, `parent '${bad}' cannot be built: ${unbuildable.get(bad)!}`);
   }
   return {
-    family: failures.length ? undefined : { project, profile, naming, platform, images: rendered, graph: graph.value, unbuildable },
+    family: failures.length
+      ? undefined
+      : { project, profile, naming, platform, images: rendered, graph: graph.value, unbuildable },
     failures,
   };
 }
 
 const hintSuffix = (s: string | undefined) => (s ? ` — ${s}` : '');
 
-function ownUnbuildableReason(spec: ImageSpec, profile: Profile, disabled: string | undefined): string | undefined {
+function ownUnbuildableReason(
+  spec: ImageSpec,
+  profile: Profile,
+  disabled: string | undefined,
+): string | undefined {
   if (disabled) return disabled;
-  if (spec.meta.unsupportedDistros.includes(profile.distro)) return `not supported on ${profile.distro} (image.yaml)`;
+  if (spec.meta.unsupportedDistros.includes(profile.distro))
+    return `not supported on ${profile.distro} (image.yaml)`;
   if (spec.meta.unsupportedInstallTypes.includes(profile.installType)) {
     return `not supported for install type ${profile.installType} (image.yaml)`;
   }
@@ -224,9 +285,12 @@ function classify(
   f: { registry: string; tag: string; namespace: string; prefix: string; names: readonly string[] },
 ): Classified {
   const parsed = parseReference(ref);
-  if (!parsed.ok) return { kind: 'invalid', message: `'${ref}' is not a valid image reference: ${parsed.error}` };
+  if (!parsed.ok)
+    return { kind: 'invalid', message: `'${ref}' is not a valid image reference: ${parsed.error}` };
   const r = parsed.value;
-  const ourDomain = r.domain === undefined || (f.registry !== '' && canonicalDomain(r.domain) === canonicalDomain(f.registry));
+  const ourDomain =
+    r.domain === undefined ||
+    (f.registry !== '' && canonicalDomain(r.domain) === canonicalDomain(f.registry));
   if (!ourDomain) return { kind: 'external' };
   const name = familyByRepo.get(r.path);
   if (name !== undefined) {
@@ -234,7 +298,11 @@ function classify(
     return r.tag === undefined || r.tag === f.tag ? { kind: 'family', name } : { kind: 'external' };
   }
   const familyPrefix = `${f.namespace ? `${f.namespace}/` : ''}${f.prefix}`;
-  if (familyPrefix && r.path.startsWith(familyPrefix) && !r.path.slice(familyPrefix.length).includes('/')) {
+  if (
+    familyPrefix &&
+    r.path.startsWith(familyPrefix) &&
+    !r.path.slice(familyPrefix.length).includes('/')
+  ) {
     const s = suggest(r.path.slice(familyPrefix.length), f.names);
     return { kind: 'unknown-family', ...(s ? { suggestion: s } : {}) };
   }
@@ -242,5 +310,7 @@ function classify(
 }
 
 function canonicalDomain(d: string): string {
-  return canonicalName({ domain: d, path: 'x' }).split('/')[0]!.replace(/^localhost(?=:|$)/, '127.0.0.1');
+  return canonicalName({ domain: d, path: 'x' })
+    .split('/')[0]!
+    .replace(/^localhost(?=:|$)/, '127.0.0.1');
 }

@@ -3,10 +3,20 @@ import { ancestors, buildGraph, descendants, findCycle } from './graph.js';
 import { imageName, type ImageName } from './model.js';
 
 const n = (s: string) => imageName(s);
-const img = (name: string, parents: string[] = []) => ({ name: n(name), parents: parents.map(n), externals: [] });
+const img = (name: string, parents: string[] = []) => ({
+  name: n(name),
+  parents: parents.map(n),
+  externals: [],
+});
 
 describe('buildGraph', () => {
-  const family = [img('svc-a', ['mid']), img('base'), img('mid', ['base']), img('svc-b', ['mid', 'other']), img('other', ['base'])];
+  const family = [
+    img('svc-a', ['mid']),
+    img('base'),
+    img('mid', ['base']),
+    img('svc-b', ['mid', 'other']),
+    img('other', ['base']),
+  ];
 
   it('orders parents before children, with depths and children', () => {
     const g = buildGraph(family);
@@ -14,7 +24,13 @@ describe('buildGraph', () => {
     if (!g.ok) return;
     const pos = (x: string) => g.value.order.indexOf(n(x));
     for (const i of family) for (const p of i.parents) expect(pos(p)).toBeLessThan(pos(i.name));
-    expect(Object.fromEntries([...g.value.nodes].map(([k, v]) => [k, v.depth]))).toEqual({ base: 0, mid: 1, other: 1, 'svc-a': 2, 'svc-b': 2 });
+    expect(Object.fromEntries([...g.value.nodes].map(([k, v]) => [k, v.depth]))).toEqual({
+      base: 0,
+      mid: 1,
+      other: 1,
+      'svc-a': 2,
+      'svc-b': 2,
+    });
     expect(g.value.nodes.get(n('mid'))!.children).toEqual(['svc-a', 'svc-b']);
   });
 

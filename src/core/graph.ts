@@ -36,7 +36,9 @@ export function buildGraph(inputs: readonly GraphInput[]): Result<BuildGraph, Fa
   }
   // Level by level, then by name: still topological (a parent is shallower than its child),
   // and the order people expect to read in lists and plans.
-  const order = sorted.map((i) => i.name).sort((a, b) => depth.get(a)! - depth.get(b)! || a.localeCompare(b));
+  const order = sorted
+    .map((i) => i.name)
+    .sort((a, b) => depth.get(a)! - depth.get(b)! || a.localeCompare(b));
   const nodes = new Map<ImageName, GraphNode>();
   for (const name of order) {
     const i = byName.get(name)!;
@@ -84,7 +86,10 @@ export function findCycle(inputs: readonly GraphInput[]): ImageName[] | undefine
   return undefined;
 }
 
-function closure(start: Iterable<ImageName>, next: (n: ImageName) => readonly ImageName[]): Set<ImageName> {
+function closure(
+  start: Iterable<ImageName>,
+  next: (n: ImageName) => readonly ImageName[],
+): Set<ImageName> {
   const out = new Set<ImageName>();
   const todo = [...start];
   while (todo.length) {

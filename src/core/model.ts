@@ -23,9 +23,13 @@ export const imageName = (s: string): ImageName => s as ImageName;
 // ---------------------------------------------------------------------------
 // Results: expected failures are values.
 
-export type Result<T, E> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+export type Result<T, E> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
 export const ok = <T>(value: T): { readonly ok: true; readonly value: T } => ({ ok: true, value });
-export const err = <E>(error: E): { readonly ok: false; readonly error: E } => ({ ok: false, error });
+export const err = <E>(error: E): { readonly ok: false; readonly error: E } => ({
+  ok: false,
+  error,
+});
 
 /** Where something is in a user's file. Paths are relative to the project root, posix style. */
 export interface SourceLocation {
@@ -232,7 +236,12 @@ export type Failure =
       readonly suggestion?: string;
     }
   | { readonly reason: 'cycle'; readonly path: readonly ImageName[] }
-  | { readonly reason: 'selection-unknown'; readonly pattern: string; readonly suggestion?: string; readonly source: string }
+  | {
+      readonly reason: 'selection-unknown';
+      readonly pattern: string;
+      readonly suggestion?: string;
+      readonly source: string;
+    }
   | { readonly reason: 'plugin-invalid'; readonly file: string; readonly message: string };
 
 export type FailureReason = Failure['reason'];

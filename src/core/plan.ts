@@ -40,7 +40,10 @@ export function planBuild(family: Family, selection: Selection): Plan {
     const parents = node.parents.filter((p) => selected.has(p));
     const w = parents.length ? 1 + Math.max(...parents.map((p) => wave.get(p)!)) : 0;
     wave.set(name, w);
-    const via = parents.reduce<ImageName[]>((best, p) => (longest.get(p)!.length > best.length ? longest.get(p)! : best), []);
+    const via = parents.reduce<ImageName[]>(
+      (best, p) => (longest.get(p)!.length > best.length ? longest.get(p)! : best),
+      [],
+    );
     longest.set(name, [...via, name]);
     const blocked = family.unbuildable.get(name);
     steps.push({
@@ -60,6 +63,9 @@ export function planBuild(family: Family, selection: Selection): Plan {
   }
   const waves: ImageName[][] = [];
   for (const s of steps) (waves[s.wave] ??= []).push(s.name);
-  const criticalPath = [...longest.values()].reduce<ImageName[]>((best, p) => (p.length > best.length ? p : best), []);
+  const criticalPath = [...longest.values()].reduce<ImageName[]>(
+    (best, p) => (p.length > best.length ? p : best),
+    [],
+  );
   return { profile: family.profile.name, steps, waves, criticalPath };
 }

@@ -4,7 +4,7 @@
  * documentation and JSON Schema, so validation and docs cannot drift apart.
  */
 import { closest, distance } from 'fastest-levenshtein';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import type { ConfigProblem } from './model.js';
 
 export type Schema =
@@ -20,7 +20,11 @@ export type Schema =
   | { readonly kind: 'string-map'; readonly doc: string }
   /** Keys to any yaml value (template variables). */
   | { readonly kind: 'any-map'; readonly doc: string }
-  | { readonly kind: 'object'; readonly doc: string; readonly fields: Readonly<Record<string, Schema>> }
+  | {
+      readonly kind: 'object';
+      readonly doc: string;
+      readonly fields: Readonly<Record<string, Schema>>;
+    }
   | { readonly kind: 'map-of'; readonly doc: string; readonly value: Schema };
 
 export interface ParsedYaml {
@@ -28,7 +32,9 @@ export interface ParsedYaml {
   readonly value: unknown;
   readonly problems: readonly ConfigProblem[];
   /** Position of a value by its key path, for later (semantic) problems. */
-  readonly locate: (path: readonly (string | number)[]) => { line: number; column: number } | undefined;
+  readonly locate: (
+    path: readonly (string | number)[],
+  ) => { line: number; column: number } | undefined;
 }
 
 /**
@@ -48,7 +54,8 @@ export function parseAndValidate(text: string, file: string, schema: Schema): Pa
   }
   const locate = (path: readonly (string | number)[]) => {
     const node = doc.getIn(path, true) as Node | undefined;
-    if (node && typeof node === 'object' && 'range' in node && node.range) return pos(node.range[0]);
+    if (node && typeof node === 'object' && 'range' in node && node.range)
+      return pos(node.range[0]);
     return undefined;
   };
   if (doc.errors.length > 0) return { value: undefined, problems, locate };
@@ -80,19 +87,32 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
       const v = node.value;
       if (schema.kind === 'boolean' && typeof v !== 'boolean') {
         problem(node, `${where} must be true or false, not ${JSON.stringify(v)}`);
-      } else if (schema.kind === 'number' && (typeof v !== 'number' || (schema.min !== undefined && v < schema.min))) {
-        problem(node, `${where} must be a number${schema.min !== undefined ? ` >= ${schema.min}` : ''}, not ${JSON.stringify(v)}`);
+      } else if (
+        schema.kind === 'number' &&
+        (typeof v !== 'number' || (schema.min !== undefined && v < schema.min))
+      ) {
+        problem(
+          node,
+          `${where} must be a number${schema.min !== undefined ? ` >= ${schema.min}` : ''}, not ${JSON.stringify(v)}`,
+        );
       } else if (schema.kind === 'string') {
         if (typeof v !== 'string' && typeof v !== 'number') {
           problem(node, `${where} must be a string, not ${JSON.stringify(v)}`);
         } else if (schema.enum && !schema.enum.includes(String(v))) {
-          problem(node, `${where} is ${JSON.stringify(String(v))}; it must be one of ${schema.enum.join(', ')}`, suggest(String(v), schema.enum));
+          problem(
+            node,
+            `${where} is ${JSON.stringify(String(v))}; it must be one of ${schema.enum.join(', ')}`,
+            suggest(String(v), schema.enum),
+          );
         }
       }
       return;
     }
     case 'flag-or-reason': {
-      if (!isScalar(node) || !(node.value === true || typeof node.value === 'string' || node.value === false)) {
+      if (
+        !isScalar(node) ||
+        !(node.value === true || typeof node.value === 'string' || node.value === false)
+      ) {
         problem(node, `${where} must be true, false or a reason (a string), not ${describe(node)}`);
       }
       return;
@@ -122,7 +142,7 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
         problem(node, `${where} must be a mapping (key: value), not ${describe(node)}`);
         return;
       }
-      for (const pair of node.items as Pair<unknown, unknown>[]) {
+      for (const pair of node.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
         if (key === undefined) {
           problem(pair.key, `keys in ${where} must be plain strings`);
@@ -133,7 +153,11 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
           const fieldSchema = schema.fields[key];
           if (!fieldSchema) {
             const valid = Object.keys(schema.fields);
-            problem(pair.key, `unknown key '${key}' in ${where}`, suggest(key, valid) ?? `valid keys: ${valid.join(', ')}`);
+            problem(
+              pair.key,
+              `unknown key '${key}' in ${where}`,
+              suggest(key, valid) ?? `valid keys: ${valid.join(', ')}`,
+            );
             continue;
           }
           if (pair.value === null || (isScalar(pair.value) && pair.value.value === null)) continue; // `key:` with no value = unset
@@ -143,7 +167,10 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
         } else if (schema.kind === 'string-map') {
           const v = pair.value;
           if (!isScalar(v) || (v.value !== null && typeof v.value === 'object')) {
-            problem(v ?? pair.key, `'${sub.join('.')}' must be a plain value (string, number or boolean), not ${describe(v)}`);
+            problem(
+              v ?? pair.key,
+              `'${sub.join('.')}' must be a plain value (string, number or boolean), not ${describe(v)}`,
+            );
           }
         }
       }
@@ -155,7 +182,7 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
 /** "did you mean 'x'?" when a valid value is close enough to be a likely typo. */
 export function suggest(given: string, valid: readonly string[]): string | undefined {
   if (valid.length === 0) return undefined;
-  const best = closest(given, valid as string[]);
+  const best = closest(given, valid);
   const limit = Math.max(2, Math.floor(given.length / 3));
   return distance(given, best) <= limit ? `did you mean '${best}'?` : undefined;
 }
@@ -172,7 +199,8 @@ function describe(n: unknown): string {
   if (n === null || n === undefined) return 'nothing';
   if (isMap(n)) return 'a mapping';
   if (isSeq(n)) return 'a list';
-  if (isScalar(n)) return n.value === null ? 'null' : `${typeof n.value} ${JSON.stringify(n.value)}`;
+  if (isScalar(n))
+    return n.value === null ? 'null' : `${typeof n.value} ${JSON.stringify(n.value)}`;
   return 'an unsupported yaml node';
 }
 
@@ -184,29 +212,50 @@ function firstLine(s: string): string {
 export function toJsonSchema(schema: Schema): Record<string, unknown> {
   switch (schema.kind) {
     case 'string':
-      return { type: 'string', description: schema.doc, ...(schema.enum ? { enum: [...schema.enum] } : {}) };
+      return {
+        type: 'string',
+        description: schema.doc,
+        ...(schema.enum ? { enum: [...schema.enum] } : {}),
+      };
     case 'boolean':
       return { type: 'boolean', description: schema.doc };
     case 'number':
-      return { type: 'number', description: schema.doc, ...(schema.min !== undefined ? { minimum: schema.min } : {}) };
+      return {
+        type: 'number',
+        description: schema.doc,
+        ...(schema.min !== undefined ? { minimum: schema.min } : {}),
+      };
     case 'flag-or-reason':
       return { type: ['boolean', 'string'], description: schema.doc };
     case 'string-list':
       return { type: 'array', items: { type: 'string' }, description: schema.doc };
     case 'string-or-list':
-      return { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], description: schema.doc };
+      return {
+        oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+        description: schema.doc,
+      };
     case 'string-map':
-      return { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: schema.doc };
+      return {
+        type: 'object',
+        additionalProperties: { type: ['string', 'number', 'boolean'] },
+        description: schema.doc,
+      };
     case 'any-map':
       return { type: 'object', description: schema.doc };
     case 'map-of':
-      return { type: 'object', additionalProperties: toJsonSchema(schema.value), description: schema.doc };
+      return {
+        type: 'object',
+        additionalProperties: toJsonSchema(schema.value),
+        description: schema.doc,
+      };
     case 'object':
       return {
         type: 'object',
         description: schema.doc,
         additionalProperties: false,
-        properties: Object.fromEntries(Object.entries(schema.fields).map(([k, v]) => [k, toJsonSchema(v)])),
+        properties: Object.fromEntries(
+          Object.entries(schema.fields).map(([k, v]) => [k, toJsonSchema(v)]),
+        ),
       };
   }
 }

@@ -3,7 +3,11 @@ import { buildGraph } from './graph.js';
 import { globToRegExp, selectImages, type SelectionRequest } from './select.js';
 import { imageName, type BuildGraph } from './model.js';
 
-const img = (name: string, parents: string[] = []) => ({ name: imageName(name), parents: parents.map(imageName), externals: [] });
+const img = (name: string, parents: string[] = []) => ({
+  name: imageName(name),
+  parents: parents.map(imageName),
+  externals: [],
+});
 const g = ((): BuildGraph => {
   const r = buildGraph([
     img('base'),
@@ -43,8 +47,14 @@ describe('selectImages', () => {
   });
 
   it('matches globs, /regex/ and (nested) groups', () => {
-    expect(run({ patterns: ['prometheus-*'], skipParents: true }).selection.images).toEqual(['prometheus-base', 'prometheus-node-exporter', 'prometheus-server']);
-    expect(run({ patterns: ['/exporter$/'], skipParents: true }).selection.images).toEqual(['prometheus-node-exporter']);
+    expect(run({ patterns: ['prometheus-*'], skipParents: true }).selection.images).toEqual([
+      'prometheus-base',
+      'prometheus-node-exporter',
+      'prometheus-server',
+    ]);
+    expect(run({ patterns: ['/exporter$/'], skipParents: true }).selection.images).toEqual([
+      'prometheus-node-exporter',
+    ]);
     expect(run({ patterns: ['both'], skipParents: true }).selection.images).toHaveLength(4);
     expect(run({ patterns: ['all'] }).selection.images).toHaveLength(8);
   });
@@ -56,17 +66,26 @@ describe('selectImages', () => {
   });
 
   it('lets excludes win, even over added ancestors', () => {
-    expect(run({ patterns: ['monitoring'], exclude: ['service-base', 'prometheus-server'] }).selection.images).toEqual([
-      'base',
-      'prometheus-base',
-      'prometheus-node-exporter',
-    ]);
+    expect(
+      run({ patterns: ['monitoring'], exclude: ['service-base', 'prometheus-server'] }).selection
+        .images,
+    ).toEqual(['base', 'prometheus-base', 'prometheus-node-exporter']);
   });
 
   it('reports a pattern that matches nothing, with the nearest name', () => {
     const r = run({ patterns: ['ngnix'], source: 'the command line' });
-    expect(r.failures).toEqual([{ reason: 'selection-unknown', pattern: 'ngnix', source: 'the command line', suggestion: "did you mean 'nginx'?" }]);
-    expect(run({ exclude: ['/[/'] }).failures[0]).toMatchObject({ reason: 'selection-unknown', pattern: '/[/' });
+    expect(r.failures).toEqual([
+      {
+        reason: 'selection-unknown',
+        pattern: 'ngnix',
+        source: 'the command line',
+        suggestion: "did you mean 'nginx'?",
+      },
+    ]);
+    expect(run({ exclude: ['/[/'] }).failures[0]).toMatchObject({
+      reason: 'selection-unknown',
+      pattern: '/[/',
+    });
   });
 });
 

@@ -44,7 +44,10 @@ export function globToRegExp(glob: string): RegExp {
       const end = glob.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
       else {
-        const body = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        const body = glob
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
         re += `[${body}]`;
         i = end;
       }
@@ -72,16 +75,31 @@ export function matchPatterns(
     if (p === ALL_GROUP && !(ALL_GROUP in groups)) matched = [...all];
     else if (p in groups) {
       if (seenGroups.includes(p)) {
-        failures.push({ reason: 'selection-unknown', pattern: p, source, suggestion: `group '${p}' includes itself: ${[...seenGroups, p].join(' → ')}` });
+        failures.push({
+          reason: 'selection-unknown',
+          pattern: p,
+          source,
+          suggestion: `group '${p}' includes itself: ${[...seenGroups, p].join(' → ')}`,
+        });
         continue;
       }
-      matched = [...matchPatterns(groups[p]!, all, groups, `group '${p}' in kbuild.yaml`, failures, [...seenGroups, p])];
+      matched = [
+        ...matchPatterns(groups[p]!, all, groups, `group '${p}' in kbuild.yaml`, failures, [
+          ...seenGroups,
+          p,
+        ]),
+      ];
     } else if (isRegex(p)) {
       let re: RegExp;
       try {
         re = new RegExp(p.slice(1, -1));
       } catch (e) {
-        failures.push({ reason: 'selection-unknown', pattern: p, source, suggestion: `invalid regular expression: ${(e as Error).message}` });
+        failures.push({
+          reason: 'selection-unknown',
+          pattern: p,
+          source,
+          suggestion: `invalid regular expression: ${(e as Error).message}`,
+        });
         continue;
       }
       matched = all.filter((n) => re.test(n));
@@ -91,7 +109,12 @@ export function matchPatterns(
     } else matched = names.has(p) ? [p as ImageName] : [];
     if (matched.length === 0) {
       const candidates = [...all, ...Object.keys(groups), ALL_GROUP];
-      failures.push({ reason: 'selection-unknown', pattern: p, source, ...optional(suggest(p, candidates)) });
+      failures.push({
+        reason: 'selection-unknown',
+        pattern: p,
+        source,
+        ...optional(suggest(p, candidates)),
+      });
     }
     for (const m of matched) out.add(m);
   }
@@ -108,15 +131,24 @@ export function selectImages(
 ): { selection: Selection; failures: Failure[] } {
   const failures: Failure[] = [];
   const all = g.order;
-  const picked = req.patterns.length ? matchPatterns(req.patterns, all, groups, req.source, failures) : new Set(all);
+  const picked = req.patterns.length
+    ? matchPatterns(req.patterns, all, groups, req.source, failures)
+    : new Set(all);
   const excluded = matchPatterns(req.exclude, all, groups, req.excludeSource, failures);
   for (const x of excluded) picked.delete(x);
   // Descendants first: a descendant may have other parents, which must then be built too.
   const addedDescendants = new Set<ImageName>();
-  if (req.withDescendants) for (const d of descendants(g, picked)) if (!picked.has(d) && !excluded.has(d)) addedDescendants.add(d);
+  if (req.withDescendants)
+    for (const d of descendants(g, picked))
+      if (!picked.has(d) && !excluded.has(d)) addedDescendants.add(d);
   const wanted = new Set([...picked, ...addedDescendants]);
   const addedAncestors = new Set<ImageName>();
-  if (!req.skipParents) for (const a of ancestors(g, wanted)) if (!wanted.has(a) && !excluded.has(a)) addedAncestors.add(a);
+  if (!req.skipParents)
+    for (const a of ancestors(g, wanted))
+      if (!wanted.has(a) && !excluded.has(a)) addedAncestors.add(a);
   const chosen = new Set([...wanted, ...addedAncestors]);
-  return { selection: { images: all.filter((n) => chosen.has(n)), addedAncestors, addedDescendants }, failures };
+  return {
+    selection: { images: all.filter((n) => chosen.has(n)), addedAncestors, addedDescendants },
+    failures,
+  };
 }

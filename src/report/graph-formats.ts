@@ -15,7 +15,9 @@ export interface GraphView {
 export function formatGraph(v: GraphView, format: GraphFormat): string {
   const shown = new Set(v.images);
   const nodes = v.images.map((n) => v.graph.nodes.get(n)!);
-  const edges = nodes.flatMap((n) => n.parents.filter((p) => shown.has(p)).map((p) => [p, n.name] as const));
+  const edges = nodes.flatMap((n) =>
+    n.parents.filter((p) => shown.has(p)).map((p) => [p, n.name] as const),
+  );
   switch (format) {
     case 'json':
       return (
@@ -38,9 +40,12 @@ export function formatGraph(v: GraphView, format: GraphFormat): string {
     case 'dot': {
       const q = (s: string) => JSON.stringify(s);
       const lines = [`digraph ${q(v.profile)} {`, '  rankdir=LR;', '  node [shape=box];'];
-      for (const n of nodes) if (v.unbuildable.has(n.name)) lines.push(`  ${q(n.name)} [style=dashed, tooltip=${q(v.unbuildable.get(n.name)!)}];`);
+      for (const n of nodes)
+        if (v.unbuildable.has(n.name))
+          lines.push(`  ${q(n.name)} [style=dashed, tooltip=${q(v.unbuildable.get(n.name)!)}];`);
       for (const [p, c] of edges) lines.push(`  ${q(p)} -> ${q(c)};`);
-      for (const n of nodes) if (!edges.some(([p, c]) => p === n.name || c === n.name)) lines.push(`  ${q(n.name)};`);
+      for (const n of nodes)
+        if (!edges.some(([p, c]) => p === n.name || c === n.name)) lines.push(`  ${q(n.name)};`);
       return `${lines.join('\n')}\n}\n`;
     }
     case 'mermaid': {
@@ -56,11 +61,15 @@ export function formatGraph(v: GraphView, format: GraphFormat): string {
       const walk = (name: ImageName, prefix: string, last: boolean, top: boolean) => {
         const mark = v.unbuildable.has(name) ? ' (unbuildable)' : '';
         const again = printed.has(name);
-        out.push(`${top ? '' : `${prefix}${last ? '└── ' : '├── '}`}${name}${mark}${again ? ' (see above)' : ''}`);
+        out.push(
+          `${top ? '' : `${prefix}${last ? '└── ' : '├── '}`}${name}${mark}${again ? ' (see above)' : ''}`,
+        );
         if (again) return;
         printed.add(name);
         const kids = v.graph.nodes.get(name)!.children.filter((c) => shown.has(c));
-        kids.forEach((k, i) => walk(k, top ? '' : `${prefix}${last ? '    ' : '│   '}`, i === kids.length - 1, false));
+        kids.forEach((k, i) =>
+          walk(k, top ? '' : `${prefix}${last ? '    ' : '│   '}`, i === kids.length - 1, false),
+        );
       };
       for (const n of nodes) if (!n.parents.some((p) => shown.has(p))) walk(n.name, '', true, true);
       return `${out.join('\n')}\n`;

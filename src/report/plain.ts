@@ -36,9 +36,16 @@ export function plainReporter(o: PlainOptions): Reporter {
       }
       case 'scheduler': {
         const ev = e.event;
-        if (ev.type === 'build-start' && ev.attempt === 1) o.write(`kbuild: ${ev.name}: building\n`);
-        if (ev.type === 'build-retry') o.write(`kbuild: ${ev.name}: attempt ${ev.attempt} failed (${ev.error.message}); retrying\n`);
-        if (ev.type === 'push-retry') o.write(`kbuild: ${ev.name}: push failed (${ev.error.message}); retrying in ${ev.delayMs / 1000}s\n`);
+        if (ev.type === 'build-start' && ev.attempt === 1)
+          o.write(`kbuild: ${ev.name}: building\n`);
+        if (ev.type === 'build-retry')
+          o.write(
+            `kbuild: ${ev.name}: attempt ${ev.attempt} failed (${ev.error.message}); retrying\n`,
+          );
+        if (ev.type === 'push-retry')
+          o.write(
+            `kbuild: ${ev.name}: push failed (${ev.error.message}); retrying in ${ev.delayMs / 1000}s\n`,
+          );
         if (ev.type === 'done') {
           finished++;
           const out = ev.outcome;
@@ -46,7 +53,11 @@ export function plainReporter(o: PlainOptions): Reporter {
           const lines = buffers.get(out.name) ?? [];
           buffers.delete(out.name);
           if (lines.length && (o.showLogs === 'all' || !ok)) {
-            o.write(o.githubGroups ? `::group::${out.name} (${out.status})\n` : `----- ${out.name} -----\n`);
+            o.write(
+              o.githubGroups
+                ? `::group::${out.name} (${out.status})\n`
+                : `----- ${out.name} -----\n`,
+            );
             o.write(`${lines.join('\n')}\n`);
             o.write(o.githubGroups ? '::endgroup::\n' : `----- end of ${out.name} -----\n`);
           }
@@ -56,12 +67,15 @@ export function plainReporter(o: PlainOptions): Reporter {
         return;
       }
       case 'interrupt':
-        o.write(`kbuild: ${e.signal}: stopping — running builds are cancelled, nothing new starts\n`);
+        o.write(
+          `kbuild: ${e.signal}: stopping — running builds are cancelled, nothing new starts\n`,
+        );
         return;
       case 'run-end': {
         const failed = e.summary.images.filter((i) => i.status === 'failed');
         o.write(`\n${formatSummary(e.summary)}`);
-        for (const f of failed) if (f.log) o.write(`kbuild: ${f.name} failed; full log: ${f.log}\n`);
+        for (const f of failed)
+          if (f.log) o.write(`kbuild: ${f.name} failed; full log: ${f.log}\n`);
         return;
       }
     }

@@ -2,13 +2,16 @@
 import type { RunSummary } from '../run/summary.js';
 import { table } from './table.js';
 
-const dur = (s: number | null) => (s === null ? '' : s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`);
+const dur = (s: number | null) =>
+  s === null ? '' : s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
 
 export function formatSummary(s: RunSummary): string {
   const rows = s.images.map((i) => [
     i.name,
     i.status + (i.allowedToFail && !['built', 'pushed'].includes(i.status) ? ' (allowed)' : ''),
-    i.reason && i.reason !== i.status ? `${i.reason}${i.message ? `: ${i.message}` : ''}` : (i.message ?? ''),
+    i.reason && i.reason !== i.status
+      ? `${i.reason}${i.message ? `: ${i.message}` : ''}`
+      : (i.message ?? ''),
     dur(i.seconds),
     i.digest ?? '',
   ]);

@@ -38,7 +38,12 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
   const draw = () => {
     clear();
     const width = Math.max(40, o.columns());
-    const lines = [paint('1', `kbuild: ${done}/${total} done, ${running.size} running, ${queued} queued${failed ? `, ${paint('31', `${failed} failed`)}` : ''}`)];
+    const lines = [
+      paint(
+        '1',
+        `kbuild: ${done}/${total} done, ${running.size} running, ${queued} queued${failed ? `, ${paint('31', `${failed} failed`)}` : ''}`,
+      ),
+    ];
     for (const [name, r] of running) {
       const secs = Math.floor((o.now() - r.since) / 1000);
       const head = `  ${name} ${secs}s `;
@@ -59,7 +64,9 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
       case 'run-start':
         total = e.images.length;
         queued = total;
-        above(`kbuild: profile ${e.profile}: ${total} image(s), ${e.threads} thread(s), ${e.engine.kind} ${e.engine.serverVersion} (${e.engine.buildPath}); logs in ${e.logsDir}\n`);
+        above(
+          `kbuild: profile ${e.profile}: ${total} image(s), ${e.threads} thread(s), ${e.engine.kind} ${e.engine.serverVersion} (${e.engine.buildPath}); logs in ${e.logsDir}\n`,
+        );
         return;
       case 'log': {
         const r = running.get(e.name);
@@ -76,17 +83,21 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
           queued--;
           running.set(ev.name, { since: o.now(), last: '' });
         } else if (ev.type === 'build-end') running.delete(ev.name);
-        else if (ev.type === 'push-start' && ev.attempt === 1) running.set(ev.name, { since: o.now(), last: 'pushing' });
+        else if (ev.type === 'push-start' && ev.attempt === 1)
+          running.set(ev.name, { since: o.now(), last: 'pushing' });
         else if (ev.type === 'push-end') running.delete(ev.name);
         else if (ev.type === 'done') {
           running.delete(ev.outcome.name);
-          if (ev.outcome.status === 'parent-failed' || ev.outcome.status === 'cancelled') queued = Math.max(0, queued - (ev.outcome.buildStart ? 0 : 1));
+          if (ev.outcome.status === 'parent-failed' || ev.outcome.status === 'cancelled')
+            queued = Math.max(0, queued - (ev.outcome.buildStart ? 0 : 1));
           done++;
           const ok = ev.outcome.status === 'built' || ev.outcome.status === 'pushed';
-          if (!ok && ev.outcome.status !== 'parent-failed' && ev.outcome.status !== 'cancelled') failed++;
+          if (!ok && ev.outcome.status !== 'parent-failed' && ev.outcome.status !== 'cancelled')
+            failed++;
           const mark = ok ? paint('32', '✓') : paint('31', '✗');
           let text = `${mark} ${ev.outcome.name} ${ev.outcome.status}${ok ? '' : `: ${ev.outcome.message ?? ''}`}\n`;
-          if (ev.outcome.status === 'failed') text += `${(tails.get(ev.outcome.name) ?? []).map((l) => `    ${l}`).join('\n')}\n`;
+          if (ev.outcome.status === 'failed')
+            text += `${(tails.get(ev.outcome.name) ?? []).map((l) => `    ${l}`).join('\n')}\n`;
           above(text);
         }
         return;

@@ -6,9 +6,22 @@ import type { Family } from '../core/family.js';
 import type { ImageName } from '../core/model.js';
 import type { Plan } from '../core/plan.js';
 import type { Reporter } from './events.js';
-import type { Engine, EngineFailure, EngineInfo, ImageLog, LogStore, PrepareContext } from './ports.js';
+import type {
+  Engine,
+  EngineFailure,
+  EngineInfo,
+  ImageLog,
+  LogStore,
+  PrepareContext,
+} from './ports.js';
 import { schedule, type Job, type StepError, type StepResult } from './scheduler.js';
-import { countStatuses, imageSummary, succeeded, type ImageSummary, type RunSummary } from './summary.js';
+import {
+  countStatuses,
+  imageSummary,
+  succeeded,
+  type ImageSummary,
+  type RunSummary,
+} from './summary.js';
 
 export interface BuildOptions {
   readonly threads: number;
@@ -51,7 +64,9 @@ export function imageLabels(family: Family, name: ImageName): Record<string, str
   return {
     'org.opencontainers.image.title': name,
     'org.opencontainers.image.version': family.naming.tag,
-    ...(family.project.maintainer ? { 'org.opencontainers.image.authors': family.project.maintainer } : {}),
+    ...(family.project.maintainer
+      ? { 'org.opencontainers.image.authors': family.project.maintainer }
+      : {}),
     'io.kbuild.image': name,
     'io.kbuild.profile': p.name,
     'io.kbuild.distro': `${p.distro}:${p.distroTag}`,
@@ -63,7 +78,10 @@ export function imageLabels(family: Family, name: ImageName): Record<string, str
 function stepError(f: EngineFailure, tail: readonly string[]): StepError {
   switch (f.reason) {
     case 'engine-exit':
-      return { reason: 'engine-exit', message: `engine exited with ${f.exitCode}${tail.length ? `: ${tail[tail.length - 1]}` : f.message ? `: ${f.message}` : ''}` };
+      return {
+        reason: 'engine-exit',
+        message: `engine exited with ${f.exitCode}${tail.length ? `: ${tail[tail.length - 1]}` : f.message ? `: ${f.message}` : ''}`,
+      };
     case 'timeout':
       return { reason: 'timeout', message: `timed out after ${f.seconds} s` };
     case 'cancelled':
@@ -89,8 +107,14 @@ export async function runBuild(
   const t0 = ports.now();
   const toBuild = plan.steps.filter((s) => s.action === 'build');
   const building = new Set(toBuild.map((s) => s.name));
-  const jobs: Job[] = toBuild.map((s) => ({ name: s.name, parents: s.parents.filter((p) => building.has(p)), weight: 1 }));
-  const unbuildable = new Map(plan.steps.filter((s) => s.action === 'unbuildable').map((s) => [s.name, s.reason]));
+  const jobs: Job[] = toBuild.map((s) => ({
+    name: s.name,
+    parents: s.parents.filter((p) => building.has(p)),
+    weight: 1,
+  }));
+  const unbuildable = new Map(
+    plan.steps.filter((s) => s.action === 'unbuildable').map((s) => [s.name, s.reason]),
+  );
   report({
     type: 'run-start',
     runId: id.runId,
@@ -123,7 +147,11 @@ export async function runBuild(
     report({ type: 'log', name, line: text });
   };
 
-  const build = async (name: ImageName, attempt: number, s: AbortSignal): Promise<StepResult<{ imageId: string }>> => {
+  const build = async (
+    name: ImageName,
+    attempt: number,
+    s: AbortSignal,
+  ): Promise<StepResult<{ imageId: string }>> => {
     const log = line(name);
     if (attempt > 1) log(`kbuild: attempt ${attempt}`);
     const img = family.images.get(name)!;
@@ -145,7 +173,11 @@ export async function runBuild(
     return r.ok ? r : { ok: false, error: stepError(r.error, tails.get(name) ?? []) };
   };
 
-  const push = async (name: ImageName, attempt: number, s: AbortSignal): Promise<StepResult<{ digest: string }>> => {
+  const push = async (
+    name: ImageName,
+    attempt: number,
+    s: AbortSignal,
+  ): Promise<StepResult<{ digest: string }>> => {
     const log = line(name);
     const ref = imageTags(family, name).at(-1)!;
     log(`kbuild: pushing ${ref}${attempt > 1 ? ` (attempt ${attempt})` : ''}`);
@@ -180,7 +212,12 @@ export async function runBuild(
     const extra = { tags: imageTags(family, step.name), allowedToFail: allowed.has(step.name) };
     const outcome = outcomes.get(step.name);
     if (outcome) {
-      images.push(imageSummary(outcome, { ...extra, log: closed.has(step.name) ? await closed.get(step.name)! : null }));
+      images.push(
+        imageSummary(outcome, {
+          ...extra,
+          log: closed.has(step.name) ? await closed.get(step.name)! : null,
+        }),
+      );
     } else {
       images.push({
         name: step.name,

@@ -64,7 +64,10 @@ export interface Engine {
   /** What the engine is and how it builds; fails when it does not answer. */
   info(): Promise<Result<EngineInfo, EngineFailure>>;
   /** Builds an image; the id comes from --iidfile (or the engine's equivalent), never from output. */
-  build(req: BuildRequest, op: OpOptions): Promise<Result<{ readonly imageId: string }, EngineFailure>>;
+  build(
+    req: BuildRequest,
+    op: OpOptions,
+  ): Promise<Result<{ readonly imageId: string }, EngineFailure>>;
   /** Adds a tag to an existing local image. */
   tag(source: string, target: string): Promise<Result<void, EngineFailure>>;
   /** Pushes a reference; answers the digest the registry stored. */
@@ -87,4 +90,7 @@ export interface ImageLog {
 }
 
 /** Writes an image's rendered Dockerfile and build context where the engine can read them. */
-export type PrepareContext = (image: string, dockerfile: string) => Promise<{ contextDir: string; dockerfile: string }>;
+export type PrepareContext = (
+  image: string,
+  dockerfile: string,
+) => Promise<{ contextDir: string; dockerfile: string }>;

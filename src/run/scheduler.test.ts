@@ -1,21 +1,43 @@
 import { describe, expect, it } from 'vitest';
 import { imageName, type ImageName } from '../core/model.js';
-import { remainingPath, schedule, type Job, type SchedulerEvent, type SchedulerOptions, type StepResult } from './scheduler.js';
+import {
+  remainingPath,
+  schedule,
+  type Job,
+  type SchedulerEvent,
+  type SchedulerOptions,
+  type StepResult,
+} from './scheduler.js';
 
 const n = imageName;
-const job = (name: string, parents: string[] = [], weight = 1): Job => ({ name: n(name), parents: parents.map(n), weight });
+const job = (name: string, parents: string[] = [], weight = 1): Job => ({
+  name: n(name),
+  parents: parents.map(n),
+  weight,
+});
 
 /** Builds that finish when the test says so, with a log of what happened in which order. */
-function harness(opts: Partial<SchedulerOptions> & { fail?: Record<string, number>; pushFail?: Record<string, StepResult<never>[]> } = {}) {
+function harness(
+  opts: Partial<SchedulerOptions> & {
+    fail?: Record<string, number>;
+    pushFail?: Record<string, StepResult<never>[]>;
+  } = {},
+) {
   const log: string[] = [];
   const pending = new Map<string, () => void>();
   let running = 0;
   let maxRunning = 0;
   const failures = { ...opts.fail };
-  const pushFailures = Object.fromEntries(Object.entries(opts.pushFail ?? {}).map(([k, v]) => [k, [...v]]));
+  const pushFailures = Object.fromEntries(
+    Object.entries(opts.pushFail ?? {}).map(([k, v]) => [k, [...v]]),
+  );
   const events: SchedulerEvent[] = [];
   const controller = new AbortController();
-  const build = async (name: ImageName, attempt: number, signal: AbortSignal): Promise<StepResult<{ imageId: string }>> => {
+  const build = async (
+    name: ImageName,
+    attempt: number,
+    signal: AbortSignal,
+  ): Promise<StepResult<{ imageId: string }>> => {
     running++;
     maxRunning = Math.max(maxRunning, running);
     log.push(`start ${name}#${attempt}`);
@@ -65,7 +87,17 @@ function harness(opts: Partial<SchedulerOptions> & { fail?: Record<string, numbe
     f();
     await settle();
   };
-  return { log, options, finish, settle, events, controller, push, stats: () => ({ maxRunning }), running: () => [...pending.keys()].sort() };
+  return {
+    log,
+    options,
+    finish,
+    settle,
+    events,
+    controller,
+    push,
+    stats: () => ({ maxRunning }),
+    running: () => [...pending.keys()].sort(),
+  };
 }
 
 describe('schedule', () => {
@@ -120,9 +152,15 @@ describe('schedule', () => {
     expect(Object.fromEntries(p)).toEqual({ a: 10, b: 3, c: 2 });
   });
 
-  it('skips only the failed image\'s descendants and keeps going', async () => {
+  it("skips only the failed image's descendants and keeps going", async () => {
     const h = harness({ fail: { mid: 1 } });
-    const jobs = [job('base'), job('mid', ['base']), job('sibling', ['base']), job('leaf', ['mid']), job('leaf2', ['leaf'])];
+    const jobs = [
+      job('base'),
+      job('mid', ['base']),
+      job('sibling', ['base']),
+      job('leaf', ['mid']),
+      job('leaf2', ['leaf']),
+    ];
     const done = schedule(jobs, h.options);
     await h.finish('base');
     await h.finish('mid');
@@ -136,7 +174,10 @@ describe('schedule', () => {
       leaf2: 'parent-failed',
     });
     expect(out.get(n('mid'))).toMatchObject({ reason: 'engine-exit', message: 'RUN failed' });
-    expect(out.get(n('leaf2'))).toMatchObject({ reason: 'parent-failed', message: "parent 'leaf' failed" });
+    expect(out.get(n('leaf2'))).toMatchObject({
+      reason: 'parent-failed',
+      message: "parent 'leaf' failed",
+    });
     expect(h.log).not.toContain('start leaf#1');
   });
 
@@ -148,7 +189,9 @@ describe('schedule', () => {
     expect(h.running()).toEqual(['b']);
     await h.finish('b');
     const out = await done;
-    expect(Object.fromEntries([...out].map(([k, v]) => [k, `${v.status}/${v.reason ?? ''}`]))).toEqual({
+    expect(
+      Object.fromEntries([...out].map(([k, v]) => [k, `${v.status}/${v.reason ?? ''}`])),
+    ).toEqual({
       a: 'failed/engine-exit',
       b: 'built/',
       c: 'cancelled/fail-fast',
@@ -175,24 +218,46 @@ describe('schedule', () => {
     expect(h.running()).toEqual(['child']);
     await h.finish('child');
     const out = await done;
-    expect(out.get(n('base'))).toMatchObject({ status: 'pushed', digest: 'sha256:base', imageId: 'id-base' });
+    expect(out.get(n('base'))).toMatchObject({
+      status: 'pushed',
+      digest: 'sha256:base',
+      imageId: 'id-base',
+    });
     expect(out.get(n('child'))!.status).toBe('pushed');
   });
 
   it('retries transient push errors with backoff, then fails with push-failed; descendants still build', async () => {
-    const transient = { ok: false as const, error: { reason: 'push-failed' as const, message: '503', transient: true } };
+    const transient = {
+      ok: false as const,
+      error: { reason: 'push-failed' as const, message: '503', transient: true },
+    };
     const h = harness({ pushFail: { base: [transient, transient, transient, transient] } });
-    const done = schedule([job('base'), job('child', ['base'])], { ...h.options, push: h.push, pushRetries: 3 });
+    const done = schedule([job('base'), job('child', ['base'])], {
+      ...h.options,
+      push: h.push,
+      pushRetries: 3,
+    });
     await h.finish('base');
     await h.finish('child');
     const out = await done;
-    expect(out.get(n('base'))).toMatchObject({ status: 'failed', reason: 'push-failed', pushAttempts: 4 });
+    expect(out.get(n('base'))).toMatchObject({
+      status: 'failed',
+      reason: 'push-failed',
+      pushAttempts: 4,
+    });
     expect(out.get(n('child'))!.status).toBe('pushed');
-    expect(h.log.filter((l) => l.startsWith('sleep'))).toEqual(['sleep 1000', 'sleep 2000', 'sleep 4000']);
+    expect(h.log.filter((l) => l.startsWith('sleep'))).toEqual([
+      'sleep 1000',
+      'sleep 2000',
+      'sleep 4000',
+    ]);
   });
 
   it('does not retry a permanent push error', async () => {
-    const permanent = { ok: false as const, error: { reason: 'push-failed' as const, message: 'denied', transient: false } };
+    const permanent = {
+      ok: false as const,
+      error: { reason: 'push-failed' as const, message: 'denied', transient: false },
+    };
     const h = harness({ pushFail: { a: [permanent] } });
     const done = schedule([job('a')], { ...h.options, push: h.push });
     await h.finish('a');
@@ -206,7 +271,9 @@ describe('schedule', () => {
     expect(h.running()).toEqual(['a']);
     h.controller.abort();
     const out = await done;
-    expect(Object.fromEntries([...out].map(([k, v]) => [k, `${v.status}/${v.reason ?? ''}`]))).toEqual({
+    expect(
+      Object.fromEntries([...out].map(([k, v]) => [k, `${v.status}/${v.reason ?? ''}`])),
+    ).toEqual({
       a: 'cancelled/cancelled',
       b: 'cancelled/cancelled',
       c: 'cancelled/cancelled',
@@ -214,14 +281,17 @@ describe('schedule', () => {
     expect(h.log).toEqual(['start a#1', 'end a']);
   });
 
-  it('turns a throw inside one image\'s work into its internal failure', async () => {
+  it("turns a throw inside one image's work into its internal failure", async () => {
     const h = harness();
     const boom = async (name: ImageName): Promise<StepResult<{ imageId: string }>> => {
       await Promise.resolve();
       if (name === 'bad') throw new Error('bug');
       return { ok: true, value: { imageId: 'x' } };
     };
-    const out = await schedule([job('bad'), job('good'), job('kid', ['bad'])], { ...h.options, build: boom });
+    const out = await schedule([job('bad'), job('good'), job('kid', ['bad'])], {
+      ...h.options,
+      build: boom,
+    });
     expect(out.get(n('bad'))).toMatchObject({ status: 'failed', reason: 'internal' });
     expect(out.get(n('good'))!.status).toBe('built');
     expect(out.get(n('kid'))!.status).toBe('parent-failed');

@@ -28,7 +28,8 @@ export interface StepError {
   readonly transient?: boolean;
 }
 
-export type StepResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: StepError };
+export type StepResult<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: StepError };
 
 export interface Job {
   readonly name: ImageName;
@@ -58,12 +59,37 @@ export interface Outcome {
 export type SchedulerEvent =
   | { readonly type: 'ready'; readonly name: ImageName }
   | { readonly type: 'build-start'; readonly name: ImageName; readonly attempt: number }
-  | { readonly type: 'build-retry'; readonly name: ImageName; readonly attempt: number; readonly error: StepError }
-  | { readonly type: 'build-end'; readonly name: ImageName; readonly result: StepResult<{ imageId: string }> }
+  | {
+      readonly type: 'build-retry';
+      readonly name: ImageName;
+      readonly attempt: number;
+      readonly error: StepError;
+    }
+  | {
+      readonly type: 'build-end';
+      readonly name: ImageName;
+      readonly result: StepResult<{ imageId: string }>;
+    }
   | { readonly type: 'push-start'; readonly name: ImageName; readonly attempt: number }
-  | { readonly type: 'push-retry'; readonly name: ImageName; readonly attempt: number; readonly error: StepError; readonly delayMs: number }
-  | { readonly type: 'push-end'; readonly name: ImageName; readonly result: StepResult<{ digest: string }> }
-  | { readonly type: 'skipped'; readonly name: ImageName; readonly status: ImageStatus; readonly reason: OutcomeReason; readonly message: string }
+  | {
+      readonly type: 'push-retry';
+      readonly name: ImageName;
+      readonly attempt: number;
+      readonly error: StepError;
+      readonly delayMs: number;
+    }
+  | {
+      readonly type: 'push-end';
+      readonly name: ImageName;
+      readonly result: StepResult<{ digest: string }>;
+    }
+  | {
+      readonly type: 'skipped';
+      readonly name: ImageName;
+      readonly status: ImageStatus;
+      readonly reason: OutcomeReason;
+      readonly message: string;
+    }
   | { readonly type: 'done'; readonly outcome: Outcome };
 
 export interface SchedulerOptions {
@@ -76,9 +102,17 @@ export interface SchedulerOptions {
   readonly failFast: boolean;
   /** Aborting stops new work and cancels running work (the functions get the signal). */
   readonly signal: AbortSignal;
-  readonly build: (name: ImageName, attempt: number, signal: AbortSignal) => Promise<StepResult<{ imageId: string }>>;
+  readonly build: (
+    name: ImageName,
+    attempt: number,
+    signal: AbortSignal,
+  ) => Promise<StepResult<{ imageId: string }>>;
   /** Absent: no pushes. */
-  readonly push?: (name: ImageName, attempt: number, signal: AbortSignal) => Promise<StepResult<{ digest: string }>>;
+  readonly push?: (
+    name: ImageName,
+    attempt: number,
+    signal: AbortSignal,
+  ) => Promise<StepResult<{ digest: string }>>;
   readonly emit: (e: SchedulerEvent) => void;
   readonly now: () => number;
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -110,9 +144,14 @@ export function remainingPath(jobs: readonly Job[]): Map<ImageName, number> {
 const defaultBackoff = (retry: number) => Math.min(30_000, 1000 * 2 ** (retry - 1));
 
 /** Runs every job; resolves when nothing is running and nothing more can start. */
-export async function schedule(jobs: readonly Job[], o: SchedulerOptions): Promise<Map<ImageName, Outcome>> {
+export async function schedule(
+  jobs: readonly Job[],
+  o: SchedulerOptions,
+): Promise<Map<ImageName, Outcome>> {
   const inRun = new Set(jobs.map((j) => j.name));
-  const waitingOn = new Map(jobs.map((j) => [j.name, new Set(j.parents.filter((p) => inRun.has(p)))]));
+  const waitingOn = new Map(
+    jobs.map((j) => [j.name, new Set(j.parents.filter((p) => inRun.has(p)))]),
+  );
   const children = new Map<ImageName, ImageName[]>(jobs.map((j) => [j.name, []]));
   for (const j of jobs) for (const p of waitingOn.get(j.name)!) children.get(p)!.push(j.name);
   const priority = remainingPath(jobs);
@@ -163,16 +202,28 @@ export async function schedule(jobs: readonly Job[], o: SchedulerOptions): Promi
     // Nothing new starts; what is queued or waiting is reported as not run.
     for (const j of jobs) {
       if (!outcomes.has(j.name) && !partial.get(j.name)?.buildStart) {
-        skip(j.name, 'cancelled', reason, reason === 'cancelled' ? 'the run was interrupted' : 'not started: --fail-fast after a failure');
+        skip(
+          j.name,
+          'cancelled',
+          reason,
+          reason === 'cancelled'
+            ? 'the run was interrupted'
+            : 'not started: --fail-fast after a failure',
+        );
       }
     }
     ready.length = 0;
-    for (const n of pushQueue.splice(0)) finish(n, 'cancelled', { reason, message: 'built, but not pushed: the run stopped' });
+    for (const n of pushQueue.splice(0))
+      finish(n, 'cancelled', { reason, message: 'built, but not pushed: the run stopped' });
   };
   const track = (n: ImageName, work: Promise<void>) => {
     // A throw here is a bug outside the engine call (guard covers that): fail the image, go on.
     const p = work.catch((e: unknown) => {
-      if (!outcomes.has(n)) finish(n, 'failed', { reason: 'internal', message: `internal error (a bug): ${String(e)}` });
+      if (!outcomes.has(n))
+        finish(n, 'failed', {
+          reason: 'internal',
+          message: `internal error (a bug): ${String(e)}`,
+        });
       failDescendants(n);
     });
     inFlight.add(p);
@@ -190,7 +241,8 @@ export async function schedule(jobs: readonly Job[], o: SchedulerOptions): Promi
       update(n, { buildAttempts: attempt });
       o.emit({ type: 'build-start', name: n, attempt });
       result = await guard(() => o.build(n, attempt, o.signal));
-      const retryable = !result.ok && !['timeout', 'cancelled'].includes(result.error.reason) && !o.signal.aborted;
+      const retryable =
+        !result.ok && !['timeout', 'cancelled'].includes(result.error.reason) && !o.signal.aborted;
       if (result.ok || !retryable || attempt > o.retries) break;
       o.emit({ type: 'build-retry', name: n, attempt, error: result.error });
     }
@@ -198,13 +250,23 @@ export async function schedule(jobs: readonly Job[], o: SchedulerOptions): Promi
     update(n, { buildEnd: o.now(), ...(result.ok ? { imageId: result.value.imageId } : {}) });
     o.emit({ type: 'build-end', name: n, result });
     if (!result.ok) {
-      finish(n, o.signal.aborted ? 'cancelled' : 'failed', o.signal.aborted ? { reason: 'cancelled', message: 'interrupted while building' } : result.error);
+      finish(
+        n,
+        o.signal.aborted ? 'cancelled' : 'failed',
+        o.signal.aborted
+          ? { reason: 'cancelled', message: 'interrupted while building' }
+          : result.error,
+      );
       failDescendants(n);
       if (o.failFast && !o.signal.aborted) stop('fail-fast');
       return;
     }
     if (o.push && !stopping) pushQueue.push(n);
-    else if (o.push) finish(n, 'cancelled', { reason: 'cancelled', message: 'built, but not pushed: the run stopped' });
+    else if (o.push)
+      finish(n, 'cancelled', {
+        reason: 'cancelled',
+        message: 'built, but not pushed: the run stopped',
+      });
     else finish(n, 'built');
     for (const c of children.get(n) ?? []) {
       const w = waitingOn.get(c)!;
@@ -220,7 +282,8 @@ export async function schedule(jobs: readonly Job[], o: SchedulerOptions): Promi
       update(n, { pushAttempts: attempt });
       o.emit({ type: 'push-start', name: n, attempt });
       result = await guard(() => o.push!(n, attempt, o.signal));
-      if (result.ok || !result.error.transient || attempt > o.pushRetries || o.signal.aborted) break;
+      if (result.ok || !result.error.transient || attempt > o.pushRetries || o.signal.aborted)
+        break;
       const delayMs = (o.backoffMs ?? defaultBackoff)(attempt);
       o.emit({ type: 'push-retry', name: n, attempt, error: result.error, delayMs });
       await o.sleep(delayMs, o.signal);
@@ -230,7 +293,11 @@ export async function schedule(jobs: readonly Job[], o: SchedulerOptions): Promi
     update(n, { pushEnd: o.now(), ...(result.ok ? { digest: result.value.digest } : {}) });
     o.emit({ type: 'push-end', name: n, result });
     if (result.ok) finish(n, 'pushed');
-    else if (o.signal.aborted) finish(n, 'cancelled', { reason: 'cancelled', message: 'built, but interrupted while pushing' });
+    else if (o.signal.aborted)
+      finish(n, 'cancelled', {
+        reason: 'cancelled',
+        message: 'built, but interrupted while pushing',
+      });
     else finish(n, 'failed', result.error);
   };
 
@@ -264,7 +331,8 @@ export async function schedule(jobs: readonly Job[], o: SchedulerOptions): Promi
     o.signal.removeEventListener('abort', onAbort);
   }
   // Anything never reached (a parent outside this run failed to appear, or stopped) is reported.
-  for (const j of jobs) if (!outcomes.has(j.name)) skip(j.name, 'cancelled', 'cancelled', 'never became ready');
+  for (const j of jobs)
+    if (!outcomes.has(j.name)) skip(j.name, 'cancelled', 'cancelled', 'never became ready');
   return outcomes;
 }
 
@@ -273,6 +341,12 @@ async function guard<T>(fn: () => Promise<StepResult<T>>): Promise<StepResult<T>
   try {
     return await fn();
   } catch (e) {
-    return { ok: false, error: { reason: 'internal', message: `internal error (a bug): ${(e as Error).stack ?? String(e)}` } };
+    return {
+      ok: false,
+      error: {
+        reason: 'internal',
+        message: `internal error (a bug): ${(e as Error).stack ?? String(e)}`,
+      },
+    };
   }
 }

@@ -3,7 +3,8 @@ import type { ImageName } from '../core/model.js';
 import type { EngineInfo } from './ports.js';
 import type { Outcome } from './scheduler.js';
 
-export type SummaryStatus = 'built' | 'pushed' | 'skipped' | 'parent-failed' | 'failed' | 'cancelled' | 'unbuildable';
+export type SummaryStatus =
+  'built' | 'pushed' | 'skipped' | 'parent-failed' | 'failed' | 'cancelled' | 'unbuildable';
 
 export interface ImageSummary {
   readonly name: ImageName;
@@ -39,7 +40,8 @@ export interface RunSummary {
   readonly images: readonly ImageSummary[];
 }
 
-const secs = (a?: number, b?: number) => (a !== undefined && b !== undefined ? Math.round(b - a) / 1000 : null);
+const secs = (a?: number, b?: number) =>
+  a !== undefined && b !== undefined ? Math.round(b - a) / 1000 : null;
 
 export function imageSummary(
   o: Outcome,
@@ -66,7 +68,15 @@ const SUCCESS: readonly SummaryStatus[] = ['built', 'pushed', 'skipped', 'unbuil
 export const succeeded = (s: SummaryStatus) => SUCCESS.includes(s);
 
 export function countStatuses(images: readonly ImageSummary[]): Record<SummaryStatus, number> {
-  const counts: Record<SummaryStatus, number> = { built: 0, pushed: 0, skipped: 0, 'parent-failed': 0, failed: 0, cancelled: 0, unbuildable: 0 };
+  const counts: Record<SummaryStatus, number> = {
+    built: 0,
+    pushed: 0,
+    skipped: 0,
+    'parent-failed': 0,
+    failed: 0,
+    cancelled: 0,
+    unbuildable: 0,
+  };
   for (const i of images) counts[i.status]++;
   return counts;
 }

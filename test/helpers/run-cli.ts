@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
 
-export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+export const fixture = (name: string) =>
+  fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
 /** Runs kbuild in-process with captured output. */
 export async function runCli(args: string[], cwd: string, env: Record<string, string> = {}) {

@@ -4,7 +4,6 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeBuildDir } from '../../adapters/build-context.js';
-import { detectEngine } from '../../adapters/engines.js';
 import { createLogStore } from '../../adapters/logs.js';
 import type { Family } from '../../core/family.js';
 import { planBuild } from '../../core/plan.js';
@@ -37,30 +36,47 @@ interface BuildFlags extends ProfileOptions, SelectionOptions {
 
 const int = (flag: string, v: string, min: number) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} expects a whole number >= ${min}, got '${v}'`);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`${flag} expects a whole number >= ${min}, got '${v}'`);
   return n;
 };
 
 export function registerBuild(program: Command, run: (a: Action) => void): void {
   const cmd = program
     .command('build', { isDefault: true })
-    .description('build the selected images in dependency order (the default command), and push them with --push');
+    .description(
+      'build the selected images in dependency order (the default command), and push them with --push',
+    );
   selectionOptions(profileOptions(cmd))
     .option('--push', 'push each image to the registry after it is built')
     .option('-j, --threads <n>', 'concurrent builds', '4')
     .option('--push-threads <n>', 'concurrent pushes', '2')
     .option('--retries <n>', 'extra attempts for a failed build', '0')
-    .option('--push-retries <n>', 'extra attempts for a push that failed transiently (5xx, 429, reset)', '3')
+    .option(
+      '--push-retries <n>',
+      'extra attempts for a push that failed transiently (5xx, 429, reset)',
+      '3',
+    )
     .option('--timeout <seconds>', 'fail an image whose build takes longer (0: no limit)', '0')
     .option('--fail-fast', 'start nothing new after the first failure (default: keep going)')
-    .addOption(new Option('--engine <engine>', 'container engine (default: detected)').choices(['docker', 'podman']))
+    .addOption(
+      new Option('--engine <engine>', 'container engine (default: detected)').choices([
+        'docker',
+        'podman',
+      ]),
+    )
     .option('--builder <name>', 'docker buildx builder to use (remote or Kubernetes BuildKit)')
     .option('--pull', 'always try to pull newer external base images')
-    .option('--no-cache', 'build without the engine\'s layer cache')
+    .option('--no-cache', "build without the engine's layer cache")
     .option('--logs-dir <dir>', 'where per-image logs go (default: .kbuild/logs/<run-id>)')
     .option('--summary-json <file>', 'write the run summary as JSON')
-    .addOption(new Option('--progress <mode>', 'output style (default: tty on a terminal, plain in CI)').choices(['tty', 'plain']))
-    .option('-q, --quiet', 'plain output without successful images\' build logs')
+    .addOption(
+      new Option(
+        '--progress <mode>',
+        'output style (default: tty on a terminal, plain in CI)',
+      ).choices(['tty', 'plain']),
+    )
+    .option('-q, --quiet', "plain output without successful images' build logs")
     .action((images: string[], flags: BuildFlags) => {
       run((io) => buildCommand(io, images, flags));
     });
@@ -80,10 +96,17 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
   };
   const { family, selection } = await loadSelected(io, flags, patterns);
   if (options.push && !family.naming.registry) {
-    throw new UsageError(`--push needs a registry: pass --registry HOST[:PORT] or set 'registry' in kbuild.yaml or ${family.profile.file}`);
+    throw new UsageError(
+      `--push needs a registry: pass --registry HOST[:PORT] or set 'registry' in kbuild.yaml or ${family.profile.file}`,
+    );
   }
   const plan = planBuild(family, selection);
-  const detected = await detectEngine(flags.engine, flags.builder ? { builder: flags.builder } : {});
+  // Loaded here, not at start-up: the engine adapters (execa) cost every other command ~0.2 s.
+  const { detectEngine } = await import('../../adapters/engines.js');
+  const detected = await detectEngine(
+    flags.engine,
+    flags.builder ? { builder: flags.builder } : {},
+  );
   if (!detected.ok) {
     io.err(`kbuild: no container engine: ${detected.error.message}\n`);
     return 1;
@@ -96,7 +119,11 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
   const logsDir = resolve(io.cwd, flags.logsDir ?? join(root, '.kbuild', 'logs', runId));
   const buildRoot = join(root, '.kbuild', 'build', family.profile.name);
 
-  const missing = await missingBases(family, plan.steps.filter((s) => s.action === 'build').map((s) => s.name), engine.inspect.bind(engine));
+  const missing = await missingBases(
+    family,
+    plan.steps.filter((s) => s.action === 'build').map((s) => s.name),
+    engine.inspect.bind(engine),
+  );
   for (const [base, users] of missing) {
     io.err(
       `kbuild: warning: base image '${base}' (FROM of ${users.join(', ')}) is not in the local ${info.kind} engine; ` +
@@ -105,14 +132,27 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     );
   }
 
-  const tty = (flags.progress ?? (io.env['CI'] || !process.stdout.isTTY ? 'plain' : 'tty')) === 'tty';
+  const tty =
+    (flags.progress ?? (io.env['CI'] || !process.stdout.isTTY ? 'plain' : 'tty')) === 'tty';
   const live = tty
-    ? ttyReporter({ write: io.err, columns: () => process.stderr.columns || 100, now: () => performance.now(), color: !io.env['NO_COLOR'] })
+    ? ttyReporter({
+        write: io.err,
+        columns: () => process.stderr.columns || 100,
+        now: () => performance.now(),
+        color: !io.env['NO_COLOR'],
+      })
     : undefined;
-  const plain = plainReporter({ write: io.out, showLogs: flags.quiet ? 'failures' : 'all', githubGroups: Boolean(io.env['GITHUB_ACTIONS']) });
+  const plain = plainReporter({
+    write: io.out,
+    showLogs: flags.quiet ? 'failures' : 'all',
+    githubGroups: Boolean(io.env['GITHUB_ACTIONS']),
+  });
   const baseHint = (e: RunEvent): RunEvent => {
-    if (e.type !== 'scheduler' || e.event.type !== 'done' || e.event.outcome.status !== 'failed') return e;
-    const bases = [...missing].filter(([, users]) => users.includes(e.event.type === 'done' ? e.event.outcome.name : '')).map(([b]) => b);
+    if (e.type !== 'scheduler' || e.event.type !== 'done' || e.event.outcome.status !== 'failed')
+      return e;
+    const bases = [...missing]
+      .filter(([, users]) => users.includes(e.event.type === 'done' ? e.event.outcome.name : ''))
+      .map(([b]) => b);
     if (!bases.length) return e;
     const message = `${e.event.outcome.message ?? ''} — base image ${bases.join(', ')} is missing locally and could not be pulled: provide it with --base-image REF or '${info.kind} tag LOCAL ${bases[0]!}'`;
     return { ...e, event: { ...e.event, outcome: { ...e.event.outcome, message } } };
@@ -157,7 +197,11 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     );
     live?.stop();
     if (live) io.out(''); // the live view printed the table on stderr
-    if (flags.summaryJson) await writeAtomically(resolve(io.cwd, flags.summaryJson), `${JSON.stringify(summary, null, 2)}\n`);
+    if (flags.summaryJson)
+      await writeAtomically(
+        resolve(io.cwd, flags.summaryJson),
+        `${JSON.stringify(summary, null, 2)}\n`,
+      );
     return summary.interrupted ? 130 : summary.ok ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
@@ -173,7 +217,8 @@ async function missingBases(
 ): Promise<Map<string, string[]>> {
   const users = new Map<string, string[]>();
   for (const n of names) {
-    for (const ext of family.graph.nodes.get(n as never)?.externals ?? []) users.set(ext, [...(users.get(ext) ?? []), n]);
+    for (const ext of family.graph.nodes.get(n as never)?.externals ?? [])
+      users.set(ext, [...(users.get(ext) ?? []), n]);
   }
   if (users.size === 0) return users;
   const found = await inspect([...users.keys()]);

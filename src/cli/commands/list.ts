@@ -6,7 +6,9 @@ import { loadSelected } from './shared.js';
 import { table } from '../../report/table.js';
 
 export function registerList(program: Command, run: (a: Action) => void): void {
-  const cmd = program.command('list').description('list the selected images with their parents and depth');
+  const cmd = program
+    .command('list')
+    .description('list the selected images with their parents and depth');
   selectionOptions(profileOptions(cmd))
     .option('--json', 'print JSON')
     .action((images: string[], opts: ProfileOptions & SelectionOptions & { json?: boolean }) => {
@@ -24,12 +26,18 @@ export function registerList(program: Command, run: (a: Action) => void): void {
             ...(family.unbuildable.has(name) ? { unbuildable: family.unbuildable.get(name) } : {}),
           };
         });
-        if (opts.json) io.out(`${JSON.stringify({ profile: family.profile.name, images: rows }, null, 2)}\n`);
+        if (opts.json)
+          io.out(`${JSON.stringify({ profile: family.profile.name, images: rows }, null, 2)}\n`);
         else {
           io.out(
             table(
               ['IMAGE', 'PARENT', 'DEPTH', 'NOTE'],
-              rows.map((r) => [r.name, [...r.parents, ...r.external].join(', '), String(r.depth), r.unbuildable ? `unbuildable: ${r.unbuildable}` : '']),
+              rows.map((r) => [
+                r.name,
+                [...r.parents, ...r.external].join(', '),
+                String(r.depth),
+                r.unbuildable ? `unbuildable: ${r.unbuildable}` : '',
+              ]),
             ),
           );
           io.out(`${rows.length} image(s), profile ${family.profile.name}\n`);

@@ -9,25 +9,40 @@ import { loadSelected } from './shared.js';
 export function registerRender(program: Command, run: (a: Action) => void): void {
   const cmd = program
     .command('render')
-    .description('write each selected image\'s rendered Dockerfile and build context to a work dir');
+    .description("write each selected image's rendered Dockerfile and build context to a work dir");
   selectionOptions(profileOptions(cmd))
     .option('--work-dir <dir>', 'where to write (default: .kbuild/render/<profile>)')
     .option('--stdout', 'print the rendered Dockerfiles instead of writing them')
-    .action((images: string[], opts: ProfileOptions & SelectionOptions & { workDir?: string; stdout?: boolean }) => {
-      run(async (io: Io) => {
-        const { family, selection } = await loadSelected(io, opts, images);
-        if (opts.stdout) {
-          for (const name of selection.images) io.out(`# ---- ${name} (${family.naming.ref(name)})\n${family.images.get(name)!.dockerfile}`);
+    .action(
+      (
+        images: string[],
+        opts: ProfileOptions & SelectionOptions & { workDir?: string; stdout?: boolean },
+      ) => {
+        run(async (io: Io) => {
+          const { family, selection } = await loadSelected(io, opts, images);
+          if (opts.stdout) {
+            for (const name of selection.images)
+              io.out(
+                `# ---- ${name} (${family.naming.ref(name)})\n${family.images.get(name)!.dockerfile}`,
+              );
+            return 0;
+          }
+          const root = resolve(io.cwd, opts.project ?? '.');
+          const workDir = resolve(
+            io.cwd,
+            opts.workDir ?? join('.kbuild', 'render', family.profile.name),
+          );
+          for (const name of selection.images) {
+            const img = family.images.get(name)!;
+            await writeBuildDir(
+              join(workDir, name),
+              img.dockerfile,
+              join(root, family.project.imagesDir, img.spec.dir),
+            );
+          }
+          io.out(`rendered ${selection.images.length} image(s) to ${workDir}\n`);
           return 0;
-        }
-        const root = resolve(io.cwd, opts.project ?? '.');
-        const workDir = resolve(io.cwd, opts.workDir ?? join('.kbuild', 'render', family.profile.name));
-        for (const name of selection.images) {
-          const img = family.images.get(name)!;
-          await writeBuildDir(join(workDir, name), img.dockerfile, join(root, family.project.imagesDir, img.spec.dir));
-        }
-        io.out(`rendered ${selection.images.length} image(s) to ${workDir}\n`);
-        return 0;
-      });
-    });
+        });
+      },
+    );
 }

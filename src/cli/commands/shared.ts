@@ -2,7 +2,14 @@
 import type { Family } from '../../core/family.js';
 import type { Selection } from '../../core/select.js';
 import type { Io } from '../io.js';
-import { loadProfileFamily, loadWorkspace, profileName, select, type ProfileOptions, type SelectionOptions } from '../load.js';
+import {
+  loadProfileFamily,
+  loadWorkspace,
+  profileName,
+  select,
+  type ProfileOptions,
+  type SelectionOptions,
+} from '../load.js';
 import { Failed } from '../options.js';
 
 export async function loadSelected(

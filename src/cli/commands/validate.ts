@@ -8,7 +8,9 @@ import { profileOptions, type Action } from '../options.js';
 export function registerValidate(program: Command, run: (a: Action) => void): void {
   const cmd = program
     .command('validate')
-    .description('check kbuild.yaml, profiles, templates and the graph; print every problem (for CI linting)');
+    .description(
+      'check kbuild.yaml, profiles, templates and the graph; print every problem (for CI linting)',
+    );
   profileOptions(cmd)
     .option('--all-profiles', 'validate every profile (the default when no --profile is given)')
     .action((opts: ProfileOptions & { allProfiles?: boolean }) => {
@@ -18,7 +20,8 @@ export function registerValidate(program: Command, run: (a: Action) => void): vo
           for (const f of ws.failures) io.err(`${formatFailure(f)}\n`);
           return exitCodeFor(ws.failures);
         }
-        const names = opts.profile && !opts.allProfiles ? [opts.profile] : [...ws.value.profiles.keys()].sort();
+        const names =
+          opts.profile && !opts.allProfiles ? [opts.profile] : [...ws.value.profiles.keys()].sort();
         const all: Failure[] = [];
         for (const name of names) {
           const family = loadProfileFamily(io, ws.value, opts, name);
@@ -33,7 +36,9 @@ export function registerValidate(program: Command, run: (a: Action) => void): vo
             for (const f of failures) io.err(`  ${formatFailure(f).replace(/\n/g, '\n  ')}\n`);
           } else {
             const f = family.ok ? family.value : undefined;
-            io.out(`profile ${name}: ok (${f?.images.size ?? 0} images, ${f?.unbuildable.size ?? 0} unbuildable)\n`);
+            io.out(
+              `profile ${name}: ok (${f?.images.size ?? 0} images, ${f?.unbuildable.size ?? 0} unbuildable)\n`,
+            );
           }
         }
         if (names.length === 0) io.err(`no profiles found in ${ws.value.project.profilesDir}/\n`);
