@@ -198,3 +198,50 @@ describe('the installed bin', () => {
     expect((JSON.parse(out) as { images: unknown[] }).images).toHaveLength(4);
   });
 });
+
+describe('plugins and template overrides', () => {
+  const dir = fixture('plugins');
+  it('gives templates the filters, tests and globals that plugin modules export', async () => {
+    const r = await runCli(['render', '-p', 'p', '--stdout'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('LABEL vendor="ACME!"\nEXPOSE 8080\nRUN echo even\n');
+  });
+
+  it('stacks override files: each extends the one before, super() reaches down', async () => {
+    const r = await runCli(['render', '-p', 'p', '--stdout', '--template-override', 'overrides/one.j2', '--template-override', 'overrides/two.j2'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('FROM debian:bookworm\nRUN echo header-one\n');
+    expect(r.stdout).toContain('RUN echo footer-one\nRUN echo footer-two\n');
+  });
+
+  it('reports a missing override file as a configuration error', async () => {
+    const r = await runCli(['render', '-p', 'p', '--stdout', '--template-override', 'nope.j2'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("template override 'nope.j2' does not exist");
+  });
+});
+
+describe('problems in the image tree, all reported at once', () => {
+  it('names both paths of a duplicate image name', async () => {
+    const r = await runCli(['validate'], fixture('unknown-parent'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("two images are named 'app': images/app/Dockerfile.j2 and images/dup/app/Dockerfile.j2");
+  });
+
+  it('suggests the nearest image for a family-looking FROM, and for settings of unknown images', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'kbuild-up-'));
+    try {
+      // Same tree without the duplicate, so the profile is checked too.
+      execFileSync('cp', ['-r', `${fixture('unknown-parent')}/.`, work]);
+      rmSync(join(work, 'images/dup'), { recursive: true });
+      const r = await runCli(['validate'], work);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        "images/app/Dockerfile.j2 (rendered):2: app is built FROM 'fam/bsae:latest', which looks like an image of this family but names none — did you mean 'base'?",
+      );
+      expect(r.stderr).toContain("profiles/p.yaml:4:3: no image named 'nginz'");
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});

@@ -10,12 +10,21 @@ import { dirname, join } from 'node:path';
 export async function listContextFiles(imageDirAbs: string): Promise<string[]> {
   const nested = await fg('*/**/Dockerfile.j2', { cwd: imageDirAbs, onlyFiles: true, dot: true });
   const nestedDirs = nested.map((p) => p.slice(0, -'/Dockerfile.j2'.length));
-  const files = await fg('**/*', { cwd: imageDirAbs, onlyFiles: true, dot: true, ignore: ['**/*.j2', 'image.yaml'] });
+  const files = await fg('**/*', {
+    cwd: imageDirAbs,
+    onlyFiles: true,
+    dot: true,
+    ignore: ['**/*.j2', 'image.yaml'],
+  });
   return files.filter((f) => !nestedDirs.some((d) => f.startsWith(`${d}/`))).sort();
 }
 
 /** Writes a rendered Dockerfile and the image's context files into `outDir` (replacing it). */
-export async function writeBuildDir(outDir: string, dockerfile: string, imageDirAbs: string): Promise<string[]> {
+export async function writeBuildDir(
+  outDir: string,
+  dockerfile: string,
+  imageDirAbs: string,
+): Promise<string[]> {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const files = await listContextFiles(imageDirAbs);

@@ -14,7 +14,9 @@ export function createLogStore(dir: string): LogStore {
       return {
         write: (line) => void stream.write(`${line}\n`),
         close: async (failed) => {
-          await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
+          await new Promise<void>((resolve, reject) =>
+            stream.end((e?: Error | null) => (e ? reject(e) : resolve())),
+          );
           if (!failed) return path;
           const failedPath = join(dir, `${image}.FAILED.log`);
           await rename(path, failedPath);

@@ -41,13 +41,20 @@ async function readOptional(path: string): Promise<string | undefined> {
 }
 
 /** Every profiles/<name>.yaml (or .yml), by name. */
-export async function readProfiles(root: string, profilesDir: string): Promise<Map<string, ProfileSource>> {
+export async function readProfiles(
+  root: string,
+  profilesDir: string,
+): Promise<Map<string, ProfileSource>> {
   const files = await fg(['*.yaml', '*.yml'], { cwd: join(root, profilesDir), onlyFiles: true });
   const out = new Map<string, ProfileSource>();
   await Promise.all(
     files.sort().map(async (f) => {
       const name = f.replace(/\.ya?ml$/, '');
-      out.set(name, { name, file: `${profilesDir}/${f}`, text: await readFile(join(root, profilesDir, f), 'utf8') });
+      out.set(name, {
+        name,
+        file: `${profilesDir}/${f}`,
+        text: await readFile(join(root, profilesDir, f), 'utf8'),
+      });
     }),
   );
   return out;
@@ -60,15 +67,28 @@ export interface ImagesTree {
 }
 
 /** Reads the images tree: every Dockerfile.j2 (with image.yaml) and every other template. */
-export async function readImagesTree(root: string, imagesDir: string): Promise<Result<ImagesTree, Failure>> {
+export async function readImagesTree(
+  root: string,
+  imagesDir: string,
+): Promise<Result<ImagesTree, Failure>> {
   const cwd = join(root, imagesDir);
   if (!existsSync(cwd)) {
     return err({
       reason: 'config-invalid',
-      problems: [{ file: PROJECT_FILE, message: `the images directory '${imagesDir}' does not exist`, hint: "create it, or set 'images_dir' in kbuild.yaml" }],
+      problems: [
+        {
+          file: PROJECT_FILE,
+          message: `the images directory '${imagesDir}' does not exist`,
+          hint: "create it, or set 'images_dir' in kbuild.yaml",
+        },
+      ],
     });
   }
-  const paths = await fg(['**/*.j2', '**/image.yaml'], { cwd, onlyFiles: true, ignore: ['**/node_modules/**'] });
+  const paths = await fg(['**/*.j2', '**/image.yaml'], {
+    cwd,
+    onlyFiles: true,
+    ignore: ['**/node_modules/**'],
+  });
   const texts = await Promise.all(paths.map((p) => readFile(join(cwd, p), 'utf8')));
   const templates = new Map<string, string>();
   const metas = new Map<string, string>();
@@ -83,23 +103,42 @@ export async function readImagesTree(root: string, imagesDir: string): Promise<R
 }
 
 /** Override files in the order given; a directory stands for its *.j2 files, sorted. */
-export async function readOverrides(root: string, paths: readonly string[], cwd: string): Promise<Result<{ path: string; source: string }[], Failure>> {
+export async function readOverrides(
+  root: string,
+  paths: readonly string[],
+  cwd: string,
+): Promise<Result<{ path: string; source: string }[], Failure>> {
   const out: { path: string; source: string }[] = [];
   for (const p of paths) {
     const abs = resolve(cwd, p);
     let files: string[];
     try {
-      files = (await stat(abs)).isDirectory() ? (await fg('*.j2', { cwd: abs, absolute: true })).sort() : [abs];
+      files = (await stat(abs)).isDirectory()
+        ? (await fg('*.j2', { cwd: abs, absolute: true })).sort()
+        : [abs];
     } catch {
-      return err({ reason: 'config-invalid', problems: [{ file: p, message: `template override '${p}' does not exist`, hint: 'give a file or a directory of *.j2 files' }] });
+      return err({
+        reason: 'config-invalid',
+        problems: [
+          {
+            file: p,
+            message: `template override '${p}' does not exist`,
+            hint: 'give a file or a directory of *.j2 files',
+          },
+        ],
+      });
     }
-    for (const f of files) out.push({ path: toPosix(relative(root, f)) || f, source: await readFile(f, 'utf8') });
+    for (const f of files)
+      out.push({ path: toPosix(relative(root, f)) || f, source: await readFile(f, 'utf8') });
   }
   return ok(out);
 }
 
 /** Imports the plugin modules named in kbuild.yaml and checks what they export. */
-export async function loadPlugins(root: string, modules: readonly string[]): Promise<Result<TemplatePlugin[], Failure>> {
+export async function loadPlugins(
+  root: string,
+  modules: readonly string[],
+): Promise<Result<TemplatePlugin[], Failure>> {
   const out: TemplatePlugin[] = [];
   for (const m of modules) {
     const file = resolve(root, m);
@@ -107,23 +146,43 @@ export async function loadPlugins(root: string, modules: readonly string[]): Pro
     try {
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (e) {
-      return err({ reason: 'plugin-invalid', file: m, message: `cannot load: ${(e as Error).message}` });
+      return err({
+        reason: 'plugin-invalid',
+        file: m,
+        message: `cannot load: ${(e as Error).message}`,
+      });
     }
-    const exported = (mod['default'] && typeof mod['default'] === 'object' ? mod['default'] : mod) as Record<string, unknown>;
+    const exported = (
+      mod['default'] && typeof mod['default'] === 'object' ? mod['default'] : mod
+    ) as Record<string, unknown>;
     const plugin: TemplatePlugin = {};
     for (const key of ['filters', 'tests', 'globals'] as const) {
       const v = exported[key];
       if (v === undefined) continue;
-      if (typeof v !== 'object' || v === null) return err({ reason: 'plugin-invalid', file: m, message: `'${key}' must be an object of named ${key}` });
+      if (typeof v !== 'object' || v === null)
+        return err({
+          reason: 'plugin-invalid',
+          file: m,
+          message: `'${key}' must be an object of named ${key}`,
+        });
       if (key !== 'globals') {
         for (const [name, fn] of Object.entries(v)) {
-          if (typeof fn !== 'function') return err({ reason: 'plugin-invalid', file: m, message: `${key}.${name} must be a function` });
+          if (typeof fn !== 'function')
+            return err({
+              reason: 'plugin-invalid',
+              file: m,
+              message: `${key}.${name} must be a function`,
+            });
         }
       }
       Object.assign(plugin, { [key]: v });
     }
     if (!plugin.filters && !plugin.tests && !plugin.globals) {
-      return err({ reason: 'plugin-invalid', file: m, message: 'exports none of filters, tests, globals' });
+      return err({
+        reason: 'plugin-invalid',
+        file: m,
+        message: 'exports none of filters, tests, globals',
+      });
     }
     out.push(plugin);
   }

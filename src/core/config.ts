@@ -163,7 +163,7 @@ export function parseProject(
     maintainer: optString(raw['maintainer']) ?? '',
     plugins: strings(raw['plugins']),
     groups,
-    locate: (path) => ({ file, ...(parsed?.locate(path) ?? {}) }),
+    locate: (path, at) => ({ file, ...(parsed?.locate(path, at) ?? {}) }),
   });
 }
 
@@ -312,10 +312,10 @@ export function resolveProfile(
     allowedToFail: strings(merged['allowed_to_fail']),
     network: opt('network') ?? 'host',
     platforms: strings(merged['platforms']),
-    locate: (path) => {
+    locate: (path, at) => {
       for (const { src, parsed } of chain) {
-        const at = parsed.locate(path);
-        if (at) return { file: src.file, ...at };
+        const where = parsed.locate(path, at);
+        if (where) return { file: src.file, ...where };
       }
       return { file: own.src.file };
     },

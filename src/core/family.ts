@@ -91,7 +91,7 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
   ]) {
     if (!nameSet.has(key)) {
       problems.push({
-        ...profile.locate(path),
+        ...profile.locate(path, 'key'),
         message: `no image named '${key}'`,
         hint: suggest(key, names) ?? 'check the image directory names',
       });

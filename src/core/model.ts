@@ -73,7 +73,7 @@ export interface ProjectConfig {
 }
 
 /** Finds the file and position of a value by its key path, e.g. ['image_settings', 'nginx']. */
-export type Locate = (path: readonly (string | number)[]) => SourceLocation;
+export type Locate = (path: readonly (string | number)[], at?: 'key' | 'value') => SourceLocation;
 
 export type InstallType = 'binary' | 'source';
 export type PackageManager = 'apt' | 'dnf';

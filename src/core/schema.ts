@@ -34,6 +34,7 @@ export interface ParsedYaml {
   /** Position of a value by its key path, for later (semantic) problems. */
   readonly locate: (
     path: readonly (string | number)[],
+    at?: 'key' | 'value',
   ) => { line: number; column: number } | undefined;
 }
 
@@ -52,7 +53,15 @@ export function parseAndValidate(text: string, file: string, schema: Schema): Pa
   for (const e of [...doc.errors, ...doc.warnings]) {
     problems.push({ file, ...pos(e.pos[0]), message: `yaml: ${firstLine(e.message)}` });
   }
-  const locate = (path: readonly (string | number)[]) => {
+  const locate = (path: readonly (string | number)[], at: 'key' | 'value' = 'value') => {
+    const parent =
+      at === 'key' && path.length ? (doc.getIn(path.slice(0, -1), true) as unknown) : undefined;
+    if (isMap(parent)) {
+      const pair = parent.items.find(
+        (p) => isScalar(p.key) && String(p.key.value) === String(path[path.length - 1]),
+      );
+      if (pair && isScalar(pair.key) && pair.key.range) return pos(pair.key.range[0]);
+    }
     const node = doc.getIn(path, true) as Node | undefined;
     if (node && typeof node === 'object' && 'range' in node && node.range)
       return pos(node.range[0]);

@@ -93,9 +93,15 @@ export interface FakeEngine extends Engine {
   /** Resolves when a matching build has started (at once if one already has). */
   started(matcher: BuildMatcher): Promise<BuildRequest>;
   /** Matching builds fail with engine-exit (`times` of them; default: all). */
-  failBuild(matcher: BuildMatcher, o?: { exitCode?: number; message?: string; times?: number }): void;
+  failBuild(
+    matcher: BuildMatcher,
+    o?: { exitCode?: number; message?: string; times?: number },
+  ): void;
   /** Matching pushes fail (`times` of them; default 1). */
-  failPush(matcher: RefMatcher, o?: { transient?: boolean; message?: string; times?: number }): void;
+  failPush(
+    matcher: RefMatcher,
+    o?: { transient?: boolean; message?: string; times?: number },
+  ): void;
   /** A file of a stored image (what `run IMAGE cat PATH` would print), undefined if absent. */
   readFile(ref: string, path: string): string | undefined;
   /** The digest the in-memory registry holds for a reference, undefined if never pushed. */
@@ -140,7 +146,8 @@ function expand(text: string, vars: ReadonlyMap<string, string>): string {
 }
 
 /** Removes one level of shell quotes (good enough for `echo "a b"`). */
-const unquote = (s: string) => s.replace(/"([^"]*)"|'([^']*)'/g, (_, a?: string, b?: string) => a ?? b ?? '');
+const unquote = (s: string) =>
+  s.replace(/"([^"]*)"|'([^']*)'/g, (_, a?: string, b?: string) => a ?? b ?? '');
 
 /** Dockerfile lines with continuations joined, comments and blank lines dropped. */
 function instructions(text: string): { op: string; rest: string }[] {
@@ -156,7 +163,10 @@ function instructions(text: string): { op: string; rest: string }[] {
 }
 
 /** `K=V K2="V 2"` or `K V` (ENV/LABEL/ARG forms). */
-function keyValues(rest: string, vars: ReadonlyMap<string, string>): [string, string | undefined][] {
+function keyValues(
+  rest: string,
+  vars: ReadonlyMap<string, string>,
+): [string, string | undefined][] {
   if (!rest.includes('=')) {
     const [k, ...v] = rest.split(/\s+/);
     return k ? [[k, v.length ? expand(unquote(v.join(' ')), vars) : undefined]] : [];
@@ -168,7 +178,8 @@ function keyValues(rest: string, vars: ReadonlyMap<string, string>): [string, st
   return out;
 }
 
-type Stop = { readonly reason: 'timeout'; readonly seconds: number } | { readonly reason: 'cancelled' };
+type Stop =
+  { readonly reason: 'timeout'; readonly seconds: number } | { readonly reason: 'cancelled' };
 
 /** Aborts with the op's signal or its timeout, whichever comes first. */
 function stopper(op: Pick<OpOptions, 'signal' | 'timeoutSeconds'>) {
@@ -184,7 +195,10 @@ function stopper(op: Pick<OpOptions, 'signal' | 'timeoutSeconds'>) {
   else op.signal.addEventListener('abort', onAbort, { once: true });
   const timer =
     op.timeoutSeconds && op.timeoutSeconds > 0
-      ? setTimeout(() => fire({ reason: 'timeout', seconds: op.timeoutSeconds! }), op.timeoutSeconds * 1000)
+      ? setTimeout(
+          () => fire({ reason: 'timeout', seconds: op.timeoutSeconds! }),
+          op.timeoutSeconds * 1000,
+        )
       : undefined;
   const stopped = new Promise<Stop>((resolve) => (stop ? resolve(stop) : listeners.push(resolve)));
   return {
@@ -304,9 +318,17 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
     req: BuildRequest,
     log: (l: string) => void,
     sleep: (ms: number) => Promise<void>,
-  ): Promise<Result<{ labels: Record<string, string>; files: Map<string, string>; trace: string[] }, EngineFailure>> {
+  ): Promise<
+    Result<
+      { labels: Record<string, string>; files: Map<string, string>; trace: string[] },
+      EngineFailure
+    >
+  > {
     const text = await readFile(req.dockerfile, 'utf8').catch(() => '');
-    const stages = new Map<string, { labels: Record<string, string>; files: Map<string, string> }>();
+    const stages = new Map<
+      string,
+      { labels: Record<string, string>; files: Map<string, string> }
+    >();
     const globalArgs = new Map<string, string>();
     let vars = new Map<string, string>();
     let labels: Record<string, string> = {};
@@ -330,7 +352,9 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           const m = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?/i.exec(rest);
           const ref = expand(m?.[1] ?? '', globalArgs);
           const stage = stages.get(ref);
-          let parent: { labels: Record<string, string>; files: ReadonlyMap<string, string> } | undefined = stage;
+          let parent:
+            { labels: Record<string, string>; files: ReadonlyMap<string, string> } | undefined =
+            stage;
           if (!parent && ref !== 'scratch') {
             let img = lookup(ref);
             if (!img) {
@@ -364,7 +388,9 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           const words = rest.split(/\s+/).filter((w) => !w.startsWith('--'));
           const dest = expand(words.pop() ?? '/', vars);
           for (const src of words) {
-            const content = await readFile(join(req.contextDir, src), 'utf8').catch(() => undefined);
+            const content = await readFile(join(req.contextDir, src), 'utf8').catch(
+              () => undefined,
+            );
             if (content === undefined) {
               const message = `failed to compute cache key: "/${src}" not found: not found`;
               log(`ERROR: ${message}`);
@@ -403,7 +429,9 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
 
     info() {
       if (opts.unavailable) {
-        return Promise.resolve(err({ reason: 'engine-unavailable', message: opts.unavailable } as const));
+        return Promise.resolve(
+          err({ reason: 'engine-unavailable', message: opts.unavailable } as const),
+        );
       }
       return Promise.resolve(
         ok({
@@ -446,7 +474,11 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
         if (failure) {
           failure.left--;
           op.log(`ERROR: ${failure.message}`);
-          return err({ reason: 'engine-exit', exitCode: failure.exitCode, message: failure.message });
+          return err({
+            reason: 'engine-exit',
+            exitCode: failure.exitCode,
+            message: failure.message,
+          });
         }
         const sim = await simulate(
           req,
@@ -474,7 +506,9 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
       try {
         const r = await s.race(work());
         const result = 'stop' in r ? err(r.stop) : r.value;
-        calls.push(result.ok ? `built ${first(req)}` : `build-failed ${first(req)} ${result.error.reason}`);
+        calls.push(
+          result.ok ? `built ${first(req)}` : `build-failed ${first(req)} ${result.error.reason}`,
+        );
         return result;
       } finally {
         s.dispose();
@@ -487,7 +521,11 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
       const img = lookup(source);
       if (!img) {
         return Promise.resolve(
-          err({ reason: 'engine-exit', exitCode: 1, message: `Error response from daemon: No such image: ${source}` } as const),
+          err({
+            reason: 'engine-exit',
+            exitCode: 1,
+            message: `Error response from daemon: No such image: ${source}`,
+          } as const),
         );
       }
       tags.set(key(target), img.id);
@@ -506,7 +544,11 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           const failure = pushFailures.find((f) => f.left > 0 && refMatches(f.m, ref));
           if (failure) {
             failure.left--;
-            return err({ reason: 'push-failed', message: failure.message, transient: failure.transient });
+            return err({
+              reason: 'push-failed',
+              message: failure.message,
+              transient: failure.transient,
+            });
           }
           const parsed = parseReference(ref);
           const domain = parsed.ok ? (parsed.value.domain ?? 'docker.io') : '';

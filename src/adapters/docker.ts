@@ -1,0 +1,410 @@
+/**
+ * The Engine port over the docker CLI.
+ *
+ * Which client and which build path is detected, never assumed: a client with the buildx
+ * plugin builds with buildx (`--load`, so the image lands in the engine); else a client that
+ * still has BuildKit built in (docker 18.09-22.x, with DOCKER_BUILDKIT=1); else the legacy
+ * builder. A 23+ client without buildx refuses DOCKER_BUILDKIT=1 outright, so it is probed.
+ */
+import { constants } from 'node:fs';
+import { access, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { err, ok, type Digest, type Result } from '../core/model.js';
+import { canonicalName, parseReference } from '../core/reference.js';
+import type {
+  BuildPath,
+  BuildRequest,
+  Engine,
+  EngineFailure,
+  EngineInfo,
+  LocalImage,
+  OpOptions,
+} from '../run/ports.js';
+import { commandFailure, lastLine, pushFailure, runCommand, type ExecResult } from './exec.js';
+
+export interface DockerEngineOptions {
+  /** The docker client to use (a path or a name on PATH); default: the best one found. */
+  readonly client?: string;
+  /** A buildx builder (`docker buildx build --builder NAME`); needs a client with buildx. */
+  readonly builder?: string;
+}
+
+/** Output that means the client is there but its daemon is not. */
+const DAEMON_DOWN =
+  /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|docker\.sock: connect/i;
+/** Short engine calls (version, probes, tag, inspect) that hang this long are treated as down. */
+const QUICK_SECONDS = 30;
+
+/** The clients to try, best guess first: the one on PATH, then the usual install places. */
+async function candidateClients(client?: string): Promise<string[]> {
+  if (client) {
+    return [
+      isAbsolute(client) || client.includes('/') ? client : ((await onPath(client)) ?? client),
+    ];
+  }
+  const found: string[] = [];
+  const seen = new Set<string>();
+  for (const c of [await onPath('docker'), '/usr/bin/docker', '/usr/local/bin/docker']) {
+    if (!c || !(await isExecutable(c))) continue;
+    const real = await realpath(c).catch(() => c);
+    if (seen.has(real)) continue;
+    seen.add(real);
+    found.push(c);
+  }
+  return found;
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  return access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Where a command is on PATH, like `command -v`. */
+export async function onPath(name: string): Promise<string | undefined> {
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (dir && (await isExecutable(join(dir, name)))) return join(dir, name);
+  }
+  return undefined;
+}
+
+interface VersionJson {
+  Client?: { Version?: string };
+  Server?: { Version?: string; Os?: string; Arch?: string } | null;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Probe {
+  readonly info?: EngineInfo;
+  readonly problem?: string;
+}
+
+/** What one client is, whether its daemon answers, and how it can build. */
+async function probeClient(client: string, builder?: string): Promise<Probe> {
+  const quick = { timeoutSeconds: QUICK_SECONDS, killGraceMs: 1000 };
+  const v = await runCommand({
+    file: client,
+    args: ['version', '--format', '{{json .}}'],
+    ...quick,
+  });
+  if (v.status === 'spawn-failed') return { problem: `${client}: ${v.message}` };
+  const version = parseJson(v.stdout.trim()) as VersionJson | undefined;
+  const server = version?.Server;
+  if (v.status !== 'exited' || v.exitCode !== 0 || !server?.Version) {
+    const why =
+      v.status === 'timeout'
+        ? `no answer in ${QUICK_SECONDS} s`
+        : lastLine(v.stderr) || lastLine(v.stdout) || 'no server version';
+    return { problem: `${client}: ${why}` };
+  }
+  const base = {
+    kind: 'docker' as const,
+    client,
+    clientVersion: version?.Client?.Version ?? 'unknown',
+    serverVersion: server.Version,
+    platform: `${server.Os ?? 'linux'}/${server.Arch ?? 'amd64'}`,
+  };
+  const buildx = await runCommand({ file: client, args: ['buildx', 'version'], ...quick });
+  if (buildx.status === 'exited' && buildx.exitCode === 0) {
+    if (builder) {
+      const inspect = await runCommand({
+        file: client,
+        args: ['buildx', 'inspect', builder],
+        ...quick,
+      });
+      if (inspect.status !== 'exited' || inspect.exitCode !== 0) {
+        return { problem: `${client}: buildx builder '${builder}': ${lastLine(inspect.stderr)}` };
+      }
+    }
+    return { info: { ...base, buildPath: 'buildx' } };
+  }
+  // Only a client with BuildKit built in accepts DOCKER_BUILDKIT=1 without buildx.
+  const help = await runCommand({
+    file: client,
+    args: ['build', '--help'],
+    env: { DOCKER_BUILDKIT: '1' },
+    ...quick,
+  });
+  const buildPath: BuildPath =
+    help.status === 'exited' && help.exitCode === 0 ? 'buildkit' : 'legacy';
+  return { info: { ...base, buildPath } };
+}
+
+const RANK: Record<BuildPath, number> = { buildx: 0, buildkit: 1, legacy: 2, buildah: 3 };
+
+/**
+ * Finds the docker client to use: the first with buildx, else the first with BuildKit built
+ * in, else the first whose daemon answers (legacy builder). With `builder`, only buildx will do.
+ */
+export async function detectDocker(
+  opts: DockerEngineOptions = {},
+): Promise<Result<EngineInfo, EngineFailure>> {
+  const clients = await candidateClients(opts.client);
+  if (clients.length === 0) {
+    return err({
+      reason: 'engine-unavailable',
+      message: 'no docker client found (looked on PATH, /usr/bin/docker, /usr/local/bin/docker)',
+    });
+  }
+  const problems: string[] = [];
+  let best: EngineInfo | undefined;
+  for (const c of clients) {
+    const p = await probeClient(c, opts.builder);
+    if (p.problem) problems.push(p.problem);
+    if (!p.info) continue;
+    if (!best || RANK[p.info.buildPath] < RANK[best.buildPath]) best = p.info;
+    if (best.buildPath === 'buildx') break;
+  }
+  if (best && opts.builder && best.buildPath !== 'buildx') {
+    return err({
+      reason: 'engine-unavailable',
+      message: `--builder ${opts.builder} needs docker buildx, and no docker client here has it (${clients.join(', ')})`,
+    });
+  }
+  if (!best) return err({ reason: 'engine-unavailable', message: problems.join('; ') });
+  return ok(best);
+}
+
+/** How the build path reads in the log's first line. */
+function describePath(info: EngineInfo, builder?: string): string {
+  switch (info.buildPath) {
+    case 'buildx':
+      return builder ? `buildx, builder '${builder}'` : 'buildx (the current builder)';
+    case 'buildkit':
+      return 'BuildKit built into the client';
+    case 'legacy':
+      return 'the legacy builder (this client has neither buildx nor BuildKit built in)';
+    case 'buildah':
+      return 'buildah';
+  }
+}
+
+/** `docker build` arguments (after `build` or `buildx build`) for a request. */
+function buildArgs(req: BuildRequest, iidfile: string, path: BuildPath): string[] {
+  const args: string[] = [];
+  if (path !== 'legacy') args.push('--progress=plain');
+  args.push('--iidfile', iidfile, '-f', req.dockerfile);
+  for (const t of req.tags) args.push('-t', t);
+  for (const [k, v] of Object.entries(req.buildArgs)) args.push('--build-arg', `${k}=${v}`);
+  for (const [k, v] of Object.entries(req.labels)) args.push('--label', `${k}=${v}`);
+  if (req.network) args.push('--network', req.network);
+  if (req.platform) args.push('--platform', req.platform);
+  if (req.pull) args.push('--pull');
+  if (req.noCache) args.push('--no-cache');
+  args.push(req.contextDir);
+  return args;
+}
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'kbuild-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The image id an engine wrote into its --iidfile, as `sha256:<hex>`. */
+export async function readImageId(iidfile: string): Promise<string | undefined> {
+  const text = (await readFile(iidfile, 'utf8').catch(() => '')).trim();
+  if (!text) return undefined;
+  return text.includes(':') ? text : `sha256:${text}`;
+}
+
+/** A reference's repository in canonical form (`busybox` -> `docker.io/library/busybox`). */
+export function canonicalRepository(ref: string): string | undefined {
+  const r = parseReference(ref);
+  if (!r.ok) return undefined;
+  // canonicalName needs a tag or digest to leave off the default one; give it a fixed tag.
+  return canonicalName({ domain: r.value.domain, path: r.value.path, tag: 'x' }).slice(0, -2);
+}
+
+interface InspectJson {
+  Id?: string;
+  RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
+  Config?: { Labels?: Record<string, string> | null } | null;
+}
+
+/**
+ * Pairs each looked-up reference with its inspect record. Engines print the found ones in
+ * the order asked and name each missing one on stderr, so the found references, in order,
+ * line up with the records; when that does not add up, each record is matched by its tags,
+ * digests and id instead.
+ */
+export function pairInspected(
+  refs: readonly string[],
+  records: readonly InspectJson[],
+  missing: ReadonlySet<string>,
+): Map<string, LocalImage> {
+  const toImage = (r: InspectJson): LocalImage => ({
+    id: r.Id?.includes(':') ? r.Id : `sha256:${r.Id ?? ''}`,
+    labels: { ...(r.Config?.Labels ?? {}) },
+  });
+  const out = new Map<string, LocalImage>();
+  const found = refs.filter((r) => !missing.has(r));
+  if (found.length === records.length) {
+    found.forEach((ref, i) => out.set(ref, toImage(records[i]!)));
+    return out;
+  }
+  const canon = (ref: string) => {
+    const p = parseReference(ref);
+    return p.ok ? canonicalName(p.value) : ref;
+  };
+  for (const ref of refs) {
+    const want = canon(ref);
+    const hit = records.find(
+      (r) =>
+        [...(r.RepoTags ?? []), ...(r.RepoDigests ?? [])].some((t) => canon(t) === want) ||
+        r.Id === ref ||
+        r.Id === `sha256:${ref}` ||
+        (ref.length >= 12 && (r.Id ?? '').replace(/^sha256:/, '').startsWith(ref)),
+    );
+    if (hit) out.set(ref, toImage(hit));
+  }
+  return out;
+}
+
+/** References an engine said it does not have (`No such image: REF`, `REF: image not known`). */
+export function missingRefs(stderr: string, refs: readonly string[]): Set<string> {
+  const missing = new Set<string>();
+  for (const line of stderr.split('\n')) {
+    const m = /no such image: (\S+?)(?::\s|$)/i.exec(line.trim());
+    if (m?.[1]) missing.add(m[1]);
+    for (const ref of refs) if (line.includes(`${ref}: image not known`)) missing.add(ref);
+  }
+  return missing;
+}
+
+/** Parses `image inspect` output: a JSON array, possibly empty or absent. */
+export function parseInspect(stdout: string): InspectJson[] {
+  const parsed = parseJson(stdout.trim());
+  return Array.isArray(parsed) ? (parsed as InspectJson[]) : [];
+}
+
+/** An Engine over the docker CLI; detection runs once per engine (a failed one is retried). */
+export function createDockerEngine(opts: DockerEngineOptions = {}): Engine {
+  let detected: Promise<Result<EngineInfo, EngineFailure>> | undefined;
+  const info = (): Promise<Result<EngineInfo, EngineFailure>> => {
+    detected ??= detectDocker(opts).then((r) => {
+      if (!r.ok) detected = undefined;
+      return r;
+    });
+    return detected;
+  };
+  const quick = (client: string, args: string[]): Promise<ExecResult> =>
+    runCommand({ file: client, args, timeoutSeconds: QUICK_SECONDS, killGraceMs: 1000 });
+
+  return {
+    kind: 'docker',
+    info,
+
+    async build(req, op: OpOptions) {
+      const i = await info();
+      if (!i.ok) return i;
+      const { client, buildPath } = i.value;
+      op.log(
+        `kbuild: building with docker ${i.value.clientVersion} (${client}), ${describePath(i.value, opts.builder)}`,
+      );
+      return withTempDir(async (dir) => {
+        const iidfile = join(dir, 'iid');
+        const args = buildArgs(req, iidfile, buildPath);
+        const argv =
+          buildPath === 'buildx'
+            ? [
+                'buildx',
+                'build',
+                ...(opts.builder ? ['--builder', opts.builder] : []),
+                '--load',
+                ...args,
+              ]
+            : ['build', ...args];
+        const env: Record<string, string> =
+          buildPath === 'buildkit'
+            ? { DOCKER_BUILDKIT: '1' }
+            : buildPath === 'legacy'
+              ? { DOCKER_BUILDKIT: '0' }
+              : { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' };
+        const r = await runCommand({
+          file: client,
+          args: argv,
+          env,
+          signal: op.signal,
+          log: op.log,
+          ...(op.timeoutSeconds ? { timeoutSeconds: op.timeoutSeconds } : {}),
+        });
+        if (r.status !== 'exited' || r.exitCode !== 0) return err(commandFailure(r, DAEMON_DOWN));
+        const imageId = await readImageId(iidfile);
+        if (!imageId) {
+          return err({
+            reason: 'engine-exit',
+            exitCode: 0,
+            message: `docker build succeeded but wrote no image id to --iidfile`,
+          } as const);
+        }
+        return ok({ imageId });
+      });
+    },
+
+    async tag(source, target) {
+      const i = await info();
+      if (!i.ok) return i;
+      const r = await quick(i.value.client, ['tag', source, target]);
+      if (r.status !== 'exited' || r.exitCode !== 0) return err(commandFailure(r, DAEMON_DOWN));
+      return ok(undefined);
+    },
+
+    async push(ref, op) {
+      const i = await info();
+      if (!i.ok) return i;
+      const client = i.value.client;
+      const r = await runCommand({
+        file: client,
+        args: ['push', ref],
+        signal: op.signal,
+        log: op.log,
+        ...(op.timeoutSeconds ? { timeoutSeconds: op.timeoutSeconds } : {}),
+      });
+      if (r.status !== 'exited' || r.exitCode !== 0) return err(pushFailure(r, DAEMON_DOWN));
+      // The digest the registry stored is recorded by the engine per repository.
+      const d = await quick(client, ['image', 'inspect', '--format', '{{json .RepoDigests}}', ref]);
+      const digests = (parseJson(d.stdout.trim()) as string[] | null | undefined) ?? [];
+      const repo = canonicalRepository(ref);
+      const matching = digests
+        .map((rd) => rd.split('@'))
+        .filter(([name, digest]) => digest && name && canonicalRepository(name) === repo)
+        .map(([, digest]) => digest!);
+      // Several digests for one repository (pushed before with another manifest format):
+      // the one this push printed is the one the tag now points to.
+      const digest = matching.find((m) => r.stdout.includes(m)) ?? matching[0];
+      if (!digest) {
+        return err({
+          reason: 'push-failed',
+          message: `pushed ${ref}, but docker records no digest for ${repo ?? ref} (RepoDigests: ${JSON.stringify(digests)})`,
+          transient: false,
+        } as const);
+      }
+      return ok({ digest: digest as Digest });
+    },
+
+    async inspect(refs) {
+      const unique = [...new Set(refs)];
+      if (unique.length === 0) return new Map();
+      const i = await info();
+      if (!i.ok) return new Map();
+      const r = await quick(i.value.client, ['image', 'inspect', ...unique]);
+      if (r.status !== 'exited') return new Map();
+      return pairInspected(unique, parseInspect(r.stdout), missingRefs(r.stderr, unique));
+    },
+  };
+}

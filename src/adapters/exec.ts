@@ -1,0 +1,388 @@
+/**
+ * Runs one engine command (docker, podman, ...) and reports how it ended as a value.
+ *
+ * The command runs in its own process group, so that a timeout or an abort kills the whole
+ * group (the client and anything it started: credential helpers, buildx, a shell's children),
+ * first with SIGTERM and then, after a grace period, with SIGKILL. Descendants that left the
+ * group (a new session, as podman's RUN containers) are found through /proc and killed too.
+ * The result is returned only once none of them is left.
+ */
+import { execa } from 'execa';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { EngineFailure } from '../run/ports.js';
+
+export interface ExecRequest {
+  readonly file: string;
+  readonly args: readonly string[];
+  /** Added to this process's environment (e.g. DOCKER_BUILDKIT=1). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  /** Aborting kills the whole process group; the result is then `cancelled`. */
+  readonly signal?: AbortSignal;
+  /** Kill the group and answer `timeout` after this many seconds (0 or undefined: none). */
+  readonly timeoutSeconds?: number;
+  /** Every line of stdout and stderr, as it comes (each stream split on its own). */
+  readonly log?: (line: string) => void;
+  /** Time between SIGTERM and SIGKILL (default 5000 ms). */
+  readonly killGraceMs?: number;
+  /**
+   * How a kill starts. `group` (default): SIGTERM to the process group and every descendant.
+   * `work-first`, for a command that runs its work in processes of their own session and does
+   * not stop them itself when signalled (podman's RUN containers): SIGKILL that work first, so
+   * that the command fails and cleans up as after any failed step; SIGINT to the command when
+   * there was no such work or it has not exited after half the grace period. Either way, what
+   * is left after the grace period gets SIGKILL.
+   */
+  readonly stopStyle?: 'group' | 'work-first';
+}
+
+interface ExecOutput {
+  /** Everything the command printed on stdout (the last 32 MiB at most). */
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+}
+
+/** How a command ended. Never an exception for a failure that can be expected. */
+export type ExecResult =
+  | (ExecOutput & { readonly status: 'exited'; readonly exitCode: number })
+  | (ExecOutput & { readonly status: 'timeout'; readonly seconds: number })
+  | (ExecOutput & { readonly status: 'cancelled' })
+  | (ExecOutput & { readonly status: 'spawn-failed'; readonly message: string });
+
+const MAX_CAPTURE = 32 * 1024 * 1024;
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGPIPE: 13,
+  SIGTERM: 15,
+};
+
+/** Process groups started here and not yet gone; killed if this process exits first. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+function trackGroup(pgid: number): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const g of liveGroups) signalGroup(g, 'SIGKILL');
+    });
+  }
+  liveGroups.add(pgid);
+}
+
+function signalGroup(pgid: number, sig: NodeJS.Signals): void {
+  signalPid(-pgid, sig);
+}
+
+function signalPid(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // ESRCH: already gone.
+  }
+}
+
+interface Proc {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly pgrp: number;
+  /** Start time in clock ticks since boot: tells a process from a later one with its pid. */
+  readonly start: string;
+}
+
+/**
+ * The live processes (zombies left out: an orphan's zombie waits for whoever reaps orphans
+ * here, and holds nothing open), from /proc; undefined where there is no /proc.
+ */
+function processTable(): Map<number, Proc> | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const table = new Map<number, Proc>();
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+    // stime cutime cstime priority nice threads itrealvalue starttime ...; comm may hold ' ' and ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (f[0] === 'Z' || f[0] === 'X') continue;
+    table.set(Number(e), {
+      pid: Number(e),
+      ppid: Number(f[1]),
+      pgrp: Number(f[2]),
+      start: f[19] ?? '',
+    });
+  }
+  return table;
+}
+
+/**
+ * The processes a kill must reach: the command's process group, and every descendant of the
+ * command even in another group or session (podman's RUN containers run in their own session).
+ */
+function targets(table: ReadonlyMap<number, Proc>, pgid: number): Proc[] {
+  const children = new Map<number, Proc[]>();
+  for (const p of table.values()) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const found = new Map<number, Proc>();
+  const visit = (p: Proc) => {
+    if (found.has(p.pid)) return;
+    found.set(p.pid, p);
+    for (const c of children.get(p.pid) ?? []) visit(c);
+  };
+  for (const p of table.values()) if (p.pgrp === pgid || p.pid === pgid) visit(p);
+  return [...found.values()];
+}
+
+/** Tracks what a kill must reach; re-scanned each time, remembering escaped descendants. */
+function killTargets(pgid: number) {
+  const known = new Map<number, Proc>();
+  const alive = (): Proc[] => {
+    const table = processTable();
+    if (!table) {
+      try {
+        process.kill(-pgid, 0);
+        return [{ pid: -pgid, ppid: 0, pgrp: pgid, start: '' }];
+      } catch {
+        return [];
+      }
+    }
+    for (const p of targets(table, pgid)) known.set(p.pid, p);
+    const live: Proc[] = [];
+    for (const p of known.values()) {
+      const now = table.get(p.pid);
+      if (now && now.start === p.start) live.push(p);
+      else known.delete(p.pid);
+    }
+    return live;
+  };
+  return {
+    alive,
+    killAll(sig: NodeJS.Signals) {
+      signalGroup(pgid, sig);
+      for (const p of alive()) {
+        try {
+          process.kill(p.pid, sig);
+        } catch {
+          // gone meanwhile
+        }
+      }
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Splits a stream's chunks into lines; the partial last line waits for the next chunk. */
+function lineSplitter(emit: (line: string) => void) {
+  let partial = '';
+  return {
+    push(chunk: string) {
+      const parts = (partial + chunk).split('\n');
+      partial = parts.pop() ?? '';
+      for (const p of parts) emit(p.endsWith('\r') ? p.slice(0, -1) : p);
+    },
+    flush() {
+      if (partial) emit(partial.endsWith('\r') ? partial.slice(0, -1) : partial);
+      partial = '';
+    },
+  };
+}
+
+function capture() {
+  let text = '';
+  return {
+    add(chunk: string) {
+      text += chunk;
+      if (text.length > MAX_CAPTURE) text = text.slice(text.length - MAX_CAPTURE);
+    },
+    get: () => text,
+  };
+}
+
+/**
+ * Runs a command in its own process group; streams its output lines to `log`; kills the whole
+ * group on abort or timeout (SIGTERM, then SIGKILL after the grace period). Resolves when the
+ * command and every process of its group are gone.
+ */
+export async function runCommand(req: ExecRequest): Promise<ExecResult> {
+  const t0 = performance.now();
+  const out = capture();
+  const err = capture();
+  const done = <T extends object>(r: T) => ({
+    ...r,
+    stdout: out.get(),
+    stderr: err.get(),
+    durationMs: performance.now() - t0,
+  });
+  if (req.signal?.aborted) return done({ status: 'cancelled' as const });
+
+  const child = execa(req.file, req.args, {
+    detached: true, // its own process group: a kill reaches everything it starts
+    cleanup: false, // our own exit hook kills the group instead
+    reject: false,
+    buffer: false,
+    stdin: 'ignore',
+    encoding: 'utf8',
+    extendEnv: true,
+    ...(req.env ? { env: { ...req.env } } : {}),
+    ...(req.cwd ? { cwd: req.cwd } : {}),
+  });
+  const pgid = child.pid;
+  if (pgid !== undefined) trackGroup(pgid);
+
+  const log = req.log;
+  const outLines = log ? lineSplitter(log) : undefined;
+  const errLines = log ? lineSplitter(log) : undefined;
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.on('data', (c: string) => {
+    out.add(c);
+    outLines?.push(c);
+  });
+  child.stderr?.on('data', (c: string) => {
+    err.add(c);
+    errLines?.push(c);
+  });
+
+  let stopReason: 'timeout' | 'cancelled' | undefined;
+  let killing: Promise<void> | undefined;
+  const grace = req.killGraceMs ?? 5000;
+  const tree = pgid === undefined ? undefined : killTargets(pgid);
+  const kill = (why: 'timeout' | 'cancelled') => {
+    if (stopReason || pgid === undefined || !tree) return;
+    stopReason = why;
+    killing = (async () => {
+      const until = performance.now() + grace;
+      const leaderAlive = () => tree.alive().some((p) => p.pid === pgid);
+      if (req.stopStyle === 'work-first') {
+        // Kill the work that runs outside the group (a RUN container in a session of its
+        // own): the command sees it fail and cleans up as after any failure, then exits.
+        const work = tree.alive().filter((p) => p.pid !== pgid && p.pgrp !== pgid);
+        for (const p of work) signalPid(p.pid, 'SIGKILL');
+        const interruptAt = work.length ? performance.now() + grace / 2 : 0;
+        let interrupted = false;
+        while (performance.now() < until && leaderAlive()) {
+          if (!interrupted && performance.now() >= interruptAt) {
+            interrupted = true;
+            signalPid(pgid, 'SIGINT');
+          }
+          await sleep(50);
+        }
+      } else {
+        tree.killAll('SIGTERM');
+        while (performance.now() < until && tree.alive().length > 0) await sleep(50);
+      }
+      tree.killAll('SIGKILL');
+    })();
+  };
+  const onAbort = () => kill('cancelled');
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    req.timeoutSeconds && req.timeoutSeconds > 0
+      ? setTimeout(() => kill('timeout'), req.timeoutSeconds * 1000)
+      : undefined;
+
+  try {
+    const result = await child;
+    if (killing) await killing;
+    // After a kill, answer only once nothing of it is left (SIGKILL takes a moment).
+    if (stopReason && tree) {
+      for (let i = 0; i < 100 && tree.alive().length > 0; i++) {
+        tree.killAll('SIGKILL');
+        await sleep(20);
+      }
+    }
+    outLines?.flush();
+    errLines?.flush();
+    if (stopReason === 'timeout')
+      return done({ status: 'timeout' as const, seconds: req.timeoutSeconds ?? 0 });
+    if (stopReason === 'cancelled') return done({ status: 'cancelled' as const });
+    if (pgid === undefined || (result.exitCode === undefined && result.signal === undefined)) {
+      const message =
+        (result.failed ? result.shortMessage : undefined) ?? `could not start ${req.file}`;
+      return done({ status: 'spawn-failed' as const, message });
+    }
+    const exitCode = result.exitCode ?? 128 + (SIGNALS[result.signal ?? ''] ?? 0);
+    return done({ status: 'exited' as const, exitCode });
+  } finally {
+    if (timer) clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onAbort);
+    if (pgid !== undefined) liveGroups.delete(pgid);
+  }
+}
+
+/** The last non-empty line of a command's output, for an error message. */
+export function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim());
+  for (let i = lines.length - 1; i >= 0; i--) if (lines[i]) return lines[i]!;
+  return '';
+}
+
+/** The last `n` non-empty lines of a text. */
+function lastLines(text: string, n: number): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-n);
+}
+
+/**
+ * How an engine command that did not succeed failed, as the port's failure: a timeout, an
+ * abort, a client that cannot be started or cannot reach its daemon (`unavailable` matches
+ * the output), or a non-zero exit with the last line of its error output as the message.
+ */
+export function commandFailure(r: ExecResult, unavailable?: RegExp): EngineFailure {
+  switch (r.status) {
+    case 'timeout':
+      return { reason: 'timeout', seconds: r.seconds };
+    case 'cancelled':
+      return { reason: 'cancelled' };
+    case 'spawn-failed':
+      return { reason: 'engine-unavailable', message: r.message };
+    case 'exited': {
+      const message = lastLine(r.stderr) || lastLine(r.stdout) || `exit code ${r.exitCode}`;
+      if (unavailable?.test(r.stderr)) return { reason: 'engine-unavailable', message };
+      return { reason: 'engine-exit', exitCode: r.exitCode, message };
+    }
+  }
+}
+
+/** Failures a retry may cure: server errors, rate limits, dropped or refused connections, timeouts. */
+const TRANSIENT_PUSH =
+  /\b5\d\d\b|\b429\b|too many requests|connection reset|connection refused|broken pipe|\bEOF\b|timeout|timed out|service unavailable|bad gateway|internal server error|no route to host|network is unreachable|temporary failure/i;
+/** Failures a retry will not cure, even when the text also looks transient. */
+const PERMANENT_PUSH =
+  /denied|unauthorized|forbidden|authentication required|not found|manifest unknown|name unknown|does not exist locally|image not known|no such image|invalid reference/i;
+
+/**
+ * A failed push as the port's failure. Only the last lines of the error output are
+ * classified: progress lines (layer digests, sizes) must not look like an HTTP status.
+ */
+export function pushFailure(r: ExecResult, unavailable?: RegExp): EngineFailure {
+  if (r.status !== 'exited') return commandFailure(r, unavailable);
+  const tail = lastLines(r.stderr, 3);
+  const lines = tail.length ? tail : lastLines(r.stdout, 3);
+  const text = lines.join('\n');
+  if (unavailable?.test(text)) {
+    return { reason: 'engine-unavailable', message: lines.at(-1) ?? `exit code ${r.exitCode}` };
+  }
+  const transient = !PERMANENT_PUSH.test(text) && TRANSIENT_PUSH.test(text);
+  return {
+    reason: 'push-failed',
+    message: lines.at(-1) ?? `push exited with ${r.exitCode}`,
+    transient,
+  };
+}
