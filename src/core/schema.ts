@@ -55,7 +55,7 @@ export function parseAndValidate(text: string, file: string, schema: Schema): Pa
   }
   const locate = (path: readonly (string | number)[], at: 'key' | 'value' = 'value') => {
     const parent =
-      at === 'key' && path.length ? (doc.getIn(path.slice(0, -1), true) as unknown) : undefined;
+      at === 'key' && path.length ? (doc.getIn(path.slice(0, -1), true)) : undefined;
     if (isMap(parent)) {
       const pair = parent.items.find(
         (p) => isScalar(p.key) && String(p.key.value) === String(path[path.length - 1]),
