@@ -208,14 +208,29 @@ describe('plugins and template overrides', () => {
   });
 
   it('stacks override files: each extends the one before, super() reaches down', async () => {
-    const r = await runCli(['render', '-p', 'p', '--stdout', '--template-override', 'overrides/one.j2', '--template-override', 'overrides/two.j2'], dir);
+    const r = await runCli(
+      [
+        'render',
+        '-p',
+        'p',
+        '--stdout',
+        '--template-override',
+        'overrides/one.j2',
+        '--template-override',
+        'overrides/two.j2',
+      ],
+      dir,
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('FROM debian:bookworm\nRUN echo header-one\n');
     expect(r.stdout).toContain('RUN echo footer-one\nRUN echo footer-two\n');
   });
 
   it('reports a missing override file as a configuration error', async () => {
-    const r = await runCli(['render', '-p', 'p', '--stdout', '--template-override', 'nope.j2'], dir);
+    const r = await runCli(
+      ['render', '-p', 'p', '--stdout', '--template-override', 'nope.j2'],
+      dir,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("template override 'nope.j2' does not exist");
   });
@@ -225,7 +240,9 @@ describe('problems in the image tree, all reported at once', () => {
   it('names both paths of a duplicate image name', async () => {
     const r = await runCli(['validate'], fixture('unknown-parent'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("two images are named 'app': images/app/Dockerfile.j2 and images/dup/app/Dockerfile.j2");
+    expect(r.stderr).toContain(
+      "two images are named 'app': images/app/Dockerfile.j2 and images/dup/app/Dockerfile.j2",
+    );
   });
 
   it('suggests the nearest image for a family-looking FROM, and for settings of unknown images', async () => {

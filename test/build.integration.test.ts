@@ -1,0 +1,325 @@
+/**
+ * Real builds with the real engine and pushes to the real registry on 127.0.0.1:5000, through the
+ * compiled bin as users run it. Needs `scripts/setup-host.sh` (it fails, never skips, without).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  byName,
+  kbuild,
+  processesMatching,
+  projectCopy,
+  randomTag,
+  readSummary,
+  registryDigest,
+  REGISTRY,
+  requireHost,
+  sh,
+} from './helpers/host.js';
+
+const project = projectCopy('bb');
+const tags: string[] = [];
+const tagged = () => {
+  const t = randomTag();
+  tags.push(t);
+  return t;
+};
+const ALL = ['bb-base', 'bb-lib', 'bb-tools', 'bb-app1', 'bb-app2', 'bb-app3'];
+
+beforeAll(() => requireHost());
+afterAll(async () => {
+  for (const t of tags) {
+    const ids = (
+      await sh('docker', [
+        'images',
+        '--filter',
+        'label=io.kbuild.profile=bb',
+        '--format',
+        '{{.Repository}}:{{.Tag}}',
+      ])
+    )
+      .split('\n')
+      .filter((r) => r.endsWith(`:${t}`));
+    if (ids.length) await sh('docker', ['rmi', '-f', ...ids]).catch(() => '');
+  }
+  project.remove();
+});
+
+describe('kbuild build with docker', () => {
+  it('builds and pushes a 6-image family in DAG order; every tag resolves to the digest reported', async () => {
+    const tag = tagged();
+    const summaryFile = join(project.dir, 'summary.json');
+    const r = await kbuild(
+      [
+        'build',
+        '-p',
+        'bb',
+        '--push',
+        '--registry',
+        REGISTRY,
+        '--tag',
+        tag,
+        '--summary-json',
+        summaryFile,
+      ],
+      project.dir,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const s = readSummary(summaryFile);
+    expect(s.ok).toBe(true);
+    expect(s.images.map((i) => [i.name, i.status])).toEqual(ALL.map((n) => [n, 'pushed']));
+    for (const img of s.images) {
+      expect(img.tags).toEqual([
+        `kbuild-test/${img.name}:${tag}`,
+        `${REGISTRY}/kbuild-test/${img.name}:${tag}`,
+      ]);
+      expect(img.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(await registryDigest(REGISTRY, `kbuild-test/${img.name}`, tag)).toBe(img.digest);
+      expect(existsSync(img.log!)).toBe(true);
+    }
+    // The leaf holds its ancestors' files: base context, each ancestor's RUN, the COPY --from of a sibling branch.
+    const files = await sh('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      `kbuild-test/bb-app2:${tag}`,
+      'cat',
+      '/etc/base.txt',
+      '/etc/kbuild-bb-base.txt',
+      '/etc/kbuild-bb-tools.txt',
+      '/etc/from-lib.txt',
+      '/etc/kbuild-bb-app2.txt',
+    ]);
+    expect(files).toBe(
+      `from the base context\nbb-base built for bb\nbb-tools built for bb\nbb-lib built for bb\nbb-app2 built for bb\n`,
+    );
+    // Labels: kbuild's own and OCI; no build date.
+    const labels = JSON.parse(
+      await sh('docker', [
+        'image',
+        'inspect',
+        '--format',
+        '{{json .Config.Labels}}',
+        `kbuild-test/bb-app2:${tag}`,
+      ]),
+    ) as Record<string, string>;
+    expect(labels).toMatchObject({
+      'io.kbuild.image': 'bb-app2',
+      'io.kbuild.profile': 'bb',
+      'org.opencontainers.image.version': tag,
+    });
+    expect(Object.keys(labels).filter((k) => /created|date/i.test(k))).toEqual([]);
+    // CI output: one image's log is printed together (its header, then its lines, then its end).
+    const block = r.stdout.slice(
+      r.stdout.indexOf('----- bb-tools -----'),
+      r.stdout.indexOf('----- end of bb-tools -----'),
+    );
+    expect(block).toContain('bb-tools built for bb');
+    expect(block).not.toMatch(/bb-app\d built for/);
+  });
+
+  it('a failing RUN in a middle image: its descendants parent-failed, the rest built, exit 1', async () => {
+    const tag = tagged();
+    const summaryFile = join(project.dir, 'fail.json');
+    const r = await kbuild(
+      [
+        'build',
+        '-p',
+        'bb',
+        '--tag',
+        tag,
+        '--var',
+        'fail_image=bb-tools',
+        '--summary-json',
+        summaryFile,
+      ],
+      project.dir,
+    );
+    expect(r.code).toBe(1);
+    const s = byName(readSummary(summaryFile));
+    expect(s['bb-tools']).toMatchObject({ status: 'failed', reason: 'engine-exit' });
+    expect(s['bb-app1']).toMatchObject({
+      status: 'parent-failed',
+      message: "parent 'bb-tools' failed",
+    });
+    expect(s['bb-app2']!.status).toBe('parent-failed');
+    for (const n of ['bb-base', 'bb-lib', 'bb-app3']) expect(s[n]!.status).toBe('built');
+    expect(s['bb-tools']!.log).toMatch(/bb-tools\.FAILED\.log$/);
+    expect(readFileSync(s['bb-tools']!.log!, 'utf8')).toContain('about to fail on purpose');
+    expect(r.stdout).toContain('about to fail on purpose'); // the failing image's log is printed
+  });
+
+  it('an image allowed to fail does not fail the run', async () => {
+    const summaryFile = join(project.dir, 'lenient.json');
+    const r = await kbuild(
+      [
+        'build',
+        '-p',
+        'bb-lenient',
+        '--tag',
+        tagged(),
+        '--var',
+        'fail_image=bb-app3',
+        '--summary-json',
+        summaryFile,
+      ],
+      project.dir,
+    );
+    expect(r.code).toBe(0);
+    expect(byName(readSummary(summaryFile))['bb-app3']).toMatchObject({
+      status: 'failed',
+      allowedToFail: true,
+    });
+  });
+
+  it('a build over --timeout fails with reason timeout and leaves no process behind', async () => {
+    const summaryFile = join(project.dir, 'timeout.json');
+    const r = await kbuild(
+      [
+        'build',
+        '-p',
+        'bb',
+        'bb-app3',
+        '--tag',
+        tagged(),
+        '--timeout',
+        '4',
+        '--var',
+        'sleep_image=bb-app3',
+        '--var',
+        'sleep_seconds=67',
+        '--summary-json',
+        summaryFile,
+      ],
+      project.dir,
+    );
+    expect(r.code).toBe(1);
+    expect(byName(readSummary(summaryFile))['bb-app3']).toMatchObject({
+      status: 'failed',
+      reason: 'timeout',
+    });
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(processesMatching('sleep 67')).toEqual([]);
+  });
+
+  it('SIGINT mid-run: exit 130, summary written, nothing left running', async () => {
+    const summaryFile = join(project.dir, 'sigint.json');
+    let sent = false;
+    const r = await kbuild(
+      [
+        'build',
+        '-p',
+        'bb',
+        '--tag',
+        tagged(),
+        '--var',
+        'sleep_image=bb-lib',
+        '--var',
+        'sleep_seconds=68',
+        '--summary-json',
+        summaryFile,
+      ],
+      project.dir,
+      (out, child) => {
+        if (!sent && out.includes('bb-lib: building')) {
+          sent = true;
+          setTimeout(() => child.kill('SIGINT'), 1500);
+        }
+      },
+    );
+    expect(r.code).toBe(130);
+    const s = readSummary(summaryFile);
+    expect(s.interrupted).toBe(true);
+    const st = byName(s);
+    expect(st['bb-lib']!.status).toBe('cancelled');
+    expect(st['bb-app3']!.status).toBe('cancelled'); // never started
+    expect(r.stdout).toContain('SIGINT: stopping');
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(processesMatching('sleep 68')).toEqual([]);
+    expect(processesMatching(`${project.dir}.*docker build`)).toEqual([]);
+  });
+
+  it('registry down during push: retries, then push-failed; the built images stay in the engine', async () => {
+    const tag = tagged();
+    const summaryFile = join(project.dir, 'push.json');
+    const r = await kbuild(
+      [
+        'build',
+        '-p',
+        'bb',
+        'bb-base',
+        '--tag',
+        tag,
+        '--push',
+        '--registry',
+        '127.0.0.1:5999',
+        '--push-retries',
+        '1',
+        '--summary-json',
+        summaryFile,
+      ],
+      project.dir,
+    );
+    expect(r.code).toBe(1);
+    expect(byName(readSummary(summaryFile))['bb-base']).toMatchObject({
+      status: 'failed',
+      reason: 'push-failed',
+    });
+    expect(r.stdout).toMatch(/bb-base: push failed .*; retrying in 1s/);
+    expect(
+      (
+        await sh('docker', [
+          'image',
+          'inspect',
+          '--format',
+          '{{.Id}}',
+          `kbuild-test/bb-base:${tag}`,
+        ])
+      ).trim(),
+    ).toMatch(/^sha256:/);
+  });
+});
+
+describe('kbuild build with podman', () => {
+  it('builds and pushes the same family', async () => {
+    const tag = tagged();
+    const summaryFile = join(project.dir, 'podman.json');
+    const r = await kbuild(
+      [
+        'build',
+        '-p',
+        'bb',
+        '--engine',
+        'podman',
+        '--push',
+        '--registry',
+        REGISTRY,
+        '--tag',
+        tag,
+        '--summary-json',
+        summaryFile,
+      ],
+      project.dir,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const s = readSummary(summaryFile);
+    expect(s.images.every((i) => i.status === 'pushed')).toBe(true);
+    for (const img of s.images)
+      expect(await registryDigest(REGISTRY, `kbuild-test/${img.name}`, tag)).toBe(img.digest);
+    const out = await sh('podman', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      `kbuild-test/bb-app2:${tag}`,
+      'cat',
+      '/etc/from-lib.txt',
+    ]);
+    expect(out).toBe('bb-lib built for bb\n');
+    await sh('podman', ['rmi', '-f', ...ALL.map((n) => `kbuild-test/${n}:${tag}`)]).catch(() => '');
+  });
+});

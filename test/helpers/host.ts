@@ -1,0 +1,120 @@
+/** Real-engine test helpers: a copy of a fixture project, the bin, the registry API. */
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fixture } from './run-cli.js';
+
+export const BIN = fixture('../../bin/kbuild.js');
+export const REGISTRY = '127.0.0.1:5000';
+const run = promisify(execFile);
+
+/** Fails (never skips) when the host is not set up, saying how to set it up. */
+export function requireHost(): void {
+  try {
+    execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 20_000 });
+  } catch {
+    throw new Error(
+      'no Docker engine answers: run `sudo scripts/setup-host.sh` (it installs and starts dockerd and the registry)',
+    );
+  }
+  try {
+    execFileSync('curl', ['-fsS', `http://${REGISTRY}/v2/`], { stdio: 'ignore', timeout: 10_000 });
+  } catch {
+    throw new Error(`no registry answers on ${REGISTRY}: run \`sudo scripts/setup-host.sh\``);
+  }
+}
+
+/** A throw-away copy of a fixture project (builds write .kbuild/ into the project). */
+export function projectCopy(name: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `kbuild-${name}-`));
+  cpSync(fixture(name), dir, { recursive: true });
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real bin as a child process; `onOutput` may act on what it prints (e.g. send SIGINT). */
+export function kbuild(
+  args: string[],
+  cwd: string,
+  onOutput?: (text: string, child: ReturnType<typeof spawn>) => void,
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onOutput?.(stdout, child);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+export interface SummaryImage {
+  name: string;
+  status: string;
+  reason: string | null;
+  message: string | null;
+  digest: string | null;
+  imageId: string | null;
+  tags: string[];
+  log: string | null;
+  allowedToFail: boolean;
+}
+export interface Summary {
+  ok: boolean;
+  interrupted: boolean;
+  images: SummaryImage[];
+}
+export const readSummary = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Summary;
+export const byName = (s: Summary) => Object.fromEntries(s.images.map((i) => [i.name, i]));
+
+/** The digest the registry serves for repo:tag (HEAD on the manifest). */
+export async function registryDigest(
+  registry: string,
+  repo: string,
+  tag: string,
+): Promise<string | null> {
+  const r = await fetch(`http://${registry}/v2/${repo}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: {
+      Accept: [
+        'application/vnd.docker.distribution.manifest.v2+json',
+        'application/vnd.docker.distribution.manifest.list.v2+json',
+        'application/vnd.oci.image.manifest.v1+json',
+        'application/vnd.oci.image.index.v1+json',
+      ].join(', '),
+    },
+  });
+  return r.ok ? r.headers.get('docker-content-digest') : null;
+}
+
+export async function sh(cmd: string, args: string[]): Promise<string> {
+  return (await run(cmd, args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
+}
+
+/** Processes whose command line contains `marker` (other than this test's own). */
+export function processesMatching(marker: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l && !l.includes('pgrep'));
+  } catch {
+    return [];
+  }
+}
+
+export const randomTag = () => `t${Math.random().toString(36).slice(2, 10)}`;
