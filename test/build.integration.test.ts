@@ -323,3 +323,36 @@ describe('kbuild build with podman', () => {
     await sh('podman', ['rmi', '-f', ...ALL.map((n) => `kbuild-test/${n}:${tag}`)]).catch(() => '');
   });
 });
+
+describe('kbuild doctor', () => {
+  it('passes on a set-up host, naming the engine, build path, registry and base images', async () => {
+    const r = await kbuild(['doctor', '-p', 'bb', '--registry', REGISTRY], project.dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ok {4}docker \d+\.\d+/m);
+    expect(r.stdout).toMatch(/^ok {4}build path: (buildx|BuildKit)/m);
+    expect(r.stdout).toContain(`ok    registry ${REGISTRY}: http://${REGISTRY}/v2/ answered 200`);
+    expect(r.stdout).toContain('ok    base image busybox:latest (profiles bb) present in docker');
+    expect(r.stdout).toContain('all checks passed');
+  });
+
+  it('exits 1 with the fix when the registry or a base image is missing', async () => {
+    const r = await kbuild(
+      [
+        'doctor',
+        '-p',
+        'bb',
+        '--registry',
+        '127.0.0.1:5999',
+        '--base-image',
+        'kbuild-test/no-such-base:1',
+      ],
+      project.dir,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('FAIL  registry 127.0.0.1:5999');
+    expect(r.stdout).toContain(
+      'FAIL  base image kbuild-test/no-such-base:1 (profiles bb) missing in docker',
+    );
+    expect(r.stdout).toContain('fix: pull it where a registry is reachable');
+  });
+});

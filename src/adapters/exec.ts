@@ -9,6 +9,7 @@
  */
 import { execa } from 'execa';
 import { readdirSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import type { EngineFailure } from '../run/ports.js';
 
 export interface ExecRequest {
@@ -51,15 +52,7 @@ export type ExecResult =
   | (ExecOutput & { readonly status: 'spawn-failed'; readonly message: string });
 
 const MAX_CAPTURE = 32 * 1024 * 1024;
-const SIGNALS: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGKILL: 9,
-  SIGSEGV: 11,
-  SIGPIPE: 13,
-  SIGTERM: 15,
-};
+const signals = constants.signals;
 
 /** Process groups started here and not yet gone; killed if this process exits first. */
 const liveGroups = new Set<number>();
@@ -170,8 +163,10 @@ function killTargets(pgid: number) {
   return {
     alive,
     killAll(sig: NodeJS.Signals) {
+      // Scan first: once the group is signalled, its escaped descendants become orphans.
+      const live = alive();
       signalGroup(pgid, sig);
-      for (const p of alive()) {
+      for (const p of live) {
         try {
           process.kill(p.pid, sig);
         } catch {
@@ -212,9 +207,9 @@ function capture() {
 }
 
 /**
- * Runs a command in its own process group; streams its output lines to `log`; kills the whole
- * group on abort or timeout (SIGTERM, then SIGKILL after the grace period). Resolves when the
- * command and every process of its group are gone.
+ * Runs a command in its own process group; streams its output lines to `log`; on abort or
+ * timeout kills the group and every descendant (see `stopStyle`). Resolves when the command
+ * has exited and, after a kill, when none of those processes is left.
  */
 export async function runCommand(req: ExecRequest): Promise<ExecResult> {
   const t0 = performance.now();
@@ -264,6 +259,7 @@ export async function runCommand(req: ExecRequest): Promise<ExecResult> {
     if (stopReason || pgid === undefined || !tree) return;
     stopReason = why;
     killing = (async () => {
+      tree.alive(); // remember every descendant before any of them is orphaned
       const until = performance.now() + grace;
       const leaderAlive = () => tree.alive().some((p) => p.pid === pgid);
       if (req.stopStyle === 'work-first') {
@@ -285,6 +281,11 @@ export async function runCommand(req: ExecRequest): Promise<ExecResult> {
         while (performance.now() < until && tree.alive().length > 0) await sleep(50);
       }
       tree.killAll('SIGKILL');
+      // A process that escaped every kill must not hold the result hostage through our pipes.
+      setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, 2000).unref();
     })();
   };
   const onAbort = () => kill('cancelled');
@@ -314,7 +315,7 @@ export async function runCommand(req: ExecRequest): Promise<ExecResult> {
         (result.failed ? result.shortMessage : undefined) ?? `could not start ${req.file}`;
       return done({ status: 'spawn-failed' as const, message });
     }
-    const exitCode = result.exitCode ?? 128 + (SIGNALS[result.signal ?? ''] ?? 0);
+    const exitCode = result.exitCode ?? 128 + (result.signal ? signals[result.signal] : 0);
     return done({ status: 'exited' as const, exitCode });
   } finally {
     if (timer) clearTimeout(timer);

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { formatFailure, exitCodeFor } from '../report/failures.js';
 import { processIo, UsageError, type Io } from './io.js';
 import { registerBuild } from './commands/build.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerGraph } from './commands/graph.js';
 import { registerList } from './commands/list.js';
 import { registerPlan } from './commands/plan.js';
@@ -42,6 +43,7 @@ Examples:
     registerGraph,
     registerPlan,
     registerValidate,
+    registerDoctor,
   ]) {
     register(program, run);
   }

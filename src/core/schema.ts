@@ -54,8 +54,7 @@ export function parseAndValidate(text: string, file: string, schema: Schema): Pa
     problems.push({ file, ...pos(e.pos[0]), message: `yaml: ${firstLine(e.message)}` });
   }
   const locate = (path: readonly (string | number)[], at: 'key' | 'value' = 'value') => {
-    const parent =
-      at === 'key' && path.length ? (doc.getIn(path.slice(0, -1), true)) : undefined;
+    const parent = at === 'key' && path.length ? doc.getIn(path.slice(0, -1), true) : undefined;
     if (isMap(parent)) {
       const pair = parent.items.find(
         (p) => isScalar(p.key) && String(p.key.value) === String(path[path.length - 1]),
