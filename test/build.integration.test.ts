@@ -344,14 +344,14 @@ describe('kbuild doctor', () => {
         '--registry',
         '127.0.0.1:5999',
         '--base-image',
-        'kbuild-test/no-such-base:1',
+        'kbuild-missing/base:1',
       ],
       project.dir,
     );
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('FAIL  registry 127.0.0.1:5999');
     expect(r.stdout).toContain(
-      'FAIL  base image kbuild-test/no-such-base:1 (profiles bb) missing in docker',
+      'FAIL  base image kbuild-missing/base:1 (profiles bb) missing in docker',
     );
     expect(r.stdout).toContain('fix: pull it where a registry is reachable');
   });
