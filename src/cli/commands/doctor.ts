@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import semver from 'semver';
+import { formatFailure } from '../../report/failures.js';
 import { emulatedArchitectures, pingRegistry } from '../../adapters/host-checks.js';
 import { loadProfileFamily, loadWorkspace, type ProfileOptions } from '../load.js';
 import { profileOptions, type Action } from '../options.js';
@@ -94,8 +95,8 @@ async function doctor(io: Io, flags: DoctorFlags): Promise<number> {
     if (!fam.ok) {
       check(
         false,
-        `profile ${name} loads`,
-        `run \`kbuild validate --profile ${name}\` for the problems`,
+        `profile ${name} loads:\n${fam.failures.map((f) => `      ${formatFailure(f)}`).join('\n')}`,
+        `fix the problems above (\`kbuild validate --profile ${name}\` lists them too)`,
       );
       continue;
     }
