@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDockerEngine, detectDocker } from '../src/adapters/docker.js';
 import { detectEngine } from '../src/adapters/engines.js';
 import { runCommand } from '../src/adapters/exec.js';
@@ -482,5 +482,82 @@ describe('runCommand', () => {
     expect(r).toMatchObject({ status: 'exited', exitCode: 3, stdout: 'extra\n' });
     const missing = await runCommand({ file: '/nonexistent/docker', args: ['version'] });
     expect(missing.status).toBe('spawn-failed');
+  });
+});
+
+describe('fake engine controls (for scheduler and CLI tests)', () => {
+  const req = (tag: string): BuildRequest => ({
+    contextDir: '/nonexistent',
+    dockerfile: '/nonexistent/Dockerfile',
+    tags: [tag],
+    buildArgs: { A: '1' },
+    labels: { l: 'v' },
+    network: 'none',
+    pull: false,
+    noCache: false,
+  });
+  const op = (more: Partial<OpOptions> = {}): OpOptions => ({
+    signal: new AbortController().signal,
+    log: () => undefined,
+    ...more,
+  });
+
+  it('holds builds until released, counts concurrency, records the order', async () => {
+    const f = createFakeEngine();
+    f.hold('k/a');
+    const a = f.build(req('k/a:t'), op());
+    const b = f.build(req('k/b:t'), op());
+    await f.started('k/a');
+    expect(f.held()).toEqual(['k/a:t']);
+    expect((await b).ok).toBe(true);
+    expect(f.running()).toEqual(['k/a:t']);
+    expect(f.release('k/a')).toBe(1);
+    expect((await a).ok).toBe(true);
+    expect(f.maxConcurrentBuilds).toBe(2);
+    expect(f.buildOrder).toEqual(['k/a:t', 'k/b:t']);
+    expect(f.calls).toEqual(['build k/a:t', 'build k/b:t', 'built k/b:t', 'built k/a:t']);
+  });
+
+  it('gives the same inputs the same id, in any engine instance', async () => {
+    const one = await createFakeEngine().build(req('k/a:t'), op());
+    const two = await createFakeEngine().build(req('k/other:t'), op());
+    expect(one.ok && two.ok && one.value.imageId === two.value.imageId).toBe(true);
+  });
+
+  it('fails builds and pushes on demand', async () => {
+    const f = createFakeEngine();
+    f.failBuild((r) => r.tags.includes('k/bad:t'), { times: 1, exitCode: 2 });
+    expect(await f.build(req('k/bad:t'), op())).toMatchObject({
+      ok: false,
+      error: { reason: 'engine-exit', exitCode: 2 },
+    });
+    expect((await f.build(req('k/bad:t'), op())).ok).toBe(true);
+    f.failPush('k/bad', { transient: true, times: 2 });
+    const pushes = [];
+    for (let i = 0; i < 3; i++) pushes.push(await f.push('k/bad:t', op()));
+    expect(pushes.map((p) => (p.ok ? 'ok' : p.error.reason))).toEqual([
+      'push-failed',
+      'push-failed',
+      'ok',
+    ]);
+    expect(f.pushOrder).toEqual(['k/bad:t', 'k/bad:t', 'k/bad:t']);
+  });
+
+  it('honours abort while held, and timeouts on fake timers', async () => {
+    const f = createFakeEngine();
+    f.hold();
+    const controller = new AbortController();
+    const held = f.build(req('k/a:t'), op({ signal: controller.signal }));
+    controller.abort();
+    expect(await held).toEqual({ ok: false, error: { reason: 'cancelled' } });
+    expect(f.running()).toEqual([]);
+    vi.useFakeTimers();
+    try {
+      const slow = f.build(req('k/b:t'), op({ timeoutSeconds: 5 }));
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(await slow).toEqual({ ok: false, error: { reason: 'timeout', seconds: 5 } });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -96,7 +96,7 @@ async function probeClient(client: string, builder?: string): Promise<Probe> {
     args: ['version', '--format', '{{json .}}'],
     ...quick,
   });
-  if (v.status === 'spawn-failed') return { problem: `${client}: ${v.message}` };
+  if (v.status === 'spawn-failed') return { problem: v.message };
   const version = parseJson(v.stdout.trim()) as VersionJson | undefined;
   const server = version?.Server;
   if (v.status !== 'exited' || v.exitCode !== 0 || !server?.Version) {

@@ -311,8 +311,8 @@ export async function runCommand(req: ExecRequest): Promise<ExecResult> {
       return done({ status: 'timeout' as const, seconds: req.timeoutSeconds ?? 0 });
     if (stopReason === 'cancelled') return done({ status: 'cancelled' as const });
     if (pgid === undefined || (result.exitCode === undefined && result.signal === undefined)) {
-      const message =
-        (result.failed ? result.shortMessage : undefined) ?? `could not start ${req.file}`;
+      const why = result.failed && 'code' in result ? result.code : undefined;
+      const message = `cannot run ${req.file}: ${why === 'ENOENT' ? 'no such file' : (why ?? 'it did not start')}`;
       return done({ status: 'spawn-failed' as const, message });
     }
     const exitCode = result.exitCode ?? 128 + (result.signal ? signals[result.signal] : 0);
