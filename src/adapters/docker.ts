@@ -91,11 +91,10 @@ interface Probe {
 /** What one client is, whether its daemon answers, and how it can build. */
 async function probeClient(client: string, builder?: string): Promise<Probe> {
   const quick = { timeoutSeconds: QUICK_SECONDS, killGraceMs: 1000 };
-  const v = await runCommand({
-    file: client,
-    args: ['version', '--format', '{{json .}}'],
-    ...quick,
-  });
+  const [v, buildx] = await Promise.all([
+    runCommand({ file: client, args: ['version', '--format', '{{json .}}'], ...quick }),
+    runCommand({ file: client, args: ['buildx', 'version'], ...quick }),
+  ]);
   if (v.status === 'spawn-failed') return { problem: v.message };
   const version = parseJson(v.stdout.trim()) as VersionJson | undefined;
   const server = version?.Server;
@@ -113,7 +112,6 @@ async function probeClient(client: string, builder?: string): Promise<Probe> {
     serverVersion: server.Version,
     platform: `${server.Os ?? 'linux'}/${server.Arch ?? 'amd64'}`,
   };
-  const buildx = await runCommand({ file: client, args: ['buildx', 'version'], ...quick });
   if (buildx.status === 'exited' && buildx.exitCode === 0) {
     if (builder) {
       const inspect = await runCommand({
@@ -157,12 +155,12 @@ export async function detectDocker(
   }
   const problems: string[] = [];
   let best: EngineInfo | undefined;
-  for (const c of clients) {
-    const p = await probeClient(c, opts.builder);
+  // Clients are probed at once: each probe is a few client processes, and this runs on every build.
+  const probes = await Promise.all(clients.map((c) => probeClient(c, opts.builder)));
+  for (const p of probes) {
     if (p.problem) problems.push(p.problem);
     if (!p.info) continue;
     if (!best || RANK[p.info.buildPath] < RANK[best.buildPath]) best = p.info;
-    if (best.buildPath === 'buildx') break;
   }
   if (best && opts.builder && best.buildPath !== 'buildx') {
     return err({
