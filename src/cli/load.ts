@@ -156,10 +156,10 @@ export function select(
   const { selection, failures } = selectImages(family.graph, family.project.groups, {
     patterns: fromCli ? patterns : profile.images,
     source: fromCli ? 'the command line' : profile.locate(['images']).file,
-    exclude: [...profile.exclude, ...opts.exclude],
-    excludeSource: opts.exclude.length
-      ? 'the command line (--exclude)'
-      : profile.locate(['exclude']).file,
+    exclude: [
+      { patterns: profile.exclude, source: profile.locate(['exclude']).file },
+      { patterns: opts.exclude, source: 'the command line (--exclude)' },
+    ],
     skipParents: opts.skipParents ?? false,
     withDescendants: opts.withDescendants ?? false,
   });

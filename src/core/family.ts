@@ -143,7 +143,7 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
   const rendered = new Map<ImageName, RenderedImage>();
   for (const spec of images) {
     const settings = profile.imageSettings[spec.name];
-    const own = ownUnbuildableReason(spec, profile, settings?.disabled);
+    const own = ownUnbuildableReason(spec, profile, platform, settings?.disabled);
     if (own) unbuildable.set(spec.name, own);
     const v = varName(spec.name);
     const listVar = (suffix: string, extra: readonly string[] | undefined) => {
@@ -257,9 +257,13 @@ const hintSuffix = (s: string | undefined) => (s ? ` — ${s}` : '');
 function ownUnbuildableReason(
   spec: ImageSpec,
   profile: Profile,
+  platform: string,
   disabled: string | undefined,
 ): string | undefined {
   if (disabled) return disabled;
+  if (spec.meta.platforms.length && !spec.meta.platforms.includes(platform)) {
+    return `not built for ${platform} (image.yaml platforms: ${spec.meta.platforms.join(', ')})`;
+  }
   if (spec.meta.unsupportedDistros.includes(profile.distro))
     return `not supported on ${profile.distro} (image.yaml)`;
   if (spec.meta.unsupportedInstallTypes.includes(profile.installType)) {

@@ -27,7 +27,6 @@ const req = (over: Partial<SelectionRequest>): SelectionRequest => ({
   patterns: [],
   source: 'cli',
   exclude: [],
-  excludeSource: 'cli',
   skipParents: false,
   withDescendants: false,
   ...over,
@@ -67,8 +66,10 @@ describe('selectImages', () => {
 
   it('lets excludes win, even over added ancestors', () => {
     expect(
-      run({ patterns: ['monitoring'], exclude: ['service-base', 'prometheus-server'] }).selection
-        .images,
+      run({
+        patterns: ['monitoring'],
+        exclude: [{ patterns: ['service-base', 'prometheus-server'], source: 'cli' }],
+      }).selection.images,
     ).toEqual(['base', 'prometheus-base', 'prometheus-node-exporter']);
   });
 
@@ -82,7 +83,7 @@ describe('selectImages', () => {
         suggestion: "did you mean 'nginx'?",
       },
     ]);
-    expect(run({ exclude: ['/[/'] }).failures[0]).toMatchObject({
+    expect(run({ exclude: [{ patterns: ['/[/'], source: 'cli' }] }).failures[0]).toMatchObject({
       reason: 'selection-unknown',
       pattern: '/[/',
     });

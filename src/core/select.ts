@@ -12,8 +12,8 @@ export interface SelectionRequest {
   readonly patterns: readonly string[];
   /** Where the patterns come from, for errors (e.g. "the command line", "profiles/x.yaml"). */
   readonly source: string;
-  readonly exclude: readonly string[];
-  readonly excludeSource: string;
+  /** Exclusions, each group with where it comes from (profile, command line). */
+  readonly exclude: readonly { readonly patterns: readonly string[]; readonly source: string }[];
   readonly skipParents: boolean;
   readonly withDescendants: boolean;
 }
@@ -134,7 +134,9 @@ export function selectImages(
   const picked = req.patterns.length
     ? matchPatterns(req.patterns, all, groups, req.source, failures)
     : new Set(all);
-  const excluded = matchPatterns(req.exclude, all, groups, req.excludeSource, failures);
+  const excluded = new Set(
+    req.exclude.flatMap((x) => [...matchPatterns(x.patterns, all, groups, x.source, failures)]),
+  );
   for (const x of excluded) picked.delete(x);
   // Descendants first: a descendant may have other parents, which must then be built too.
   const addedDescendants = new Set<ImageName>();
