@@ -25,22 +25,40 @@ export function overheadBench(runs = 5) {
   rmSync(dir, { recursive: true, force: true });
   cpSync(join(here, '..', 'test', 'fixtures', 'bb'), dir, { recursive: true });
   const env = { ...process.env, CI: 'true' };
-  const kb = (...args) => execFileSync(process.execPath, [bin, ...args, '-C', dir], { env, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+  const kb = (...args) =>
+    execFileSync(process.execPath, [bin, ...args, '-C', dir], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).toString();
   kb('build', '-p', 'bb', '--tag', 'bench', '-q'); // warm the cache
-  const order = JSON.parse(kb('list', '-p', 'bb', '--json', '--tag', 'bench')).images.map((i) => i.name);
+  const order = JSON.parse(kb('list', '-p', 'bb', '--json', '--tag', 'bench')).images.map(
+    (i) => i.name,
+  );
   const work = join(dir, '.kbuild', 'bench-render');
   kb('render', '-p', 'bb', '--tag', 'bench', '--work-dir', work);
-  const client = execFileSync('sh', ['-c', 'command -v /usr/bin/docker || command -v docker']).toString().trim();
+  const client = execFileSync('sh', ['-c', 'command -v /usr/bin/docker || command -v docker'])
+    .toString()
+    .trim();
   const loop = () => {
     for (const name of order) {
-      execFileSync(client, ['build', '-q', '--network', 'none', '-t', `kbuild-test/${name}:bench`, join(work, name)], {
-        env: { ...env, DOCKER_BUILDKIT: '1' },
-        stdio: 'ignore',
-      });
+      execFileSync(
+        client,
+        ['build', '-q', '--network', 'none', '-t', `kbuild-test/${name}:bench`, join(work, name)],
+        {
+          env: { ...env, DOCKER_BUILDKIT: '1' },
+          stdio: 'ignore',
+        },
+      );
     }
   };
   const shell = time(loop, runs);
-  const kbuild1 = time(() => kb('build', '-p', 'bb', '--tag', 'bench', '-q', '--threads', '1'), runs);
-  const kbuild4 = time(() => kb('build', '-p', 'bb', '--tag', 'bench', '-q', '--threads', '4'), runs);
+  const kbuild1 = time(
+    () => kb('build', '-p', 'bb', '--tag', 'bench', '-q', '--threads', '1'),
+    runs,
+  );
+  const kbuild4 = time(
+    () => kb('build', '-p', 'bb', '--tag', 'bench', '-q', '--threads', '4'),
+    runs,
+  );
   return { images: order.length, shell, kbuild1, kbuild4 };
 }

@@ -85,7 +85,10 @@ if (which === 'all' || which === 'core') {
       [
         '| family | images | depth | read files + compile | render + parse + graph | in-process total | `kbuild graph` whole process |',
         '|---|---|---|---|---|---|---|',
-        ...rows.map((r) => `| ${r.name} | ${r.images} | ${r.depth} | ${ms(r.read)} | ${ms(r.core)} | ${ms(r.total)} | ${ms(r.process)} |`),
+        ...rows.map(
+          (r) =>
+            `| ${r.name} | ${r.images} | ${r.depth} | ${ms(r.read)} | ${ms(r.core)} | ${ms(r.total)} | ${ms(r.process)} |`,
+        ),
       ].join('\n') +
       '\n\nGoal: 1000 images under 1 s in-process.',
   ]);
@@ -95,27 +98,43 @@ if (which === 'all' || which === 'scheduler') {
   const { schedulerBench } = await import('./scheduler.js');
   const r = await schedulerBench();
   for (const x of r.rows) {
-    console.log(`scheduler ${x.threads} threads: makespan ${x.dag.toFixed(0)} s, bound ${x.bound.toFixed(0)} s, ratio ${(x.dag / x.bound).toFixed(3)}; level by level ${x.byLevel.toFixed(0)} s (${(x.byLevel / x.dag).toFixed(2)}x)`);
+    console.log(
+      `scheduler ${x.threads} threads: makespan ${x.dag.toFixed(0)} s, bound ${x.bound.toFixed(0)} s, ratio ${(x.dag / x.bound).toFixed(3)}; level by level ${x.byLevel.toFixed(0)} s (${(x.byLevel / x.dag).toFixed(2)}x)`,
+    );
   }
   sections.push([
     'scheduler',
     '## Scheduler quality (fake engine, virtual clock)\n\n' +
       `Large-family shape, 187 images, seeded lognormal durations (median 60 s): total work ${r.total.toFixed(0)} s, critical path ${r.critical.toFixed(0)} s.\n` +
       'Lower bound = max(critical path, total work / threads). Level by level = every image waits for the whole previous level (a CI matrix per level).\n\n' +
-      ['| threads | lower bound | kbuild makespan | ratio (goal <= 1.05) | level by level | level by level / kbuild |', '|---|---|---|---|---|---|',
-        ...r.rows.map((x) => `| ${x.threads} | ${x.bound.toFixed(0)} s | ${x.dag.toFixed(0)} s | ${(x.dag / x.bound).toFixed(3)} | ${x.byLevel.toFixed(0)} s | ${(x.byLevel / x.dag).toFixed(2)} |`)].join('\n'),
+      [
+        '| threads | lower bound | kbuild makespan | ratio (goal <= 1.05) | level by level | level by level / kbuild |',
+        '|---|---|---|---|---|---|',
+        ...r.rows.map(
+          (x) =>
+            `| ${x.threads} | ${x.bound.toFixed(0)} s | ${x.dag.toFixed(0)} s | ${(x.dag / x.bound).toFixed(3)} | ${x.byLevel.toFixed(0)} s | ${(x.byLevel / x.dag).toFixed(2)} |`,
+        ),
+      ].join('\n'),
   ]);
 }
 
 if (which === 'all' || which === 'overhead') {
   const { overheadBench } = await import('./overhead.js');
   const r = overheadBench();
-  console.log(`overhead: ${r.images} cached images: shell loop ${ms(r.shell)}, kbuild -j1 ${ms(r.kbuild1)} (${(r.kbuild1 / r.shell).toFixed(2)}x), kbuild -j4 ${ms(r.kbuild4)} (${(r.kbuild4 / r.shell).toFixed(2)}x)`);
+  console.log(
+    `overhead: ${r.images} cached images: shell loop ${ms(r.shell)}, kbuild -j1 ${ms(r.kbuild1)} (${(r.kbuild1 / r.shell).toFixed(2)}x), kbuild -j4 ${ms(r.kbuild4)} (${(r.kbuild4 / r.shell).toFixed(2)}x)`,
+  );
   sections.push([
     'overhead',
     '## kbuild overhead on the real engine (docker, BuildKit; median of 5)\n\n' +
       `The busybox test family (${r.images} images), fully cached: the engine called directly by a shell loop in the same order, vs \`kbuild build\` (whole process: load, render, schedule, logs, summary).\n\n` +
-      ['| run | time | ratio to the loop |', '|---|---|---|', `| shell loop (sequential) | ${ms(r.shell)} | 1.00 |`, `| kbuild build -j1 | ${ms(r.kbuild1)} | ${(r.kbuild1 / r.shell).toFixed(2)} (goal <= 1.10) |`, `| kbuild build -j4 | ${ms(r.kbuild4)} | ${(r.kbuild4 / r.shell).toFixed(2)} |`].join('\n'),
+      [
+        '| run | time | ratio to the loop |',
+        '|---|---|---|',
+        `| shell loop (sequential) | ${ms(r.shell)} | 1.00 |`,
+        `| kbuild build -j1 | ${ms(r.kbuild1)} | ${(r.kbuild1 / r.shell).toFixed(2)} (goal <= 1.10) |`,
+        `| kbuild build -j4 | ${ms(r.kbuild4)} | ${(r.kbuild4 / r.shell).toFixed(2)} |`,
+      ].join('\n'),
   ]);
 }
 
@@ -124,7 +143,8 @@ let text;
 try {
   text = readFileSync(resultsFile, 'utf8');
 } catch {
-  text = '# kbuild benchmark results\n\nWritten by `npm run bench` on this project\'s build host (2 cores). Each section is replaced by the run that measures it.\n\n';
+  text =
+    "# kbuild benchmark results\n\nWritten by `npm run bench` on this project's build host (2 cores). Each section is replaced by the run that measures it.\n\n";
 }
 for (const [name, body] of sections) {
   const block = `<!-- ${name}:start -->\n${body}\n\n_Measured ${new Date().toISOString().slice(0, 10)}._\n<!-- ${name}:end -->`;

@@ -11,7 +11,8 @@ import { remainingPath, schedule } from '../dist/run/scheduler.js';
 /** The large-family shape as jobs with durations (seconds). */
 export function largeFamily(seed = 11) {
   const random = rng(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(random() || 1e-9)) * Math.cos(2 * Math.PI * random());
+  const normal = () =>
+    Math.sqrt(-2 * Math.log(random() || 1e-9)) * Math.cos(2 * Math.PI * random());
   const duration = () => Math.exp(Math.log(60) + 0.8 * normal()); // median 60 s, long tail
   const widths = [1, 28, 54, 102, 2];
   const levels = [];
@@ -22,7 +23,8 @@ export function largeFamily(seed = 11) {
       const name = `l${level}-${k}`;
       const above = levels[level - 1] ?? [];
       let parents = [];
-      if (level === 2) parents = [k < 29 ? above[0] : above[1 + Math.floor(random() * (above.length - 1))]];
+      if (level === 2)
+        parents = [k < 29 ? above[0] : above[1 + Math.floor(random() * (above.length - 1))]];
       else if (above.length) parents = [above[Math.floor(random() * above.length)]];
       jobs.push({ name, parents, weight: duration() });
       names.push(name);
@@ -46,7 +48,13 @@ async function simulate(jobs, threads) {
     pushRetries: 0,
     failFast: false,
     signal: controller.signal,
-    build: (name) => new Promise((resolve) => timers.push({ at: now + weight.get(name), resolve: () => resolve({ ok: true, value: { imageId: name } }) })),
+    build: (name) =>
+      new Promise((resolve) =>
+        timers.push({
+          at: now + weight.get(name),
+          resolve: () => resolve({ ok: true, value: { imageId: name } }),
+        }),
+      ),
     emit: () => {},
     now: () => now,
     sleep: async () => {},
