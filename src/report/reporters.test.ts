@@ -44,6 +44,8 @@ const summary: RunSummary = {
   counts: {
     built: 1,
     pushed: 0,
+    fresh: 0,
+    retagged: 0,
     skipped: 0,
     'parent-failed': 0,
     failed: 1,

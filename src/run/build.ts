@@ -46,6 +46,14 @@ export interface BuildPorts {
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
+/** Per image: the fingerprint tag and label a build adds, and the local image a fresh one is. */
+export interface ImageIdentity {
+  readonly fpRef: (name: ImageName) => string;
+  readonly fingerprint: (name: ImageName) => string;
+  /** Id of the local image carrying the fingerprint, for fresh and retagged images. */
+  readonly localId: (name: ImageName) => string | undefined;
+}
+
 export interface RunIdentity {
   readonly runId: string;
   /** ISO time the run started (for the summary only: never baked into an image). */
@@ -63,7 +71,6 @@ export function imageLabels(family: Family, name: ImageName): Record<string, str
   const p = family.profile;
   return {
     'org.opencontainers.image.title': name,
-    'org.opencontainers.image.version': family.naming.tag,
     ...(family.project.maintainer
       ? { 'org.opencontainers.image.authors': family.project.maintainer }
       : {}),
@@ -101,11 +108,15 @@ export async function runBuild(
   o: BuildOptions,
   ports: BuildPorts,
   id: RunIdentity,
+  images: ImageIdentity,
   signal: AbortSignal,
   report: Reporter,
 ): Promise<RunSummary> {
   const t0 = ports.now();
-  const toBuild = plan.steps.filter((s) => s.action === 'build');
+  // Fresh and retagged images are jobs too (instant ones): their children wait on nothing, and
+  // with --push they are pushed like the rest.
+  const toBuild = plan.steps.filter((s) => s.action !== 'unbuildable');
+  const actionOf = new Map(plan.steps.map((s) => [s.name, s.action]));
   const building = new Set(toBuild.map((s) => s.name));
   const jobs: Job[] = toBuild.map((s) => ({
     name: s.name,
@@ -153,6 +164,18 @@ export async function runBuild(
     s: AbortSignal,
   ): Promise<StepResult<{ imageId: string }>> => {
     const log = line(name);
+    const action = actionOf.get(name);
+    if (action === 'fresh' || action === 'retag') {
+      const id = images.localId(name)!;
+      if (action === 'retag') {
+        for (const t of imageTags(family, name)) {
+          const r = await ports.engine.tag(images.fpRef(name), t);
+          if (!r.ok) return { ok: false, error: stepError(r.error, []) };
+          log(`kbuild: tagged ${t} (up to date as ${images.fpRef(name)})`);
+        }
+      }
+      return { ok: true, value: { imageId: id } };
+    }
     if (attempt > 1) log(`kbuild: attempt ${attempt}`);
     const img = family.images.get(name)!;
     const ctx = await ports.prepare(name, img.dockerfile);
@@ -160,9 +183,9 @@ export async function runBuild(
       {
         contextDir: ctx.contextDir,
         dockerfile: ctx.dockerfile,
-        tags: imageTags(family, name),
+        tags: [...imageTags(family, name), images.fpRef(name)],
         buildArgs: img.buildArgs,
-        labels: imageLabels(family, name),
+        labels: { ...imageLabels(family, name), 'io.kbuild.fingerprint': images.fingerprint(name) },
         ...(family.profile.platforms.length === 1 ? { platform: family.profile.platforms[0] } : {}),
         network: family.profile.network,
         pull: o.pull,
@@ -207,19 +230,24 @@ export async function runBuild(
   });
 
   const allowed = new Set(family.profile.allowedToFail);
-  const images: ImageSummary[] = [];
+  const out: ImageSummary[] = [];
   for (const step of plan.steps) {
     const extra = { tags: imageTags(family, step.name), allowedToFail: allowed.has(step.name) };
     const outcome = outcomes.get(step.name);
     if (outcome) {
-      images.push(
-        imageSummary(outcome, {
-          ...extra,
-          log: closed.has(step.name) ? await closed.get(step.name)! : null,
-        }),
+      const summary = imageSummary(outcome, {
+        ...extra,
+        log: closed.has(step.name) ? await closed.get(step.name)! : null,
+      });
+      const unchanged =
+        outcome.status === 'built' && (step.action === 'fresh' || step.action === 'retag');
+      out.push(
+        unchanged
+          ? { ...summary, status: step.action === 'fresh' ? 'fresh' : 'retagged' }
+          : summary,
       );
     } else {
-      images.push({
+      out.push({
         name: step.name,
         status: 'unbuildable',
         reason: 'unbuildable',
@@ -245,9 +273,9 @@ export async function runBuild(
     seconds: Math.round(ports.now() - t0) / 1000,
     engine: ports.engineInfo,
     interrupted: signal.aborted,
-    ok: !signal.aborted && images.every((i) => succeeded(i.status) || i.allowedToFail),
-    counts: countStatuses(images),
-    images,
+    ok: !signal.aborted && out.every((i) => succeeded(i.status) || i.allowedToFail),
+    counts: countStatuses(out),
+    images: out,
   };
   report({ type: 'run-end', summary });
   return summary;

@@ -4,7 +4,15 @@ import type { EngineInfo } from './ports.js';
 import type { Outcome } from './scheduler.js';
 
 export type SummaryStatus =
-  'built' | 'pushed' | 'skipped' | 'parent-failed' | 'failed' | 'cancelled' | 'unbuildable';
+  | 'built'
+  | 'pushed'
+  | 'fresh'
+  | 'retagged'
+  | 'skipped'
+  | 'parent-failed'
+  | 'failed'
+  | 'cancelled'
+  | 'unbuildable';
 
 export interface ImageSummary {
   readonly name: ImageName;
@@ -64,13 +72,22 @@ export function imageSummary(
   };
 }
 
-const SUCCESS: readonly SummaryStatus[] = ['built', 'pushed', 'skipped', 'unbuildable'];
+const SUCCESS: readonly SummaryStatus[] = [
+  'built',
+  'pushed',
+  'fresh',
+  'retagged',
+  'skipped',
+  'unbuildable',
+];
 export const succeeded = (s: SummaryStatus) => SUCCESS.includes(s);
 
 export function countStatuses(images: readonly ImageSummary[]): Record<SummaryStatus, number> {
   const counts: Record<SummaryStatus, number> = {
     built: 0,
     pushed: 0,
+    fresh: 0,
+    retagged: 0,
     skipped: 0,
     'parent-failed': 0,
     failed: 0,

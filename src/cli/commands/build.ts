@@ -1,12 +1,18 @@
 import { Option, type Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeBuildDir } from '../../adapters/build-context.js';
 import { createLogStore } from '../../adapters/logs.js';
-import type { Family } from '../../core/family.js';
-import { planBuild } from '../../core/plan.js';
+import {
+  writeFileAtomically,
+  writeState,
+  type ImageState,
+  type StateFile,
+} from '../../adapters/state.js';
+import type { Observed } from '../../run/observe.js';
+import { observeFamily } from '../observe-family.js';
+import type { RunSummary } from '../../run/summary.js';
 import { runBuild, type BuildOptions } from '../../run/build.js';
 import type { Reporter, RunEvent } from '../../run/events.js';
 import { plainReporter } from '../../report/plain.js';
@@ -31,6 +37,7 @@ interface BuildFlags extends ProfileOptions, SelectionOptions {
   logsDir?: string;
   summaryJson?: string;
   progress?: 'tty' | 'plain';
+  force?: boolean;
   quiet?: boolean;
 }
 
@@ -66,6 +73,7 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
       ]),
     )
     .option('--builder <name>', 'docker buildx builder to use (remote or Kubernetes BuildKit)')
+    .option('--force', 'rebuild the selection even where nothing changed')
     .option('--pull', 'always try to pull newer external base images')
     .option('--no-cache', "build without the engine's layer cache")
     .option('--logs-dir <dir>', 'where per-image logs go (default: .kbuild/logs/<run-id>)')
@@ -94,36 +102,28 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     pull: flags.pull ?? false,
     noCache: !flags.cache,
   };
-  const { family, selection } = await loadSelected(io, flags, patterns);
+  const { family, selection, root } = await loadSelected(io, flags, patterns);
   if (options.push && !family.naming.registry) {
     throw new UsageError(
       `--push needs a registry: pass --registry HOST[:PORT] or set 'registry' in kbuild.yaml or ${family.profile.file}`,
     );
   }
-  const plan = planBuild(family, selection);
-  // Loaded here, not at start-up: the engine adapters (execa) cost every other command ~0.2 s.
-  const { detectEngine } = await import('../../adapters/engines.js');
-  const detected = await detectEngine(
-    flags.engine,
-    flags.builder ? { builder: flags.builder } : {},
-  );
-  if (!detected.ok) {
-    io.err(`kbuild: no container engine: ${detected.error.message}\n`);
+  const found = await observeFamily(root, family, selection, {
+    ...(flags.engine ? { engine: flags.engine } : {}),
+    ...(flags.builder ? { builder: flags.builder } : {}),
+    force: flags.force ?? false,
+  });
+  if (!found.ok) {
+    io.err(`kbuild: no container engine: ${found.message}\n`);
     return 1;
   }
-  const { engine, info } = detected.value;
-
-  const root = resolve(io.cwd, flags.project ?? '.');
+  const { engine, info, state, observed } = found.value;
   const started = new Date();
   const runId = `${started.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${randomBytes(2).toString('hex')}`;
   const logsDir = resolve(io.cwd, flags.logsDir ?? join(root, '.kbuild', 'logs', runId));
   const buildRoot = join(root, '.kbuild', 'build', family.profile.name);
-
-  const missing = await missingBases(
-    family,
-    plan.steps.filter((s) => s.action === 'build').map((s) => s.name),
-    engine.inspect.bind(engine),
-  );
+  const plan = observed.plan;
+  const missing = observed.missingBases;
   for (const [base, users] of missing) {
     io.err(
       `kbuild: warning: base image '${base}' (FROM of ${users.join(', ')}) is not in the local ${info.kind} engine; ` +
@@ -150,9 +150,8 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
   const baseHint = (e: RunEvent): RunEvent => {
     if (e.type !== 'scheduler' || e.event.type !== 'done' || e.event.outcome.status !== 'failed')
       return e;
-    const bases = [...missing]
-      .filter(([, users]) => users.includes(e.event.type === 'done' ? e.event.outcome.name : ''))
-      .map(([b]) => b);
+    const failed = e.event.outcome.name;
+    const bases = [...missing].filter(([, users]) => users.includes(failed)).map(([b]) => b);
     if (!bases.length) return e;
     const message = `${e.event.outcome.message ?? ''} — base image ${bases.join(', ')} is missing locally and could not be pulled: provide it with --base-image REF or '${info.kind} tag LOCAL ${bases[0]!}'`;
     return { ...e, event: { ...e.event, outcome: { ...e.event.outcome, message } } };
@@ -192,13 +191,19 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
         sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined),
       },
       { runId, startedAt: started.toISOString() },
+      {
+        fpRef: observed.fpRef,
+        fingerprint: (n) => observed.fingerprints.get(n)!.fingerprint,
+        localId: (n) => observed.local.get(observed.fpRef(n))?.id,
+      },
       controller.signal,
       report,
     );
     live?.stop();
+    await writeState(root, nextState(state, summary, observed, family.naming.registry));
     if (live) io.out(''); // the live view printed the table on stderr
     if (flags.summaryJson)
-      await writeAtomically(
+      await writeFileAtomically(
         resolve(io.cwd, flags.summaryJson),
         `${JSON.stringify(summary, null, 2)}\n`,
       );
@@ -209,25 +214,31 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
   }
 }
 
-/** External bases the local engine lacks, with the images that use them (one engine call). */
-async function missingBases(
-  family: Family,
-  names: readonly string[],
-  inspect: (refs: readonly string[]) => Promise<Map<string, unknown>>,
-): Promise<Map<string, string[]>> {
-  const users = new Map<string, string[]>();
-  for (const n of names) {
-    for (const ext of family.graph.nodes.get(n as never)?.externals ?? [])
-      users.set(ext, [...(users.get(ext) ?? []), n]);
+/** The state after a run: every image that ended well gets its fingerprint and record. */
+function nextState(
+  before: StateFile,
+  summary: RunSummary,
+  observed: Observed,
+  registry: string,
+): StateFile {
+  const images: Record<string, ImageState> = { ...before.images };
+  for (const i of summary.images) {
+    const fp = observed.fingerprints.get(i.name);
+    if (!fp || !i.imageId || !['built', 'pushed', 'fresh', 'retagged'].includes(i.status)) continue;
+    const prev = before.images[i.name];
+    const pushed = i.digest
+      ? { registry, digest: i.digest }
+      : prev?.fingerprint === fp.fingerprint && prev.digest
+        ? { registry: prev.registry, digest: prev.digest }
+        : {};
+    const seconds = i.status === 'built' || i.status === 'pushed' ? i.buildSeconds : prev?.seconds;
+    images[i.name] = {
+      fingerprint: fp.fingerprint,
+      record: fp.record,
+      imageId: i.imageId,
+      ...pushed,
+      ...(seconds != null ? { seconds } : {}),
+    };
   }
-  if (users.size === 0) return users;
-  const found = await inspect([...users.keys()]);
-  return new Map([...users].filter(([ref]) => !found.has(ref)));
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
+  return { ...before, images };
 }

@@ -1,10 +1,18 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { planBuild } from '../../core/plan.js';
 import { table } from '../../report/table.js';
 import type { Io } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
 import { profileOptions, selectionOptions, type Action } from '../options.js';
+import { observeFamily } from '../observe-family.js';
 import { loadSelected } from './shared.js';
+
+interface PlanFlags extends ProfileOptions, SelectionOptions {
+  json?: boolean;
+  force?: boolean;
+  /** false with --no-engine; a kind with --engine. */
+  engine?: 'docker' | 'podman' | false;
+}
 
 export function registerPlan(program: Command, run: (a: Action) => void): void {
   const cmd = program
@@ -12,10 +20,32 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
     .description('show what a build would do: order, waves, critical path, and why');
   selectionOptions(profileOptions(cmd))
     .option('--json', 'print JSON')
-    .action((images: string[], opts: ProfileOptions & SelectionOptions & { json?: boolean }) => {
+    .option('--force', 'plan a rebuild of the selection even where nothing changed')
+    .option(
+      '--no-engine',
+      'do not ask the engine: every buildable image shows as build (no freshness)',
+    )
+    .addOption(
+      new Option('--engine <engine>', 'container engine (default: detected)').choices([
+        'docker',
+        'podman',
+      ]),
+    )
+    .action((images: string[], opts: PlanFlags) => {
       run(async (io: Io) => {
-        const { family, selection } = await loadSelected(io, opts, images);
-        const plan = planBuild(family, selection);
+        const { family, selection, root } = await loadSelected(io, opts, images);
+        let plan = planBuild(family, selection);
+        if (opts.engine !== false) {
+          const found = await observeFamily(root, family, selection, {
+            ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
+            force: opts.force ?? false,
+          });
+          if (found.ok) plan = found.value.observed.plan;
+          else
+            io.err(
+              `kbuild: no engine answers, so freshness is unknown and every image shows as build (${found.message})\n`,
+            );
+        }
         if (opts.json) {
           io.out(
             `${JSON.stringify({ ...plan, criticalPathLength: plan.criticalPath.length }, null, 2)}\n`,
@@ -25,12 +55,19 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
         io.out(
           table(
             ['#', 'IMAGE', 'ACTION', 'WAVE', 'REASON'],
-            plan.steps.map((s, i) => [String(i + 1), s.name, s.action, String(s.wave), s.reason]),
+            plan.steps.map((s, i) => [
+              String(i + 1),
+              s.name,
+              s.action,
+              s.wave >= 0 ? String(s.wave) : '',
+              s.reason,
+            ]),
           ),
         );
-        const builds = plan.steps.filter((s) => s.action === 'build').length;
+        const count = (a: string) => plan.steps.filter((s) => s.action === a).length;
+        const builds = count('build');
         io.out(
-          `\n${builds} to build, ${plan.steps.length - builds} unbuildable; ${plan.waves.length} wave(s); ` +
+          `\n${builds} to build, ${count('retag')} to retag, ${count('fresh')} up to date, ${count('unbuildable')} unbuildable; ${plan.waves.length} wave(s); ` +
             `critical path ${plan.criticalPath.length}: ${plan.criticalPath.join(' → ')}\n`,
         );
         return 0;

@@ -16,12 +16,12 @@ export async function loadSelected(
   io: Io,
   opts: ProfileOptions & SelectionOptions,
   patterns: readonly string[],
-): Promise<{ family: Family; selection: Selection }> {
+): Promise<{ family: Family; selection: Selection; root: string }> {
   const ws = await loadWorkspace(io, opts);
   if (!ws.ok) throw new Failed(ws.failures);
   const family = loadProfileFamily(io, ws.value, opts, profileName(io, ws.value, opts.profile));
   if (!family.ok) throw new Failed(family.failures);
   const selection = select(family.value, patterns, opts);
   if (!selection.ok) throw new Failed(selection.failures);
-  return { family: family.value, selection: selection.value };
+  return { family: family.value, selection: selection.value, root: ws.value.root };
 }

@@ -1,0 +1,52 @@
+/**
+ * .kbuild/state/<profile>.json: per image, the fingerprint and the record behind it, as of its
+ * last successful build. Written atomically (temp file + rename), only after success.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { FingerprintRecord } from '../core/fingerprint.js';
+
+export const STATE_SCHEMA = 1;
+
+export interface ImageState {
+  readonly fingerprint: string;
+  readonly record: FingerprintRecord;
+  readonly imageId: string;
+  /** Registry it was last pushed to, and the digest there. */
+  readonly registry?: string;
+  readonly digest?: string;
+  /** Build seconds of the last build (for priorities and ETAs). */
+  readonly seconds?: number;
+}
+
+export interface StateFile {
+  readonly schema: number;
+  readonly profile: string;
+  readonly images: Readonly<Record<string, ImageState>>;
+}
+
+export const statePath = (root: string, profile: string) =>
+  join(root, '.kbuild', 'state', `${profile}.json`);
+
+/** The stored state; an empty one when there is none or it is from another schema. */
+export async function readState(root: string, profile: string): Promise<StateFile> {
+  try {
+    const s = JSON.parse(await readFile(statePath(root, profile), 'utf8')) as StateFile;
+    if (s.schema === STATE_SCHEMA && s.images && typeof s.images === 'object') return s;
+  } catch {
+    // Missing or unreadable: start afresh (the next build rewrites it).
+  }
+  return { schema: STATE_SCHEMA, profile, images: {} };
+}
+
+/** Writes text to a temp file beside `path`, then renames it over: readers never see half a file. */
+export async function writeFileAtomically(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+export async function writeState(root: string, state: StateFile): Promise<void> {
+  await writeFileAtomically(statePath(root, state.profile), `${JSON.stringify(state, null, 2)}\n`);
+}

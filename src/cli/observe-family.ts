@@ -1,0 +1,46 @@
+/** The observation both `plan` and `build` start from: engine, state, fingerprints, plan. */
+import { join } from 'node:path';
+import { hashContext } from '../adapters/context-hash.js';
+import { readState, type StateFile } from '../adapters/state.js';
+import type { Family } from '../core/family.js';
+import type { Selection } from '../core/select.js';
+import { imageLabels, imageTags } from '../run/build.js';
+import { observe, type Observed } from '../run/observe.js';
+import type { Engine, EngineInfo } from '../run/ports.js';
+
+export interface FamilyObservation {
+  readonly engine: Engine;
+  readonly info: EngineInfo;
+  readonly state: StateFile;
+  readonly observed: Observed;
+}
+
+/** Detects the engine and observes the family; the engine failure message when none answers. */
+export async function observeFamily(
+  root: string,
+  family: Family,
+  selection: Selection,
+  opts: { engine?: 'docker' | 'podman'; builder?: string; force: boolean },
+): Promise<{ ok: true; value: FamilyObservation } | { ok: false; message: string }> {
+  // Loaded here, not at start-up: the engine adapters (execa) cost every other command ~0.2 s.
+  const { detectEngine } = await import('../adapters/engines.js');
+  const detected = await detectEngine(opts.engine, opts.builder ? { builder: opts.builder } : {});
+  if (!detected.ok) return { ok: false, message: detected.error.message };
+  const { engine, info } = detected.value;
+  const state = await readState(root, family.profile.name);
+  const observed = await observe(
+    family,
+    selection,
+    {
+      engine,
+      engineKind: info.kind,
+      hashContext: (n) =>
+        hashContext(join(root, family.project.imagesDir, family.images.get(n)!.spec.dir)),
+      stored: (n) => state.images[n]?.record,
+      labels: (n) => imageLabels(family, n),
+      tags: (n) => imageTags(family, n),
+    },
+    opts.force,
+  );
+  return { ok: true, value: { engine, info, state, observed } };
+}

@@ -1,0 +1,74 @@
+/**
+ * Looks at the world before a build: hashes build contexts, asks the engine for the external
+ * bases and for images carrying each fingerprint (one batched call each), and turns that into a
+ * plan. Shared by `kbuild plan` and `kbuild build`, so the plan says exactly what a build does.
+ */
+import type { Family } from '../core/family.js';
+import { fingerprintFamily, freshness, type Fingerprinted } from '../core/freshness.js';
+import { fingerprintTag, type FingerprintRecord } from '../core/fingerprint.js';
+import { ancestors } from '../core/graph.js';
+import type { ImageName } from '../core/model.js';
+import { planBuild, type Plan } from '../core/plan.js';
+import type { Selection } from '../core/select.js';
+import type { Engine, EngineKind, LocalImage } from './ports.js';
+
+export interface ObservePorts {
+  readonly engine: Engine;
+  readonly engineKind: EngineKind;
+  readonly hashContext: (name: ImageName) => Promise<Record<string, string>>;
+  readonly stored: (name: ImageName) => FingerprintRecord | undefined;
+  readonly labels: (name: ImageName) => Record<string, string>;
+  readonly tags: (name: ImageName) => string[];
+}
+
+export interface Observed {
+  readonly plan: Plan;
+  readonly fingerprints: ReadonlyMap<ImageName, Fingerprinted>;
+  /** The local reference carrying each image's fingerprint, e.g. kbuild/base:fp-0123… */
+  readonly fpRef: (name: ImageName) => string;
+  /** Local images found, by reference. */
+  readonly local: ReadonlyMap<string, LocalImage>;
+  /** External bases the engine does not have, with the images built on them. */
+  readonly missingBases: ReadonlyMap<string, ImageName[]>;
+}
+
+export async function observe(
+  family: Family,
+  selection: Selection,
+  ports: ObservePorts,
+  force: boolean,
+): Promise<Observed> {
+  const wanted = new Set(selection.images);
+  const names = new Set(
+    [...wanted, ...ancestors(family.graph, wanted)].filter((n) => !family.unbuildable.has(n)),
+  );
+  const externals = [...new Set([...names].flatMap((n) => family.graph.nodes.get(n)!.externals))];
+  const [hashes, bases] = await Promise.all([
+    Promise.all([...names].map(async (n) => [n, await ports.hashContext(n)] as const)),
+    ports.engine.inspect(externals),
+  ]);
+  const fingerprints = fingerprintFamily(family, names, {
+    contexts: new Map(hashes),
+    bases: new Map([...bases].map(([ref, img]) => [ref, img.id])),
+    engine: ports.engineKind,
+    labels: ports.labels,
+  });
+  const fpRef = (n: ImageName) =>
+    `${family.naming.repository(n)}:${fingerprintTag(fingerprints.get(n)!.fingerprint)}`;
+  const refs = [...names].flatMap((n) => [fpRef(n), ...ports.tags(n)]);
+  const local = await ports.engine.inspect(refs);
+  const plan = planBuild(family, selection, (n) => {
+    const fp = fingerprints.get(n)!;
+    const found = local.get(fpRef(n));
+    const tagged = found !== undefined && ports.tags(n).every((t) => local.get(t)?.id === found.id);
+    return freshness(fp, ports.stored(n), { present: found !== undefined, tagged }, force);
+  });
+  const missingBases = new Map<string, ImageName[]>();
+  for (const step of plan.steps) {
+    if (step.action !== 'build') continue;
+    for (const b of family.graph.nodes.get(step.name)!.externals) {
+      if (!bases.has(b)) missingBases.set(b, [...(missingBases.get(b) ?? []), step.name]);
+    }
+  }
+  return { plan, fingerprints, fpRef, local, missingBases };
+}
