@@ -13,6 +13,7 @@ import type {
   ImageLog,
   LogStore,
   PrepareContext,
+  Publisher,
 } from './ports.js';
 import { schedule, type Job, type StepError, type StepResult } from './scheduler.js';
 import {
@@ -44,6 +45,8 @@ export interface BuildPorts {
   /** Monotonic milliseconds. */
   readonly now: () => number;
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Registry look-ups; without it every image is pushed through the engine. */
+  readonly publisher?: Publisher;
 }
 
 /** Per image: the fingerprint tag and label a build adds, and the local image a fresh one is. */
@@ -52,6 +55,8 @@ export interface ImageIdentity {
   readonly fingerprint: (name: ImageName) => string;
   /** Id of the local image carrying the fingerprint, for fresh and retagged images. */
   readonly localId: (name: ImageName) => string | undefined;
+  /** The digest this image (this fingerprint) was last pushed as to this registry, if known. */
+  readonly publishedDigest: (name: ImageName) => string | undefined;
 }
 
 export interface RunIdentity {
@@ -202,13 +207,47 @@ export async function runBuild(
     s: AbortSignal,
   ): Promise<StepResult<{ digest: string }>> => {
     const log = line(name);
+    const known = published.get(name);
+    if (known) {
+      log(
+        `kbuild: ${family.naming.registry} already has ${family.naming.ref(name)} as ${known}: nothing to push`,
+      );
+      return { ok: true, value: { digest: known } };
+    }
     const ref = imageTags(family, name).at(-1)!;
     log(`kbuild: pushing ${ref}${attempt > 1 ? ` (attempt ${attempt})` : ''}`);
     const r = await ports.engine.push(ref, { signal: s, log });
-    if (r.ok) log(`kbuild: pushed ${ref}@${r.value.digest}`);
-    return r.ok ? r : { ok: false, error: stepError(r.error, []) };
+    if (!r.ok) return { ok: false, error: stepError(r.error, []) };
+    log(`kbuild: pushed ${ref}@${r.value.digest}`);
+    // The fingerprint tag beside the shared one lets another host find this image by what it is made of.
+    const fpTag = images.fpRef(name).slice(images.fpRef(name).lastIndexOf(':') + 1);
+    const aliased = await ports.publisher?.alias(
+      family.naming.repository(name),
+      family.naming.tag,
+      fpTag,
+      s,
+    );
+    if (aliased) log(`kbuild: warning: could not add tag ${fpTag}: ${aliased}`);
+    return r;
   };
 
+  // Unchanged images the registry already holds under the shared tag are not pushed again.
+  const published = new Map<ImageName, string>();
+  if (o.push && ports.publisher) {
+    const publisher = ports.publisher;
+    await Promise.all(
+      toBuild
+        .filter((st) => st.action !== 'build' && images.publishedDigest(st.name))
+        .map(async (st) => {
+          const there = await publisher.current(
+            family.naming.repository(st.name),
+            family.naming.tag,
+            signal,
+          );
+          if (there && there === images.publishedDigest(st.name)) published.set(st.name, there);
+        }),
+    );
+  }
   const outcomes = await schedule(jobs, {
     threads: o.threads,
     pushThreads: o.pushThreads,
@@ -240,7 +279,8 @@ export async function runBuild(
         log: closed.has(step.name) ? await closed.get(step.name)! : null,
       });
       const unchanged =
-        outcome.status === 'built' && (step.action === 'fresh' || step.action === 'retag');
+        (outcome.status === 'built' || (outcome.status === 'pushed' && published.has(step.name))) &&
+        (step.action === 'fresh' || step.action === 'retag');
       out.push(
         unchanged
           ? { ...summary, status: step.action === 'fresh' ? 'fresh' : 'retagged' }

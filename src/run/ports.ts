@@ -94,3 +94,16 @@ export type PrepareContext = (
   image: string,
   dockerfile: string,
 ) => Promise<{ contextDir: string; dockerfile: string }>;
+
+/** What a run asks the registry directly (not through the engine). */
+export interface Publisher {
+  /** The digest the registry holds under repository:tag, undefined when none (or unknown). */
+  current(repository: string, tag: string, signal: AbortSignal): Promise<string | undefined>;
+  /** Adds a tag to a manifest already in the registry: a copy inside it, no layer moves. */
+  alias(
+    repository: string,
+    fromTag: string,
+    toTag: string,
+    signal: AbortSignal,
+  ): Promise<string | undefined>;
+}

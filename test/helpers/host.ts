@@ -1,6 +1,6 @@
 /** Real-engine test helpers: a copy of a fixture project, the bin, the registry API. */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,10 +26,18 @@ export function requireHost(): void {
   }
 }
 
-/** A throw-away copy of a fixture project (builds write .kbuild/ into the project). */
+/**
+ * A throw-away copy of a fixture project (builds write .kbuild/ into the project). A unique file
+ * in every image directory makes its fingerprints its own: images are content-addressed, and
+ * another run's images must not make this one's look fresh.
+ */
 export function projectCopy(name: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `kbuild-${name}-`));
   cpSync(fixture(name), dir, { recursive: true });
+  const seed = `${Date.now()}-${Math.random()}\n`;
+  for (const d of readdirSync(join(dir, 'images'), { withFileTypes: true })) {
+    if (d.isDirectory()) writeFileSync(join(dir, 'images', d.name, '.test-seed'), seed);
+  }
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

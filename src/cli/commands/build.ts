@@ -11,6 +11,7 @@ import {
   type StateFile,
 } from '../../adapters/state.js';
 import type { Observed } from '../../run/observe.js';
+import type { Publisher } from '../../run/ports.js';
 import { observeFamily } from '../observe-family.js';
 import type { RunSummary } from '../../run/summary.js';
 import { runBuild, type BuildOptions } from '../../run/build.js';
@@ -189,12 +190,18 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
         },
         now: () => performance.now(),
         sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined),
+        ...(options.push ? { publisher: await registryPublisher(family.naming.registry) } : {}),
       },
       { runId, startedAt: started.toISOString() },
       {
         fpRef: observed.fpRef,
         fingerprint: (n) => observed.fingerprints.get(n)!.fingerprint,
         localId: (n) => observed.local.get(observed.fpRef(n))?.id,
+        publishedDigest: (n) => {
+          const st = state.images[n];
+          const same = st?.fingerprint === observed.fingerprints.get(n)?.fingerprint;
+          return same && st?.registry === family.naming.registry ? st.digest : undefined;
+        },
       },
       controller.signal,
       report,
@@ -241,4 +248,20 @@ function nextState(
     };
   }
   return { ...before, images };
+}
+
+/** The registry as the run's Publisher (loaded only when pushing). */
+async function registryPublisher(registry: string): Promise<Publisher> {
+  const { createRegistryClient } = await import('../../adapters/registry.js');
+  const client = createRegistryClient({ retries: 2 });
+  return {
+    current: async (repository, tag, signal) => {
+      const r = await client.headManifest({ registry, repository, reference: tag }, signal);
+      return r.ok ? r.value.digest : undefined;
+    },
+    alias: async (repository, fromTag, toTag, signal) => {
+      const r = await client.copyTag({ registry, repository, reference: fromTag }, toTag, signal);
+      return r.ok ? undefined : r.error.message;
+    },
+  };
 }

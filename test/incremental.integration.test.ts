@@ -1,0 +1,165 @@
+/**
+ * Incremental builds on the real engine and registry: an image is rebuilt when, and only when,
+ * what it is made of changed. Counts of builds and pushes, never times.
+ */
+import { appendFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  byName,
+  kbuild,
+  projectCopy,
+  randomTag,
+  readSummary,
+  registryDigest,
+  REGISTRY,
+  requireHost,
+  sh,
+} from './helpers/host.js';
+
+const project = projectCopy('bb');
+const tag = randomTag();
+const tag2 = `${tag}-b`;
+let n = 0;
+/** Runs a build; returns each image's status. */
+async function build(...extra: string[]) {
+  const file = join(project.dir, `run-${n++}.json`);
+  const r = await kbuild(
+    ['build', '-p', 'bb', '--summary-json', file, '-q', ...extra],
+    project.dir,
+  );
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return {
+    statuses: Object.fromEntries(readSummary(file).images.map((i) => [i.name, i.status])),
+    summary: readSummary(file),
+    stdout: r.stdout,
+  };
+}
+const count = (statuses: Record<string, string>, status: string) =>
+  Object.values(statuses).filter((s) => s === status).length;
+
+beforeAll(() => requireHost());
+afterAll(async () => {
+  const refs = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
+    .split('\n')
+    .filter((r) => r.startsWith('kbuild-test/') && (r.endsWith(tag) || r.endsWith(tag2)));
+  if (refs.length) await sh('docker', ['rmi', '-f', ...refs]).catch(() => '');
+  project.remove();
+});
+
+describe('incremental builds', () => {
+  it('a second build --push with nothing changed builds nothing and pushes nothing', async () => {
+    const first = await build('--tag', tag, '--push', '--registry', REGISTRY);
+    expect(count(first.statuses, 'pushed')).toBe(6);
+    const second = await build('--tag', tag, '--push', '--registry', REGISTRY);
+    expect(second.statuses).toEqual(
+      Object.fromEntries(Object.keys(first.statuses).map((k) => [k, 'fresh'])),
+    );
+    expect(second.stdout).not.toContain('kbuild: pushing');
+    // The fingerprint tag was published beside the shared one, naming the same manifest.
+    const fpTag = (
+      await sh('docker', [
+        'image',
+        'inspect',
+        '--format',
+        '{{index .Config.Labels "io.kbuild.fingerprint"}}',
+        `kbuild-test/bb-app1:${tag}`,
+      ])
+    )
+      .trim()
+      .slice(0, 24);
+    expect(await registryDigest(REGISTRY, 'kbuild-test/bb-app1', `fp-${fpTag}`)).toBe(
+      byName(first.summary)['bb-app1']!.digest,
+    );
+  });
+
+  it('touching one context file rebuilds exactly that image and its descendants, and plan says why', async () => {
+    appendFileSync(join(project.dir, 'images/bb-tools/bb-tools.txt'), `changed ${tag}\n`); // unique: fingerprints are content-addressed
+    const plan = await kbuild(['plan', '-p', 'bb', '--tag', tag, '--json'], project.dir);
+    const steps = Object.fromEntries(
+      (
+        JSON.parse(plan.stdout) as { steps: { name: string; action: string; reason: string }[] }
+      ).steps.map((s) => [s.name, s]),
+    );
+    expect(steps['bb-tools']).toMatchObject({
+      action: 'build',
+      reason: 'context-changed (bb-tools.txt)',
+    });
+    expect(steps['bb-app1']).toMatchObject({
+      action: 'build',
+      reason: 'parent-changed (bb-tools)',
+    });
+    expect(steps['bb-base']).toMatchObject({ action: 'fresh' });
+    const r = await build('--tag', tag);
+    expect(r.statuses).toEqual({
+      'bb-base': 'fresh',
+      'bb-lib': 'fresh',
+      'bb-tools': 'built',
+      'bb-app1': 'built',
+      'bb-app2': 'built',
+      'bb-app3': 'fresh',
+    });
+  });
+
+  it('a new tag retags instead of rebuilding', async () => {
+    const r = await build('--tag', tag2);
+    expect(count(r.statuses, 'retagged')).toBe(6);
+    const ids = await Promise.all(
+      ['bb-app2'].flatMap((img) =>
+        [tag, tag2].map((t) =>
+          sh('docker', ['image', 'inspect', '--format', '{{.Id}}', `kbuild-test/${img}:${t}`]),
+        ),
+      ),
+    );
+    expect(ids[0]).toBe(ids[1]);
+  });
+
+  it('without the state file the engine still knows what is fresh; --force rebuilds', async () => {
+    rmSync(join(project.dir, '.kbuild/state'), { recursive: true, force: true });
+    expect(count((await build('--tag', tag)).statuses, 'fresh')).toBe(6);
+    expect(count((await build('--tag', tag, '--force')).statuses, 'built')).toBe(6);
+  });
+
+  it('a run killed mid-way: the next run builds only what is missing', async () => {
+    const file = join(project.dir, 'killed.json');
+    appendFileSync(join(project.dir, 'images/bb-base/base.txt'), `again ${tag}\n`);
+    let killed = false;
+    const r = await kbuild(
+      [
+        'build',
+        '-p',
+        'bb',
+        '--tag',
+        tag,
+        '--var',
+        'sleep_image=bb-app3',
+        '--var',
+        'sleep_seconds=64',
+        '--summary-json',
+        file,
+      ],
+      project.dir,
+      (out, child) => {
+        if (!killed && out.includes('bb-app3: building')) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      },
+    );
+    expect(r.signal).toBe('SIGKILL');
+    const again = await build(
+      '--tag',
+      tag,
+      '--var',
+      'sleep_image=bb-app3',
+      '--var',
+      'sleep_seconds=0',
+    );
+    // bb-app3's Dockerfile changed (no sleep now) and it never finished: it builds; bb-base,
+    // bb-lib (its parent) finished before the kill and are fresh.
+    expect(again.statuses['bb-base']).toBe('fresh');
+    expect(again.statuses['bb-lib']).toBe('fresh');
+    expect(again.statuses['bb-app3']).toBe('built');
+  });
+});
