@@ -60,5 +60,5 @@ export function overheadBench(runs = 5) {
     () => kb('build', '-p', 'bb', '--tag', 'bench', '-q', '--threads', '4'),
     runs,
   );
-  return { images: order.length, shell, kbuild1, kbuild4 };
+  return { images: order.length, shell, kbuild1, kbuild4, noop };
 }
