@@ -290,16 +290,23 @@ export function parseInspect(stdout: string): InspectJson[] {
   return Array.isArray(parsed) ? (parsed as InspectJson[]) : [];
 }
 
-/** An Engine over the docker CLI; detection runs once per engine (a failed one is retried). */
-export function createDockerEngine(opts: DockerEngineOptions = {}): Engine {
-  let detected: Promise<Result<EngineInfo, EngineFailure>> | undefined;
-  const info = (): Promise<Result<EngineInfo, EngineFailure>> => {
-    detected ??= detectDocker(opts).then((r) => {
+/** Runs `detect` once and keeps its answer, unless it failed: then the next call tries again. */
+export function onceUntilSuccess<T, E>(
+  detect: () => Promise<Result<T, E>>,
+): () => Promise<Result<T, E>> {
+  let detected: Promise<Result<T, E>> | undefined;
+  return () => {
+    detected ??= detect().then((r) => {
       if (!r.ok) detected = undefined;
       return r;
     });
     return detected;
   };
+}
+
+/** An Engine over the docker CLI; detection runs once per engine (a failed one is retried). */
+export function createDockerEngine(opts: DockerEngineOptions = {}): Engine {
+  const info = onceUntilSuccess(() => detectDocker(opts));
   const quick = (client: string, args: string[]): Promise<ExecResult> =>
     runCommand({ file: client, args, timeoutSeconds: QUICK_SECONDS, killGraceMs: 1000 });
 

@@ -16,6 +16,7 @@ import {
   parseInspect,
   readImageId,
   withTempDir,
+  onceUntilSuccess,
 } from './docker.js';
 import { commandFailure, lastLine, pushFailure, runCommand, type ExecResult } from './exec.js';
 
@@ -97,14 +98,7 @@ export async function detectPodman(
 
 /** An Engine over the podman CLI; detection runs once per engine (a failed one is retried). */
 export function createPodmanEngine(opts: PodmanEngineOptions = {}): Engine {
-  let detected: Promise<Result<EngineInfo, EngineFailure>> | undefined;
-  const info = (): Promise<Result<EngineInfo, EngineFailure>> => {
-    detected ??= detectPodman(opts).then((r) => {
-      if (!r.ok) detected = undefined;
-      return r;
-    });
-    return detected;
-  };
+  const info = onceUntilSuccess(() => detectPodman(opts));
   const quick = (client: string, args: string[]): Promise<ExecResult> =>
     runCommand({ file: client, args, timeoutSeconds: QUICK_SECONDS, killGraceMs: 1000 });
 
