@@ -134,7 +134,7 @@ if (which === 'all' || which === 'overhead') {
         `| shell loop (sequential) | ${ms(r.shell)} | 1.00 |`,
         `| kbuild build -j1 | ${ms(r.kbuild1)} | ${(r.kbuild1 / r.shell).toFixed(2)} (goal <= 1.10) |`,
         `| kbuild build -j4 | ${ms(r.kbuild4)} | ${(r.kbuild4 / r.shell).toFixed(2)} |`,
-          `| kbuild build, nothing changed (no --force: 0 engine builds) | ${ms(r.noop)} | ${(r.noop / r.shell).toFixed(2)} |`,
+        `| kbuild build, nothing changed (no --force: 0 engine builds) | ${ms(r.noop)} | ${(r.noop / r.shell).toFixed(2)} |`,
       ].join('\n'),
   ]);
 }
