@@ -139,6 +139,26 @@ if (which === 'all' || which === 'overhead') {
   ]);
 }
 
+if (which === 'family') {
+  const { familyBench } = await import('./family.js');
+  const rows = familyBench();
+  const fmt = (c) =>
+    Object.entries(c)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ');
+  sections.push([
+    'family',
+    '## The shipped family on the real engine (debian-binary, 24 images, pushed to 127.0.0.1:5000)\n\n' +
+      [
+        '| run | wall (whole process) | images |',
+        '|---|---|---|',
+        ...rows.map((r) => `| ${r.label} | ${r.seconds.toFixed(1)} s | ${fmt(r.counts)} |`),
+      ].join('\n') +
+      '\n\nGoal: the second `kbuild build --push` makes 0 builds and pushes nothing, under 5 s.',
+  ]);
+}
+
 const resultsFile = join(here, 'RESULTS.md');
 let text;
 try {

@@ -1,0 +1,60 @@
+// The shipped family on the real engine (debian-binary, pushed to 127.0.0.1:5000): the no-op
+// re-run, one leaf changed, one mid-level base changed. Needs scripts/setup-host.sh. The first
+// run is whatever this host's layer cache makes it (not a cold build: that would wipe the cache).
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, cpSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const bin = join(here, '..', 'bin', 'kbuild.js');
+
+export function familyBench() {
+  const dir = join(here, 'out', 'family');
+  rmSync(dir, { recursive: true, force: true });
+  for (const f of ['kbuild.yaml', 'images', 'profiles'])
+    cpSync(join(here, '..', f), join(dir, f), { recursive: true });
+  const summary = join(dir, 'summary.json');
+  const run = (label) => {
+    const t0 = performance.now();
+    execFileSync(
+      process.execPath,
+      [
+        bin,
+        '--profile',
+        'debian-binary',
+        '--push',
+        '--registry',
+        '127.0.0.1:5000',
+        '-q',
+        '--summary-json',
+        summary,
+        '-C',
+        dir,
+      ],
+      { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    const s = JSON.parse(readFileSync(summary, 'utf8'));
+    const row = {
+      label,
+      seconds: (performance.now() - t0) / 1000,
+      counts: s.counts,
+      pushes: s.images.filter((i) => i.status === 'pushed').length,
+    };
+    console.log(`family: ${label}: ${row.seconds.toFixed(1)} s, ${JSON.stringify(s.counts)}`);
+    return row;
+  };
+  const rows = [run('first run (warm layer cache)'), run('second run, nothing changed')];
+  appendFileSync(
+    join(dir, 'images', 'hello-web', 'src', 'hello_web', 'app.py'),
+    '\n# bench: a leaf changed\n',
+  );
+  rows.push(run('one leaf changed (hello-web)'));
+  appendFileSync(
+    join(dir, 'images', 'prometheus', 'prometheus-base', 'Dockerfile.j2'),
+    '\n# bench: a mid-level base changed\n',
+  );
+  rows.push(run('one mid-level base changed (prometheus-base, 5 children)'));
+  return rows;
+}
