@@ -2,7 +2,7 @@
  * Incremental builds on the real engine and registry: an image is rebuilt when, and only when,
  * what it is made of changed. Counts of builds and pushes, never times.
  */
-import { appendFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -43,7 +43,7 @@ beforeAll(() => requireHost());
 afterAll(async () => {
   const refs = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
     .split('\n')
-    .filter((r) => r.startsWith('kbuild-test/') && (r.endsWith(tag) || r.endsWith(tag2)));
+    .filter((r) => r.startsWith('kbuild-test/') && r.includes(`:${tag}`));
   if (refs.length) await sh('docker', ['rmi', '-f', ...refs]).catch(() => '');
   project.remove();
 });
@@ -161,5 +161,44 @@ describe('incremental builds', () => {
     expect(again.statuses['bb-base']).toBe('fresh');
     expect(again.statuses['bb-lib']).toBe('fresh');
     expect(again.statuses['bb-app3']).toBe('built');
+  });
+
+  it('a new CI host (no local images, no state) builds nothing: the registry has every fingerprint', async () => {
+    const tag3 = `${tag}-c`;
+    await build('--tag', tag, '--push', '--registry', REGISTRY);
+    const ours = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
+      .split('\n')
+      .filter((r) => r.startsWith('kbuild-test/'));
+    const fps = new Set(
+      (
+        await sh('docker', [
+          'images',
+          '--filter',
+          'label=io.kbuild.profile=bb',
+          '--format',
+          '{{.ID}}',
+        ])
+      )
+        .split('\n')
+        .filter(Boolean),
+    );
+    expect(fps.size).toBeGreaterThan(0);
+    await sh('docker', ['rmi', '-f', ...ours]).catch(() => '');
+    rmSync(join(project.dir, '.kbuild/state'), { recursive: true, force: true });
+    const r = await build('--tag', tag3, '--push', '--registry', REGISTRY);
+    expect(count(r.statuses, 'retagged')).toBe(6); // the shared tag moved inside the registry
+    expect(r.stdout).not.toContain('kbuild: pushing');
+    for (const img of r.summary.images) {
+      expect(await registryDigest(REGISTRY, `kbuild-test/${img.name}`, tag3)).toBe(img.digest);
+    }
+    // A leaf changes: only its parent is pulled (by fingerprint), only the leaf is built.
+    appendFileSync(join(project.dir, 'images/bb-app3/bb-app3.txt'), `leaf ${tag}\n`);
+    const leaf = await build('--tag', tag3, '--push', '--registry', REGISTRY);
+    expect(leaf.statuses['bb-app3']).toBe('pushed');
+    expect(count(leaf.statuses, 'fresh')).toBe(5);
+    const libLog = byName(leaf.summary)['bb-lib']!.log!;
+    expect(readFileSync(libLog, 'utf8')).toContain(
+      'bb-lib is up to date in the registry; pulling it',
+    );
   });
 });

@@ -369,6 +369,24 @@ export function createDockerEngine(opts: DockerEngineOptions = {}): Engine {
       return ok(undefined);
     },
 
+    async pull(ref, op) {
+      const i = await info();
+      if (!i.ok) return i;
+      const r = await runCommand({
+        file: i.value.client,
+        args: ['pull', ref],
+        signal: op.signal,
+        log: op.log,
+        ...(op.timeoutSeconds ? { timeoutSeconds: op.timeoutSeconds } : {}),
+      });
+      if (r.status !== 'exited' || r.exitCode !== 0) {
+        const f = pushFailure(r, DAEMON_DOWN);
+        return err(f.reason === 'push-failed' ? { ...f, reason: 'pull-failed' as const } : f);
+      }
+      const id = await quick(i.value.client, ['image', 'inspect', '--format', '{{.Id}}', ref]);
+      return ok({ imageId: id.stdout.trim() });
+    },
+
     async push(ref, op) {
       const i = await info();
       if (!i.ok) return i;

@@ -144,6 +144,25 @@ export function createPodmanEngine(opts: PodmanEngineOptions = {}): Engine {
       return ok(undefined);
     },
 
+    async pull(ref, op) {
+      const i = await info();
+      if (!i.ok) return i;
+      const r = await runCommand({
+        file: i.value.client,
+        args: ['pull', ...(isLoopbackRegistry(ref) ? ['--tls-verify=false'] : []), ref],
+        signal: op.signal,
+        log: op.log,
+        ...(op.timeoutSeconds ? { timeoutSeconds: op.timeoutSeconds } : {}),
+      });
+      if (r.status !== 'exited' || r.exitCode !== 0) {
+        const f = pushFailure(r, UNAVAILABLE);
+        return err(f.reason === 'push-failed' ? { ...f, reason: 'pull-failed' as const } : f);
+      }
+      const id = await quick(i.value.client, ['image', 'inspect', '--format', '{{.Id}}', ref]);
+      const hex = id.stdout.trim();
+      return ok({ imageId: hex.startsWith('sha256:') ? hex : `sha256:${hex}` });
+    },
+
     async push(ref, op) {
       const i = await info();
       if (!i.ok) return i;

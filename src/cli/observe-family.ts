@@ -6,13 +6,15 @@ import type { Family } from '../core/family.js';
 import type { Selection } from '../core/select.js';
 import { imageLabels, imageTags } from '../run/build.js';
 import { observe, type Observed } from '../run/observe.js';
-import type { Engine, EngineInfo } from '../run/ports.js';
+import type { Engine, EngineInfo, Publisher } from '../run/ports.js';
 
 export interface FamilyObservation {
   readonly engine: Engine;
   readonly info: EngineInfo;
   readonly state: StateFile;
   readonly observed: Observed;
+  /** The registry, when one is configured (and may be asked). */
+  readonly publisher?: Publisher;
 }
 
 /** Detects the engine and observes the family; the engine failure message when none answers. */
@@ -20,7 +22,7 @@ export async function observeFamily(
   root: string,
   family: Family,
   selection: Selection,
-  opts: { engine?: 'docker' | 'podman'; builder?: string; force: boolean },
+  opts: { engine?: 'docker' | 'podman'; builder?: string; force: boolean; registryCache?: boolean },
 ): Promise<{ ok: true; value: FamilyObservation } | { ok: false; message: string }> {
   // Loaded here, not at start-up: the engine adapters (execa) cost every other command ~0.2 s.
   const { detectEngine } = await import('../adapters/engines.js');
@@ -28,6 +30,10 @@ export async function observeFamily(
   if (!detected.ok) return { ok: false, message: detected.error.message };
   const { engine, info } = detected.value;
   const state = await readState(root, family.profile.name);
+  const publisher = family.naming.registry
+    ? await registryPublisher(family.naming.registry)
+    : undefined;
+  const remote = opts.registryCache === false ? undefined : publisher?.current;
   const observed = await observe(
     family,
     selection,
@@ -39,8 +45,30 @@ export async function observeFamily(
       stored: (n) => state.images[n]?.record,
       labels: (n) => imageLabels(family, n),
       tags: (n) => imageTags(family, n),
+      ...(remote
+        ? { remote: (repo: string, tag: string) => remote(repo, tag, AbortSignal.timeout(30_000)) }
+        : {}),
     },
     opts.force,
   );
-  return { ok: true, value: { engine, info, state, observed } };
+  return {
+    ok: true,
+    value: { engine, info, state, observed, ...(publisher ? { publisher } : {}) },
+  };
+}
+
+/** The registry as the run's Publisher (loaded only when pushing). */
+async function registryPublisher(registry: string): Promise<Publisher> {
+  const { createRegistryClient } = await import('../adapters/registry.js');
+  const client = createRegistryClient({ retries: 2 });
+  return {
+    current: async (repository, tag, signal) => {
+      const r = await client.headManifest({ registry, repository, reference: tag }, signal);
+      return r.ok ? r.value.digest : undefined;
+    },
+    alias: async (repository, fromTag, toTag, signal) => {
+      const r = await client.copyTag({ registry, repository, reference: fromTag }, toTag, signal);
+      return r.ok ? undefined : r.error.message;
+    },
+  };
 }

@@ -87,12 +87,14 @@ export function withoutFamilyRefs(
 export interface Observation {
   /** An image with this fingerprint exists locally. */
   readonly present: boolean;
+  /** The registry holds an image with this fingerprint (its fp tag), with this digest. */
+  readonly remoteDigest?: string;
   /** Every reference the image should carry already names that image. */
   readonly tagged: boolean;
 }
 
 export type Freshness =
-  | { readonly action: 'fresh' }
+  | { readonly action: 'fresh'; readonly from?: 'registry' }
   | { readonly action: 'retag' }
   | { readonly action: 'build'; readonly reason: string };
 
@@ -105,6 +107,7 @@ export function freshness(
 ): Freshness {
   if (force) return { action: 'build', reason: 'forced' };
   if (seen.present) return seen.tagged ? { action: 'fresh' } : { action: 'retag' };
+  if (seen.remoteDigest) return { action: 'fresh', from: 'registry' };
   const reasons = diffRecords(stored, now.record);
   return {
     action: 'build',

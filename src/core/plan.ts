@@ -19,6 +19,8 @@ export interface PlanStep {
   readonly reason: string;
   /** How the image came into the selection. */
   readonly selectedAs: 'selected' | 'ancestor' | 'descendant';
+  /** For fresh images: only the registry has it (pulled if a child builds on it here). */
+  readonly fromRegistry?: boolean;
   /** Selected parents (parents outside the selection are assumed to exist). */
   readonly parents: readonly ImageName[];
   /** For builds: 0 with no parent being built, else one more than the latest such parent's; -1 otherwise. */
@@ -84,7 +86,16 @@ export function planBuild(
       action,
       reason:
         blocked ??
-        (action === 'build' ? why : action === 'retag' ? 'image present; tag moves' : 'up to date'),
+        (action === 'build'
+          ? why
+          : action === 'retag'
+            ? 'image present; tag moves'
+            : decision.action === 'fresh' && decision.from === 'registry'
+              ? 'up to date in the registry'
+              : 'up to date'),
+      ...(decision.action === 'fresh' && decision.from === 'registry'
+        ? { fromRegistry: true }
+        : {}),
       selectedAs,
       parents,
       wave: wave.get(name) ?? -1,

@@ -57,6 +57,8 @@ export interface ImageIdentity {
   readonly localId: (name: ImageName) => string | undefined;
   /** The digest this image (this fingerprint) was last pushed as to this registry, if known. */
   readonly publishedDigest: (name: ImageName) => string | undefined;
+  /** The digest of the registry's image with this fingerprint, for images fresh only there. */
+  readonly remoteDigest: (name: ImageName) => string | undefined;
 }
 
 export interface RunIdentity {
@@ -100,6 +102,8 @@ function stepError(f: EngineFailure, tail: readonly string[]): StepError {
       return { reason: 'cancelled', message: 'cancelled' };
     case 'push-failed':
       return { reason: 'push-failed', message: f.message, transient: f.transient };
+    case 'pull-failed':
+      return { reason: 'pull-failed', message: f.message, transient: f.transient };
     case 'engine-unavailable':
       return { reason: 'engine-unavailable', message: f.message };
   }
@@ -122,6 +126,13 @@ export async function runBuild(
   // with --push they are pushed like the rest.
   const toBuild = plan.steps.filter((s) => s.action !== 'unbuildable');
   const actionOf = new Map(plan.steps.map((s) => [s.name, s.action]));
+  const fromRegistry = new Set(plan.steps.filter((s) => s.fromRegistry).map((s) => s.name));
+  // Images only the registry has are pulled only when something builds on them here.
+  const neededHere = new Set(
+    plan.steps.filter((s) => s.action === 'build').flatMap((s) => s.parents),
+  );
+  /** Registry-only images whose shared tag this run moved (a manifest copy in the registry). */
+  const moved = new Set<ImageName>();
   const building = new Set(toBuild.map((s) => s.name));
   const jobs: Job[] = toBuild.map((s) => ({
     name: s.name,
@@ -170,6 +181,7 @@ export async function runBuild(
   ): Promise<StepResult<{ imageId: string }>> => {
     const log = line(name);
     const action = actionOf.get(name);
+    if (fromRegistry.has(name)) return useRegistryImage(name, log, s);
     if (action === 'fresh' || action === 'retag') {
       const id = images.localId(name)!;
       if (action === 'retag') {
@@ -199,6 +211,41 @@ export async function runBuild(
       { signal: s, log, ...(o.timeoutSeconds > 0 ? { timeoutSeconds: o.timeoutSeconds } : {}) },
     );
     return r.ok ? r : { ok: false, error: stepError(r.error, tails.get(name) ?? []) };
+  };
+
+  const useRegistryImage = async (
+    name: ImageName,
+    log: (line: string) => void,
+    s: AbortSignal,
+  ): Promise<StepResult<{ imageId: string }>> => {
+    const digest = images.remoteDigest(name)!;
+    const fpRef = images.fpRef(name);
+    const fpTag = fpRef.slice(fpRef.lastIndexOf(':') + 1);
+    let imageId = '';
+    if (neededHere.has(name)) {
+      const remoteRef = `${family.naming.registry}/${fpRef}`;
+      log(`kbuild: ${name} is up to date in the registry; pulling it for the images built on it`);
+      const r = await ports.engine.pull(remoteRef, { signal: s, log });
+      if (!r.ok) return { ok: false, error: stepError(r.error, []) };
+      for (const t of [...imageTags(family, name), fpRef]) {
+        const t2 = await ports.engine.tag(remoteRef, t);
+        if (!t2.ok) return { ok: false, error: stepError(t2.error, []) };
+      }
+      imageId = r.value.imageId;
+    }
+    if (o.push && ports.publisher) {
+      const repo = family.naming.repository(name);
+      if ((await ports.publisher.current(repo, family.naming.tag, s)) !== digest) {
+        const e = await ports.publisher.alias(repo, fpTag, family.naming.tag, s);
+        if (e) return { ok: false, error: { reason: 'push-failed', message: e, transient: false } };
+        log(
+          `kbuild: moved ${repo}:${family.naming.tag} to ${digest} in the registry (no build, no layer moved)`,
+        );
+        moved.add(name);
+      }
+      published.set(name, digest);
+    }
+    return { ok: true, value: { imageId } };
   };
 
   const push = async (
@@ -281,11 +328,9 @@ export async function runBuild(
       const unchanged =
         (outcome.status === 'built' || (outcome.status === 'pushed' && published.has(step.name))) &&
         (step.action === 'fresh' || step.action === 'retag');
-      out.push(
-        unchanged
-          ? { ...summary, status: step.action === 'fresh' ? 'fresh' : 'retagged' }
-          : summary,
-      );
+      const status = step.action === 'retag' || moved.has(step.name) ? 'retagged' : 'fresh';
+      const digest = summary.digest ?? images.remoteDigest(step.name) ?? null;
+      out.push(unchanged ? { ...summary, status, digest } : summary);
     } else {
       out.push({
         name: step.name,

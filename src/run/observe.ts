@@ -19,6 +19,8 @@ export interface ObservePorts {
   readonly stored: (name: ImageName) => FingerprintRecord | undefined;
   readonly labels: (name: ImageName) => Record<string, string>;
   readonly tags: (name: ImageName) => string[];
+  /** The digest the registry holds under repository:tag (absent: the registry is not asked). */
+  readonly remote?: (repository: string, tag: string) => Promise<string | undefined>;
 }
 
 export interface Observed {
@@ -28,6 +30,8 @@ export interface Observed {
   readonly fpRef: (name: ImageName) => string;
   /** Local images found, by reference. */
   readonly local: ReadonlyMap<string, LocalImage>;
+  /** Digests of images found (by fingerprint) only in the registry. */
+  readonly remoteDigests: ReadonlyMap<ImageName, string>;
   /** External bases the engine does not have, with the images built on them. */
   readonly missingBases: ReadonlyMap<string, ImageName[]>;
 }
@@ -57,11 +61,33 @@ export async function observe(
     `${family.naming.repository(n)}:${fingerprintTag(fingerprints.get(n)!.fingerprint)}`;
   const refs = [...names].flatMap((n) => [fpRef(n), ...ports.tags(n)]);
   const local = await ports.engine.inspect(refs);
+  // What is not here may be in the registry, built by another host: one HEAD each, at once.
+  const remoteDigests = new Map<ImageName, string>();
+  const remote = ports.remote;
+  if (remote && !force) {
+    await Promise.all(
+      [...names]
+        .filter((n) => !local.has(fpRef(n)))
+        .map(async (n) => {
+          const d = await remote(
+            family.naming.repository(n),
+            fingerprintTag(fingerprints.get(n)!.fingerprint),
+          );
+          if (d) remoteDigests.set(n, d);
+        }),
+    );
+  }
   const plan = planBuild(family, selection, (n) => {
     const fp = fingerprints.get(n)!;
     const found = local.get(fpRef(n));
     const tagged = found !== undefined && ports.tags(n).every((t) => local.get(t)?.id === found.id);
-    return freshness(fp, ports.stored(n), { present: found !== undefined, tagged }, force);
+    const remoteDigest = remoteDigests.get(n);
+    const seen = {
+      present: found !== undefined,
+      tagged,
+      ...(remoteDigest ? { remoteDigest } : {}),
+    };
+    return freshness(fp, ports.stored(n), seen, force);
   });
   const missingBases = new Map<string, ImageName[]>();
   for (const step of plan.steps) {
@@ -70,5 +96,5 @@ export async function observe(
       if (!bases.has(b)) missingBases.set(b, [...(missingBases.get(b) ?? []), step.name]);
     }
   }
-  return { plan, fingerprints, fpRef, local, missingBases };
+  return { plan, fingerprints, fpRef, local, missingBases, remoteDigests };
 }

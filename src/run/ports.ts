@@ -25,6 +25,7 @@ export type EngineFailure =
   | { readonly reason: 'timeout'; readonly seconds: number }
   | { readonly reason: 'cancelled' }
   | { readonly reason: 'push-failed'; readonly message: string; readonly transient: boolean }
+  | { readonly reason: 'pull-failed'; readonly message: string; readonly transient: boolean }
   | { readonly reason: 'engine-unavailable'; readonly message: string };
 
 export interface OpOptions {
@@ -72,6 +73,8 @@ export interface Engine {
   tag(source: string, target: string): Promise<Result<void, EngineFailure>>;
   /** Pushes a reference; answers the digest the registry stored. */
   push(ref: string, op: OpOptions): Promise<Result<{ readonly digest: Digest }, EngineFailure>>;
+  /** Pulls a reference from its registry into the engine; answers the local image id. */
+  pull(ref: string, op: OpOptions): Promise<Result<{ readonly imageId: string }, EngineFailure>>;
   /** Looks up many local references at once (one engine call); missing ones are absent. */
   inspect(refs: readonly string[]): Promise<Map<string, LocalImage>>;
 }

@@ -15,6 +15,7 @@ export type OutcomeReason =
   | 'engine-exit'
   | 'timeout'
   | 'push-failed'
+  | 'pull-failed'
   | 'cancelled'
   | 'fail-fast'
   | 'parent-failed'

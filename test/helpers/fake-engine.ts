@@ -232,6 +232,8 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
   const images = new Map<string, StoredImage>();
   const tags = new Map<string, string>(); // key(ref) -> id
   const registry = new Map<string, Digest>();
+  /** What the in-memory registry serves: reference -> image id (for pulls). */
+  const registryImages = new Map<string, string>();
   const calls: string[] = [];
   const requests: BuildRequest[] = [];
   const buildOrder: string[] = [];
@@ -563,6 +565,7 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           }
           const digest = `sha256:${sha256(`manifest ${img.id}`)}` as Digest;
           registry.set(key(ref), digest);
+          registryImages.set(key(ref), img.id);
           op.log(`${parsed.value.tag ?? 'latest'}: digest: ${digest} size: 527`);
           return ok({ digest });
         };
@@ -573,6 +576,23 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
       } finally {
         s.dispose();
       }
+    },
+
+    pull(ref, op) {
+      calls.push(`pull ${ref}`);
+      const id = registryImages.get(key(ref));
+      if (!id) {
+        return Promise.resolve(
+          err({
+            reason: 'pull-failed',
+            message: `manifest for ${ref} not found`,
+            transient: false,
+          } as const),
+        );
+      }
+      tags.set(key(ref), id);
+      op.log(`Pulled ${ref}`);
+      return Promise.resolve(ok({ imageId: id }));
     },
 
     inspect(refs) {

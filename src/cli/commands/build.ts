@@ -11,7 +11,6 @@ import {
   type StateFile,
 } from '../../adapters/state.js';
 import type { Observed } from '../../run/observe.js';
-import type { Publisher } from '../../run/ports.js';
 import { observeFamily } from '../observe-family.js';
 import type { RunSummary } from '../../run/summary.js';
 import { runBuild, type BuildOptions } from '../../run/build.js';
@@ -39,6 +38,7 @@ interface BuildFlags extends ProfileOptions, SelectionOptions {
   summaryJson?: string;
   progress?: 'tty' | 'plain';
   force?: boolean;
+  registryCache: boolean;
   quiet?: boolean;
 }
 
@@ -75,6 +75,10 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
     )
     .option('--builder <name>', 'docker buildx builder to use (remote or Kubernetes BuildKit)')
     .option('--force', 'rebuild the selection even where nothing changed')
+    .option(
+      '--no-registry-cache',
+      'do not look for images with the same fingerprint in the registry',
+    )
     .option('--pull', 'always try to pull newer external base images')
     .option('--no-cache', "build without the engine's layer cache")
     .option('--logs-dir <dir>', 'where per-image logs go (default: .kbuild/logs/<run-id>)')
@@ -113,12 +117,13 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     ...(flags.engine ? { engine: flags.engine } : {}),
     ...(flags.builder ? { builder: flags.builder } : {}),
     force: flags.force ?? false,
+    registryCache: flags.registryCache,
   });
   if (!found.ok) {
     io.err(`kbuild: no container engine: ${found.message}\n`);
     return 1;
   }
-  const { engine, info, state, observed } = found.value;
+  const { engine, info, state, observed, publisher } = found.value;
   const started = new Date();
   const runId = `${started.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${randomBytes(2).toString('hex')}`;
   const logsDir = resolve(io.cwd, flags.logsDir ?? join(root, '.kbuild', 'logs', runId));
@@ -190,13 +195,14 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
         },
         now: () => performance.now(),
         sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined),
-        ...(options.push ? { publisher: await registryPublisher(family.naming.registry) } : {}),
+        ...(publisher ? { publisher } : {}),
       },
       { runId, startedAt: started.toISOString() },
       {
         fpRef: observed.fpRef,
         fingerprint: (n) => observed.fingerprints.get(n)!.fingerprint,
         localId: (n) => observed.local.get(observed.fpRef(n))?.id,
+        remoteDigest: (n) => observed.remoteDigests.get(n),
         publishedDigest: (n) => {
           const st = state.images[n];
           const same = st?.fingerprint === observed.fingerprints.get(n)?.fingerprint;
@@ -248,20 +254,4 @@ function nextState(
     };
   }
   return { ...before, images };
-}
-
-/** The registry as the run's Publisher (loaded only when pushing). */
-async function registryPublisher(registry: string): Promise<Publisher> {
-  const { createRegistryClient } = await import('../../adapters/registry.js');
-  const client = createRegistryClient({ retries: 2 });
-  return {
-    current: async (repository, tag, signal) => {
-      const r = await client.headManifest({ registry, repository, reference: tag }, signal);
-      return r.ok ? r.value.digest : undefined;
-    },
-    alias: async (repository, fromTag, toTag, signal) => {
-      const r = await client.copyTag({ registry, repository, reference: fromTag }, toTag, signal);
-      return r.ok ? undefined : r.error.message;
-    },
-  };
 }
