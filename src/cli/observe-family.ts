@@ -33,7 +33,7 @@ export async function observeFamily(
   const publisher = family.naming.registry
     ? await registryPublisher(family.naming.registry)
     : undefined;
-  const remote = opts.registryCache === false ? undefined : publisher?.current;
+  const remote = opts.registryCache === false ? undefined : publisher;
   const observed = await observe(
     family,
     selection,
@@ -46,7 +46,10 @@ export async function observeFamily(
       labels: (n) => imageLabels(family, n),
       tags: (n) => imageTags(family, n),
       ...(remote
-        ? { remote: (repo: string, tag: string) => remote(repo, tag, AbortSignal.timeout(30_000)) }
+        ? {
+            remote: (repo: string, tag: string) =>
+              remote.current(repo, tag, AbortSignal.timeout(30_000)),
+          }
         : {}),
     },
     opts.force,
