@@ -262,3 +262,70 @@ describe('problems in the image tree, all reported at once', () => {
     }
   });
 });
+
+describe('--changed-since', () => {
+  const git = (dir: string, ...args: string[]) =>
+    execFileSync('git', ['-C', dir, '-c', 'user.email=t@t', '-c', 'user.name=t', ...args], {
+      encoding: 'utf8',
+    });
+  const listed = async (dir: string, ...args: string[]) => {
+    const r = await runCli(['list', '-p', 'deb', '--json', ...args], dir);
+    expect(r.code).toBe(0);
+    return {
+      names: (JSON.parse(r.stdout) as { images: { name: string }[] }).images.map((i) => i.name),
+      note: r.stderr,
+    };
+  };
+
+  it('selects what a change of a shared macro, a context file or a profile setting reaches, with descendants', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'kbuild-since-'));
+    try {
+      execFileSync('cp', ['-r', `${mini}/.`, work]);
+      git(work, 'init', '-q');
+      git(work, 'add', '.');
+      git(work, 'commit', '-qm', 'start');
+      expect((await listed(work, '--changed-since', 'HEAD')).names).toEqual([]);
+
+      // macros.j2 is imported by mid-a and leaf-2; leaf-1 and leaf-3 descend from mid-a.
+      execFileSync('sed', [
+        '-i',
+        's/install -y/install -y --quiet/',
+        join(work, 'images/macros.j2'),
+      ]);
+      const macros = await listed(work, '--changed-since', 'HEAD', '--skip-parents');
+      expect(macros.names).toEqual(['mid-a', 'leaf-1', 'leaf-2', 'leaf-3']);
+      expect(macros.note).toContain('changed since HEAD: mid-a, leaf-2');
+      git(work, 'commit', '-qam', 'macros');
+
+      // A context file of the base: everything.
+      execFileSync('sh', ['-c', `echo more >> ${join(work, 'images/base/hello.txt')}`]);
+      expect((await listed(work, '--changed-since', 'HEAD')).names).toHaveLength(6);
+      git(work, 'commit', '-qam', 'base');
+
+      // A profile setting of one image; patterns narrow the changed set.
+      execFileSync('sed', [
+        '-i',
+        's/extra_packages: \\[curl\\]/extra_packages: [curl, git]/',
+        join(work, 'profiles/deb.yaml'),
+      ]);
+      expect((await listed(work, '--changed-since', 'HEAD', '--skip-parents')).names).toEqual([
+        'leaf-2',
+      ]);
+      // Since the start the base changed, so everything is reached; a pattern narrows that.
+      expect(
+        (await listed(work, '--changed-since', 'HEAD~2', 'leaf-1', '--skip-parents')).names,
+      ).toEqual(['leaf-1']);
+      expect((await listed(work, '--changed-since', 'HEAD~2', 'leaf-1')).names).toEqual([
+        'base',
+        'mid-a',
+        'leaf-1',
+      ]);
+
+      const bad = await runCli(['list', '-p', 'deb', '--changed-since', 'no-such-ref'], work);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain("'no-such-ref' names no commit");
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});

@@ -36,6 +36,8 @@ export interface ProfileOptions {
 
 export interface SelectionOptions {
   exclude: string[];
+  /** A git revision: select what changed since it (and descendants). */
+  changedSince?: string;
   skipParents?: boolean;
   withDescendants?: boolean;
 }

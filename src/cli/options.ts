@@ -55,5 +55,9 @@ export function selectionOptions(cmd: Command): Command {
     )
     .option('--exclude <pattern>', 'remove images from the selection (repeatable)', collect, [])
     .option('--skip-parents', 'do not add the ancestors of selected images')
-    .option('--with-descendants', 'add every descendant of the selected images');
+    .option('--with-descendants', 'add every descendant of the selected images')
+    .option(
+      '--changed-since <git-ref>',
+      'select the images whose template, included templates, context or profile settings changed since a git revision, with their descendants',
+    );
 }

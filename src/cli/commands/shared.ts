@@ -1,7 +1,13 @@
 /** What every profile command does first: load the workspace and the profile's family. */
+import { join } from 'node:path';
+import { hashContext } from '../../adapters/context-hash.js';
+import { snapshotAt } from '../../adapters/git-snapshot.js';
+import { changedImages } from '../../core/changes.js';
+import { descendants } from '../../core/graph.js';
 import type { Family } from '../../core/family.js';
+import type { ImageName } from '../../core/model.js';
 import type { Selection } from '../../core/select.js';
-import type { Io } from '../io.js';
+import { UsageError, type Io } from '../io.js';
 import {
   loadProfileFamily,
   loadWorkspace,
@@ -9,6 +15,7 @@ import {
   select,
   type ProfileOptions,
   type SelectionOptions,
+  type Workspace,
 } from '../load.js';
 import { Failed } from '../options.js';
 
@@ -21,7 +28,80 @@ export async function loadSelected(
   if (!ws.ok) throw new Failed(ws.failures);
   const family = loadProfileFamily(io, ws.value, opts, profileName(io, ws.value, opts.profile));
   if (!family.ok) throw new Failed(family.failures);
+  if (opts.changedSince) {
+    const selection = await changedSelection(
+      io,
+      ws.value,
+      opts,
+      family.value,
+      patterns,
+      opts.changedSince,
+    );
+    return { family: family.value, selection, root: ws.value.root };
+  }
   const selection = select(family.value, patterns, opts);
   if (!selection.ok) throw new Failed(selection.failures);
   return { family: family.value, selection: selection.value, root: ws.value.root };
+}
+
+/**
+ * --changed-since REF: the images whose rendered Dockerfile, build args or context differ from
+ * the family rendered at REF (patterns narrow them), with their descendants and ancestors.
+ */
+async function changedSelection(
+  io: Io,
+  ws: Workspace,
+  opts: ProfileOptions & SelectionOptions,
+  family: Family,
+  patterns: readonly string[],
+  ref: string,
+): Promise<Selection> {
+  const snap = await snapshotAt(ws.root, ref);
+  if (!snap.ok) throw new UsageError(`--changed-since: ${snap.message}`);
+  let changed: Set<ImageName>;
+  try {
+    const then = await loadWorkspace(io, { ...opts, project: snap.dir });
+    const before = then.ok
+      ? loadProfileFamily(io, then.value, opts, family.profile.name)
+      : undefined;
+    if (!before?.ok)
+      io.err(`kbuild: the family did not load as of ${ref}; every image counts as changed\n`);
+    const hashAll = async (root: string, f: Family | undefined) =>
+      new Map(
+        await Promise.all(
+          [...(f?.images.values() ?? [])].map(
+            async (img) =>
+              [
+                img.spec.name,
+                await hashContext(join(root, f!.project.imagesDir, img.spec.dir)),
+              ] as const,
+          ),
+        ),
+      );
+    const beforeFamily = before?.ok ? before.value : undefined;
+    changed = changedImages(beforeFamily, family, {
+      before: await hashAll(snap.dir, beforeFamily),
+      now: await hashAll(ws.root, family),
+    });
+  } finally {
+    await snap.remove();
+  }
+  const inOrder = family.graph.order.filter((n) => changed.has(n));
+  io.err(`kbuild: changed since ${ref}: ${inOrder.length ? inOrder.join(', ') : 'nothing'}\n`);
+  // What a change reaches: the changed images and everything built on them; patterns narrow it.
+  let affected = new Set([...changed, ...descendants(family.graph, changed)]);
+  if (patterns.length) {
+    const matched = select(family, patterns, {
+      ...opts,
+      skipParents: true,
+      withDescendants: opts.withDescendants ?? false,
+    });
+    if (!matched.ok) throw new Failed(matched.failures);
+    affected = new Set(matched.value.images.filter((n) => affected.has(n)));
+  }
+  if (affected.size === 0)
+    return { images: [], addedAncestors: new Set(), addedDescendants: new Set() };
+  const selection = select(family, [...affected], { ...opts, withDescendants: false });
+  if (!selection.ok) throw new Failed(selection.failures);
+  return selection.value;
 }

@@ -1,0 +1,40 @@
+/** The project as it was at a git revision: a temporary copy of its tracked files then. */
+import { execa } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export type Snapshot =
+  { ok: true; dir: string; remove: () => Promise<void> } | { ok: false; message: string };
+
+/** Extracts `rev`'s tree of the repository holding `root` (the part below `root` only). */
+export async function snapshotAt(root: string, rev: string): Promise<Snapshot> {
+  const top = await execa('git', ['-C', root, 'rev-parse', '--show-toplevel', '--show-prefix'], {
+    reject: false,
+  });
+  if (top.exitCode !== 0)
+    return { ok: false, message: `${root} is not in a git repository: ${top.stderr.trim()}` };
+  const [, prefix = ''] = top.stdout.split('\n');
+  const verify = await execa(
+    'git',
+    ['-C', root, 'rev-parse', '--verify', '--quiet', `${rev}^{commit}`],
+    { reject: false },
+  );
+  if (verify.exitCode !== 0)
+    return {
+      ok: false,
+      message: `'${rev}' names no commit in this repository (try a branch, tag or hash: git log --oneline)`,
+    };
+  const dir = await mkdtemp(join(tmpdir(), 'kbuild-since-'));
+  const tree = prefix ? `${rev}:${prefix}` : rev;
+  const archive = await execa(
+    'sh',
+    ['-c', `git -C "$1" archive --format=tar "$2" | tar -x -C "$3"`, 'sh', root, tree, dir],
+    { reject: false },
+  );
+  if (archive.exitCode !== 0) {
+    await rm(dir, { recursive: true, force: true });
+    return { ok: false, message: `cannot read ${rev}: ${archive.stderr.trim()}` };
+  }
+  return { ok: true, dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
