@@ -139,6 +139,26 @@ if (which === 'all' || which === 'overhead') {
   ]);
 }
 
+if (which === 'all' || which === 'noop') {
+  const { noopBench } = await import('./noop.js');
+  const r = noopBench();
+  console.log(
+    `noop-187: first run ${r.first.builds} builds in ${ms(r.first.ms)}; nothing changed: ${r.noopBuilds} builds, ${ms(r.noopMs)} (median); one context file of an image with many descendants: ${r.touched.builds} builds`,
+  );
+  sections.push([
+    'noop',
+    '## Incremental builds on the large-family shape (187 images, fake engine, whole process)\n\n' +
+      'Each run is a whole `node` process: load, render, hash every build context, fingerprint, ask the (fake) engine, plan, schedule, write state.\n\n' +
+      [
+        '| run | builds | wall |',
+        '|---|---|---|',
+        `| first run | ${r.first.builds} | ${ms(r.first.ms)} |`,
+        `| nothing changed (median of 5) | ${r.noopBuilds} | ${ms(r.noopMs)} (goal < 1.5 s) |`,
+        `| one context file of l1-img-0 changed (it has 29 children, each with children) | ${r.touched.builds} (k + 1 = ${r.expected}) | ${ms(r.touched.ms)} |`,
+      ].join('\n'),
+  ]);
+}
+
 if (which === 'family') {
   const { familyBench } = await import('./family.js');
   const rows = familyBench();
