@@ -49,5 +49,6 @@ export function noopBench(runs = 5) {
     noopMs: median(noops.map((r) => r.ms)),
     noopBuilds: Math.max(...noops.map((r) => r.builds)),
     touched,
+    expected,
   };
 }

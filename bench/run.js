@@ -143,7 +143,7 @@ if (which === 'all' || which === 'noop') {
   const { noopBench } = await import('./noop.js');
   const r = noopBench();
   console.log(
-    `noop-187: first run ${r.first.builds} builds in ${ms(r.first.ms)}; nothing changed: ${r.noopBuilds} builds, ${ms(r.noopMs)} (median); one context file of an image with many descendants: ${r.touched.builds} builds`,
+    `noop-187: first run ${r.first.builds} builds in ${ms(r.first.ms)}; nothing changed: ${r.noopBuilds} builds, ${ms(r.noopMs)} (median); one context file of an image with ${r.expected - 1} descendants: ${r.touched.builds} builds (k+1 = ${r.expected})`,
   );
   sections.push([
     'noop',
