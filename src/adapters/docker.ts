@@ -290,6 +290,35 @@ export function parseInspect(stdout: string): InspectJson[] {
   return Array.isArray(parsed) ? (parsed as InspectJson[]) : [];
 }
 
+/** `<client> pull [extra…] ref`, then the local id of `ref` (docker and podman alike). */
+export async function pullImage(
+  client: string,
+  extra: readonly string[],
+  ref: string,
+  op: OpOptions,
+  unavailable: RegExp,
+): Promise<Result<{ readonly imageId: string }, EngineFailure>> {
+  const r = await runCommand({
+    file: client,
+    args: ['pull', ...extra, ref],
+    signal: op.signal,
+    log: op.log,
+    ...(op.timeoutSeconds ? { timeoutSeconds: op.timeoutSeconds } : {}),
+  });
+  if (r.status !== 'exited' || r.exitCode !== 0) {
+    const f = pushFailure(r, unavailable);
+    return err(f.reason === 'push-failed' ? { ...f, reason: 'pull-failed' as const } : f);
+  }
+  const id = await runCommand({
+    file: client,
+    args: ['image', 'inspect', '--format', '{{.Id}}', ref],
+    timeoutSeconds: QUICK_SECONDS,
+    killGraceMs: 1000,
+  });
+  const hex = id.stdout.trim();
+  return ok({ imageId: hex.startsWith('sha256:') ? hex : `sha256:${hex}` });
+}
+
 /** Runs `detect` once and keeps its answer, unless it failed: then the next call tries again. */
 export function onceUntilSuccess<T, E>(
   detect: () => Promise<Result<T, E>>,
@@ -371,20 +400,7 @@ export function createDockerEngine(opts: DockerEngineOptions = {}): Engine {
 
     async pull(ref, op) {
       const i = await info();
-      if (!i.ok) return i;
-      const r = await runCommand({
-        file: i.value.client,
-        args: ['pull', ref],
-        signal: op.signal,
-        log: op.log,
-        ...(op.timeoutSeconds ? { timeoutSeconds: op.timeoutSeconds } : {}),
-      });
-      if (r.status !== 'exited' || r.exitCode !== 0) {
-        const f = pushFailure(r, DAEMON_DOWN);
-        return err(f.reason === 'push-failed' ? { ...f, reason: 'pull-failed' as const } : f);
-      }
-      const id = await quick(i.value.client, ['image', 'inspect', '--format', '{{.Id}}', ref]);
-      return ok({ imageId: id.stdout.trim() });
+      return i.ok ? pullImage(i.value.client, [], ref, op, DAEMON_DOWN) : i;
     },
 
     async push(ref, op) {

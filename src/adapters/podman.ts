@@ -17,6 +17,7 @@ import {
   readImageId,
   withTempDir,
   onceUntilSuccess,
+  pullImage,
 } from './docker.js';
 import { commandFailure, lastLine, pushFailure, runCommand, type ExecResult } from './exec.js';
 
@@ -146,21 +147,8 @@ export function createPodmanEngine(opts: PodmanEngineOptions = {}): Engine {
 
     async pull(ref, op) {
       const i = await info();
-      if (!i.ok) return i;
-      const r = await runCommand({
-        file: i.value.client,
-        args: ['pull', ...(isLoopbackRegistry(ref) ? ['--tls-verify=false'] : []), ref],
-        signal: op.signal,
-        log: op.log,
-        ...(op.timeoutSeconds ? { timeoutSeconds: op.timeoutSeconds } : {}),
-      });
-      if (r.status !== 'exited' || r.exitCode !== 0) {
-        const f = pushFailure(r, UNAVAILABLE);
-        return err(f.reason === 'push-failed' ? { ...f, reason: 'pull-failed' as const } : f);
-      }
-      const id = await quick(i.value.client, ['image', 'inspect', '--format', '{{.Id}}', ref]);
-      const hex = id.stdout.trim();
-      return ok({ imageId: hex.startsWith('sha256:') ? hex : `sha256:${hex}` });
+      const tls = isLoopbackRegistry(ref) ? ['--tls-verify=false'] : [];
+      return i.ok ? pullImage(i.value.client, tls, ref, op, UNAVAILABLE) : i;
     },
 
     async push(ref, op) {
