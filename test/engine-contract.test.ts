@@ -35,6 +35,8 @@ interface Subject {
   leftovers(marker: string): Promise<string[]>;
   /** Removes local images (and pushed manifests) made by the suite. */
   remove(refs: readonly string[]): Promise<void>;
+  /** Removes local references only (the registry keeps what was pushed). */
+  forget(refs: readonly string[]): Promise<void>;
 }
 
 const MANIFEST_TYPES = [
@@ -91,6 +93,9 @@ async function realSubject(kind: 'docker' | 'podman', clientPath?: string): Prom
       }
       if (refs.length) await execa(client, ['rmi', '-f', ...refs], { reject: false });
     },
+    forget: async (refs) => {
+      await execa(client, ['rmi', ...refs], { reject: false });
+    },
   };
 }
 
@@ -111,6 +116,10 @@ function fakeSubject(): Subject {
     registryDigest: (ref) => Promise.resolve(engine.registryDigest(ref)),
     leftovers: (marker) => Promise.resolve(engine.running().filter((t) => t.includes(marker))),
     remove: (refs) => {
+      engine.remove(refs);
+      return Promise.resolve();
+    },
+    forget: (refs) => {
       engine.remove(refs);
       return Promise.resolve();
     },
@@ -362,6 +371,30 @@ function engineContract(name: string, setup: () => Promise<Subject>): void {
         );
       expect(r.value.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(await s().registryDigest(ref)).toBe(r.value.digest);
+    });
+
+    it('pull brings a pushed image back under its reference, with the same id', async () => {
+      await built();
+      const ref = tagged(`${REGISTRY}/${repo}:pulled`);
+      expect((await s().engine.tag(mainTag, ref)).ok).toBe(true);
+      const before = (await s().engine.inspect([ref])).get(ref)!.id;
+      expect((await s().engine.push(ref, op().op)).ok).toBe(true);
+      await s().forget([ref]);
+      expect((await s().engine.inspect([ref])).has(ref)).toBe(false);
+      const { lines, op: o } = op();
+      const r = await s().engine.pull(ref, o);
+      if (!r.ok)
+        throw new Error(
+          `pull failed: ${JSON.stringify(r.error)}\n${lines.join('\n')}\n${SETUP_HINT}`,
+        );
+      expect(r.value.imageId).toBe(before);
+      expect((await s().engine.inspect([ref])).get(ref)?.id).toBe(before);
+    });
+
+    it('pull of a reference the registry does not have fails', async () => {
+      const r = await s().engine.pull(`${REGISTRY}/${repo}:never-pushed`, op().op);
+      expect(r.ok).toBe(false);
+      expect(!r.ok && r.error.reason).toBe('pull-failed');
     });
 
     it('push to a registry where nothing listens fails transiently (connection refused)', async () => {
