@@ -201,4 +201,35 @@ describe('incremental builds', () => {
       'bb-lib is up to date in the registry; pulling it',
     );
   });
+
+  it('kbuild.lock pins the base: a drifted base is refused, a new lock rebuilds as base-moved', async () => {
+    const base = `kbuild-lock-test/${tag}:1`;
+    await sh('docker', ['tag', 'busybox:latest', base]);
+    try {
+      const b = ['--base-image', base];
+      const locked = await kbuild(['lock', '-p', 'bb', ...b], project.dir);
+      expect(locked.code).toBe(0);
+      expect(locked.stdout).toMatch(
+        new RegExp(`bb +${base.replace(/[/.:]/g, '\\$&')} +sha256:[0-9a-f]{64} +new`),
+      );
+      expect(count((await build('--tag', tag, ...b)).statuses, 'built')).toBe(6);
+      // The base moves under the same tag.
+      await sh('sh', [
+        '-c',
+        `printf 'FROM busybox:latest\\nRUN echo ${tag} > /moved\\n' | DOCKER_BUILDKIT=1 /usr/bin/docker build -q --network none -t ${base} -`,
+      ]);
+      const refused = await kbuild(['build', '-p', 'bb', '--tag', tag, ...b], project.dir);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`kbuild.lock: base image '${base}' is sha256:`);
+      expect(refused.stderr).toContain('nothing was built');
+      expect((await kbuild(['lock', '-p', 'bb', ...b], project.dir)).stdout).toContain('moved');
+      const plan = await kbuild(['plan', '-p', 'bb', '--tag', tag, '--json', ...b], project.dir);
+      const steps = (JSON.parse(plan.stdout) as { steps: { name: string; reason: string }[] })
+        .steps;
+      expect(steps.find((st) => st.name === 'bb-base')!.reason).toBe(`base-moved (${base})`);
+      expect(count((await build('--tag', tag, ...b)).statuses, 'built')).toBe(6);
+    } finally {
+      await sh('docker', ['rmi', '-f', base]).catch(() => '');
+    }
+  });
 });

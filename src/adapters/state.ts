@@ -5,6 +5,8 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FingerprintRecord } from '../core/fingerprint.js';
+import { EMPTY_LOCK, LOCK_FILE, parseLock, type Lock } from '../core/lock.js';
+import type { ConfigProblem, Result } from '../core/model.js';
 
 export const STATE_SCHEMA = 1;
 
@@ -49,4 +51,19 @@ export async function writeFileAtomically(path: string, text: string): Promise<v
 
 export async function writeState(root: string, state: StateFile): Promise<void> {
   await writeFileAtomically(statePath(root, state.profile), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** kbuild.lock at the project root; the empty lock when there is none. */
+export async function readLockFile(root: string): Promise<Result<Lock, ConfigProblem[]>> {
+  let text: string;
+  try {
+    text = await readFile(join(root, LOCK_FILE), 'utf8');
+  } catch {
+    return { ok: true, value: EMPTY_LOCK };
+  }
+  return parseLock(text, LOCK_FILE);
+}
+
+export async function writeLockFile(root: string, lock: Lock): Promise<void> {
+  await writeFileAtomically(join(root, LOCK_FILE), `${JSON.stringify(lock, null, 2)}\n`);
 }

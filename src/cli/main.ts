@@ -10,6 +10,7 @@ import { registerBuild } from './commands/build.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGraph } from './commands/graph.js';
 import { registerList } from './commands/list.js';
+import { registerLock } from './commands/lock.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRender } from './commands/render.js';
 import { registerValidate } from './commands/validate.js';
@@ -44,6 +45,7 @@ Examples:
     registerPlan,
     registerValidate,
     registerDoctor,
+    registerLock,
   ]) {
     register(program, run);
   }

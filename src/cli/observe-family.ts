@@ -1,7 +1,8 @@
 /** The observation both `plan` and `build` start from: engine, state, fingerprints, plan. */
 import { join } from 'node:path';
 import { hashContext } from '../adapters/context-hash.js';
-import { readState, type StateFile } from '../adapters/state.js';
+import { readLockFile, readState, type StateFile } from '../adapters/state.js';
+import { Failed } from './options.js';
 import type { Family } from '../core/family.js';
 import type { Selection } from '../core/select.js';
 import { imageLabels, imageTags } from '../run/build.js';
@@ -30,6 +31,9 @@ export async function observeFamily(
   if (!detected.ok) return { ok: false, message: detected.error.message };
   const { engine, info } = detected.value;
   const state = await readState(root, family.profile.name);
+  const lock = await readLockFile(root);
+  if (!lock.ok) throw new Failed([{ reason: 'config-invalid', problems: lock.error }]);
+  const pins = lock.value.profiles[family.profile.name];
   const publisher = family.naming.registry
     ? await registryPublisher(family.naming.registry)
     : undefined;
@@ -45,6 +49,7 @@ export async function observeFamily(
       stored: (n) => state.images[n]?.record,
       labels: (n) => imageLabels(family, n),
       tags: (n) => imageTags(family, n),
+      ...(pins ? { pins } : {}),
       ...(remote
         ? {
             remote: (repo: string, tag: string) =>

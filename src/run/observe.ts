@@ -8,6 +8,7 @@ import { fingerprintFamily, freshness, type Fingerprinted } from '../core/freshn
 import { fingerprintTag, type FingerprintRecord } from '../core/fingerprint.js';
 import { ancestors } from '../core/graph.js';
 import type { ImageName } from '../core/model.js';
+import { driftedBases } from '../core/lock.js';
 import { planBuild, type Plan } from '../core/plan.js';
 import type { Selection } from '../core/select.js';
 import type { Engine, EngineKind, LocalImage } from './ports.js';
@@ -19,6 +20,8 @@ export interface ObservePorts {
   readonly stored: (name: ImageName) => FingerprintRecord | undefined;
   readonly labels: (name: ImageName) => Record<string, string>;
   readonly tags: (name: ImageName) => string[];
+  /** kbuild.lock's pins for this profile: base reference -> digest. */
+  readonly pins?: Readonly<Record<string, string>>;
   /** The digest the registry holds under repository:tag (absent: the registry is not asked). */
   readonly remote?: (repository: string, tag: string) => Promise<string | undefined>;
 }
@@ -30,6 +33,8 @@ export interface Observed {
   readonly fpRef: (name: ImageName) => string;
   /** Local images found, by reference. */
   readonly local: ReadonlyMap<string, LocalImage>;
+  /** Bases the engine holds at another digest than kbuild.lock pins. */
+  readonly drift: readonly { ref: string; pinned: string; now: string }[];
   /** Digests of images found (by fingerprint) only in the registry. */
   readonly remoteDigests: ReadonlyMap<ImageName, string>;
   /** External bases the engine does not have, with the images built on them. */
@@ -53,7 +58,11 @@ export async function observe(
   ]);
   const fingerprints = fingerprintFamily(family, names, {
     contexts: new Map(hashes),
-    bases: new Map([...bases].map(([ref, img]) => [ref, img.id])),
+    // Pinned bases are fingerprinted by their pin: moving one is a new lock, seen as base-moved.
+    bases: new Map([
+      ...[...bases].map(([ref, img]) => [ref, img.id] as const),
+      ...Object.entries(ports.pins ?? {}),
+    ]),
     engine: ports.engineKind,
     labels: ports.labels,
   });
@@ -96,5 +105,6 @@ export async function observe(
       if (!bases.has(b)) missingBases.set(b, [...(missingBases.get(b) ?? []), step.name]);
     }
   }
-  return { plan, fingerprints, fpRef, local, missingBases, remoteDigests };
+  const drift = driftedBases(ports.pins, new Map([...bases].map(([ref, img]) => [ref, img.id])));
+  return { plan, fingerprints, fpRef, local, missingBases, remoteDigests, drift };
 }

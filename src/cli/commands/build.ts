@@ -129,6 +129,10 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
   const logsDir = resolve(io.cwd, flags.logsDir ?? join(root, '.kbuild', 'logs', runId));
   const buildRoot = join(root, '.kbuild', 'build', family.profile.name);
   const plan = observed.plan;
+  if (observed.drift.length) {
+    for (const d of observed.drift) io.err(driftMessage(d, info.kind));
+    return 1;
+  }
   const missing = observed.missingBases;
   for (const [base, users] of missing) {
     io.err(
@@ -254,4 +258,15 @@ function nextState(
     };
   }
   return { ...before, images };
+}
+
+/** A base that moved away from its pin: say both digests and both ways out. */
+export function driftMessage(
+  d: { ref: string; pinned: string; now: string },
+  engine: string,
+): string {
+  return (
+    `kbuild.lock: base image '${d.ref}' is ${d.now} in ${engine}, but the lock pins ${d.pinned}; nothing was built. ` +
+    `Accept the new base with 'kbuild lock --profile …' (its images then rebuild as base-moved), or put the pinned image back (${engine} tag <image> ${d.ref}).\n`
+  );
 }

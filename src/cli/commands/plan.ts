@@ -5,6 +5,7 @@ import type { Io } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
 import { profileOptions, selectionOptions, type Action } from '../options.js';
 import { observeFamily } from '../observe-family.js';
+import { driftMessage } from './build.js';
 import { loadSelected } from './shared.js';
 
 interface PlanFlags extends ProfileOptions, SelectionOptions {
@@ -40,8 +41,11 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
             ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
             force: opts.force ?? false,
           });
-          if (found.ok) plan = found.value.observed.plan;
-          else
+          if (found.ok) {
+            plan = found.value.observed.plan;
+            for (const d of found.value.observed.drift)
+              io.err(driftMessage(d, found.value.info.kind));
+          } else
             io.err(
               `kbuild: no engine answers, so freshness is unknown and every image shows as build (${found.message})\n`,
             );
