@@ -48,13 +48,22 @@ export function familyBench() {
   const rows = [run('first run (warm layer cache)'), run('second run, nothing changed')];
   appendFileSync(
     join(dir, 'images', 'hello-web', 'src', 'hello_web', 'app.py'),
-    '\n# bench: a leaf changed\n',
+    `\n# bench: a leaf changed ${Date.now()}\n`,
   );
   rows.push(run('one leaf changed (hello-web)'));
   appendFileSync(
     join(dir, 'images', 'prometheus', 'prometheus-base', 'Dockerfile.j2'),
-    '\n# bench: a mid-level base changed\n',
+    `\nRUN echo 'bench: a mid-level base changed ${Date.now()}' > /etc/kbuild-bench\n`,
   );
   rows.push(run('one mid-level base changed (prometheus-base, 5 children)'));
+  // A new CI host: no local images of the family, no state; the registry has everything.
+  const local = execFileSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}'], {
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter((r) => r.startsWith('kbuild/'));
+  if (local.length) execFileSync('docker', ['rmi', '-f', ...local], { stdio: 'ignore' });
+  rmSync(join(dir, '.kbuild'), { recursive: true, force: true });
+  rows.push(run('new CI host (local images and state deleted)'));
   return rows;
 }

@@ -175,7 +175,7 @@ if (which === 'family') {
         '|---|---|---|',
         ...rows.map((r) => `| ${r.label} | ${r.seconds.toFixed(1)} s | ${fmt(r.counts)} |`),
       ].join('\n') +
-      '\n\nGoal: the second `kbuild build --push` makes 0 builds and pushes nothing, under 5 s.',
+      "\n\nEdits are unique per run (a new file content, a new RUN line), so rebuilt images really rebuild; the first run finds this host's earlier images (fresh, or retagged in the registry). Goal: the second `kbuild build --push` makes 0 builds and pushes nothing, under 5 s; a new CI host builds 0 images.",
   ]);
 }
 

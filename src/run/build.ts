@@ -261,19 +261,25 @@ export async function runBuild(
       );
       return { ok: true, value: { digest: known } };
     }
+    const fpTag = images.fpRef(name).slice(images.fpRef(name).lastIndexOf(':') + 1);
+    const repo = family.naming.repository(name);
+    if (actionOf.get(name) !== 'build' && ports.publisher) {
+      // Unchanged and already in the registry under its fingerprint: move the tag there, push nothing.
+      const there = await ports.publisher.current(repo, fpTag, s);
+      if (there && !(await ports.publisher.alias(repo, fpTag, family.naming.tag, s))) {
+        log(
+          `kbuild: ${repo}:${family.naming.tag} now names ${there} (a copy inside the registry: no layer moved)`,
+        );
+        return { ok: true, value: { digest: there } };
+      }
+    }
     const ref = imageTags(family, name).at(-1)!;
     log(`kbuild: pushing ${ref}${attempt > 1 ? ` (attempt ${attempt})` : ''}`);
     const r = await ports.engine.push(ref, { signal: s, log });
     if (!r.ok) return { ok: false, error: stepError(r.error, []) };
     log(`kbuild: pushed ${ref}@${r.value.digest}`);
     // The fingerprint tag beside the shared one lets another host find this image by what it is made of.
-    const fpTag = images.fpRef(name).slice(images.fpRef(name).lastIndexOf(':') + 1);
-    const aliased = await ports.publisher?.alias(
-      family.naming.repository(name),
-      family.naming.tag,
-      fpTag,
-      s,
-    );
+    const aliased = await ports.publisher?.alias(repo, family.naming.tag, fpTag, s);
     if (aliased) log(`kbuild: warning: could not add tag ${fpTag}: ${aliased}`);
     return r;
   };
