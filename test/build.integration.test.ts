@@ -287,6 +287,34 @@ describe('kbuild build with docker', () => {
   });
 });
 
+describe('a base image that cannot be had', () => {
+  it('fails its images before any engine build, saying how to provide one; descendants parent-failed', async () => {
+    const summaryFile = join(project.dir, 'nobase.json');
+    const r = await kbuild(
+      [
+        'build',
+        '-p',
+        'bb',
+        '--tag',
+        tagged(),
+        '--base-image',
+        'kbuild-missing/base:1',
+        '--summary-json',
+        summaryFile,
+      ],
+      project.dir,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "base image 'kbuild-missing/base:1' is not in the docker engine and could not be pulled; provide it: --base-image REF",
+    );
+    const s = byName(readSummary(summaryFile));
+    expect(s['bb-base']).toMatchObject({ status: 'failed', reason: 'base-missing' });
+    for (const n of ['bb-lib', 'bb-tools', 'bb-app1', 'bb-app2', 'bb-app3'])
+      expect(s[n]!.status).toBe('parent-failed');
+  });
+});
+
 describe('kbuild build with podman', () => {
   it('builds and pushes the same family', async () => {
     const tag = tagged();

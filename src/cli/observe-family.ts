@@ -23,7 +23,14 @@ export async function observeFamily(
   root: string,
   family: Family,
   selection: Selection,
-  opts: { engine?: 'docker' | 'podman'; builder?: string; force: boolean; registryCache?: boolean },
+  opts: {
+    engine?: 'docker' | 'podman';
+    builder?: string;
+    force: boolean;
+    registryCache?: boolean;
+    /** Pull external bases the engine lacks before fingerprinting (build, not plan). */
+    pullBases?: boolean;
+  },
 ): Promise<{ ok: true; value: FamilyObservation } | { ok: false; message: string }> {
   // Loaded here, not at start-up: the engine adapters (execa) cost every other command ~0.2 s.
   const { detectEngine } = await import('../adapters/engines.js');
@@ -50,6 +57,17 @@ export async function observeFamily(
       labels: (n) => imageLabels(family, n),
       tags: (n) => imageTags(family, n),
       ...(pins ? { pins } : {}),
+      ...(opts.pullBases
+        ? {
+            pullBase: async (ref: string) =>
+              (
+                await engine.pull(ref, {
+                  signal: AbortSignal.timeout(600_000),
+                  log: () => undefined,
+                })
+              ).ok,
+          }
+        : {}),
       ...(remote
         ? {
             remote: (repo: string, tag: string) =>

@@ -20,6 +20,11 @@ export interface ObservePorts {
   readonly stored: (name: ImageName) => FingerprintRecord | undefined;
   readonly labels: (name: ImageName) => Record<string, string>;
   readonly tags: (name: ImageName) => string[];
+  /**
+   * Pulls an external base the engine lacks (build only): its id is then known, and the same as on
+   * the host that built the family, so fingerprints match. Answers whether it worked.
+   */
+  readonly pullBase?: (ref: string) => Promise<boolean>;
   /** kbuild.lock's pins for this profile: base reference -> digest. */
   readonly pins?: Readonly<Record<string, string>>;
   /** The digest the registry holds under repository:tag (absent: the registry is not asked). */
@@ -54,7 +59,7 @@ export async function observe(
   const externals = [...new Set([...names].flatMap((n) => family.graph.nodes.get(n)!.externals))];
   const [hashes, bases] = await Promise.all([
     Promise.all([...names].map(async (n) => [n, await ports.hashContext(n)] as const)),
-    ports.engine.inspect(externals),
+    inspectBases(ports, externals),
   ]);
   const fingerprints = fingerprintFamily(family, names, {
     contexts: new Map(hashes),
@@ -107,4 +112,20 @@ export async function observe(
   }
   const drift = driftedBases(ports.pins, new Map([...bases].map(([ref, img]) => [ref, img.id])));
   return { plan, fingerprints, fpRef, local, missingBases, remoteDigests, drift };
+}
+
+/** The external bases in the engine, pulling the missing ones first when allowed. */
+async function inspectBases(
+  ports: ObservePorts,
+  externals: readonly string[],
+): Promise<Map<string, LocalImage>> {
+  const found = await ports.engine.inspect(externals);
+  const missing = externals.filter((r) => !found.has(r));
+  const pullBase = ports.pullBase;
+  if (!pullBase || missing.length === 0) return found;
+  const pulled = (
+    await Promise.all(missing.map(async (r) => ((await pullBase(r)) ? r : undefined)))
+  ).filter((r): r is string => r !== undefined);
+  if (pulled.length === 0) return found;
+  return new Map([...found, ...(await ports.engine.inspect(pulled))]);
 }

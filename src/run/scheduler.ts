@@ -16,6 +16,7 @@ export type OutcomeReason =
   | 'timeout'
   | 'push-failed'
   | 'pull-failed'
+  | 'base-missing'
   | 'cancelled'
   | 'fail-fast'
   | 'parent-failed'
@@ -243,7 +244,9 @@ export async function schedule(
       o.emit({ type: 'build-start', name: n, attempt });
       result = await guard(() => o.build(n, attempt, o.signal));
       const retryable =
-        !result.ok && !['timeout', 'cancelled'].includes(result.error.reason) && !o.signal.aborted;
+        !result.ok &&
+        !['timeout', 'cancelled', 'base-missing'].includes(result.error.reason) &&
+        !o.signal.aborted;
       if (result.ok || !retryable || attempt > o.retries) break;
       o.emit({ type: 'build-retry', name: n, attempt, error: result.error });
     }

@@ -14,7 +14,7 @@ import type { Observed } from '../../run/observe.js';
 import { observeFamily } from '../observe-family.js';
 import type { RunSummary } from '../../run/summary.js';
 import { runBuild, type BuildOptions } from '../../run/build.js';
-import type { Reporter, RunEvent } from '../../run/events.js';
+import type { Reporter } from '../../run/events.js';
 import { plainReporter } from '../../report/plain.js';
 import { ttyReporter } from '../../report/tty.js';
 import { UsageError, type Io } from '../io.js';
@@ -118,6 +118,7 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     ...(flags.builder ? { builder: flags.builder } : {}),
     force: flags.force ?? false,
     registryCache: flags.registryCache,
+    pullBases: true,
   });
   if (!found.ok) {
     io.err(`kbuild: no container engine: ${found.message}\n`);
@@ -133,13 +134,15 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     for (const d of observed.drift) io.err(driftMessage(d, info.kind));
     return 1;
   }
-  const missing = observed.missingBases;
-  for (const [base, users] of missing) {
-    io.err(
-      `kbuild: warning: base image '${base}' (FROM of ${users.join(', ')}) is not in the local ${info.kind} engine; ` +
-        `the build will try to pull it. If it cannot be pulled here, provide it: --base-image REF (a local image, e.g. ` +
-        `one you made with debootstrap + '${info.kind} import'), or '${info.kind} tag SOME-LOCAL-IMAGE ${base}'.\n`,
-    );
+  // A base that is neither here nor pullable fails its images before any engine call, with the fix.
+  const unavailable = new Map<string, string>();
+  for (const [base, users] of observed.missingBases) {
+    const message =
+      `base image '${base}' is not in the ${info.kind} engine and could not be pulled; provide it: ` +
+      `--base-image REF (any local image, e.g. one made with debootstrap + '${info.kind} import'), ` +
+      `or '${info.kind} tag SOME-LOCAL-IMAGE ${base}'`;
+    io.err(`kbuild: ${message} (needed by ${users.join(', ')})\n`);
+    for (const u of users) unavailable.set(u, message);
   }
 
   const tty =
@@ -157,20 +160,7 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     showLogs: flags.quiet ? 'failures' : 'all',
     githubGroups: Boolean(io.env['GITHUB_ACTIONS']),
   });
-  const baseHint = (e: RunEvent): RunEvent => {
-    if (e.type !== 'scheduler' || e.event.type !== 'done' || e.event.outcome.status !== 'failed')
-      return e;
-    const failed = e.event.outcome.name;
-    const bases = [...missing].filter(([, users]) => users.includes(failed)).map(([b]) => b);
-    if (!bases.length) return e;
-    const message = `${e.event.outcome.message ?? ''} — base image ${bases.join(', ')} is missing locally and could not be pulled: provide it with --base-image REF or '${info.kind} tag LOCAL ${bases[0]!}'`;
-    return { ...e, event: { ...e.event, outcome: { ...e.event.outcome, message } } };
-  };
-  const report: Reporter = (e) => {
-    const ev = baseHint(e);
-    if (live) live.report(ev);
-    else plain(ev);
-  };
+  const report: Reporter = (e) => (live ? live.report(e) : plain(e));
 
   const controller = new AbortController();
   let interrupts = 0;
@@ -200,6 +190,7 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
         now: () => performance.now(),
         sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined),
         ...(publisher ? { publisher } : {}),
+        unavailable: (n) => unavailable.get(n),
       },
       { runId, startedAt: started.toISOString() },
       {
