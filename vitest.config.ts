@@ -5,5 +5,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // The JSON report lets scripts/test.sh end with a plain 'N passed, N failed' line for CI.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.kbuild/test-results.json' },
   },
 });
