@@ -10,6 +10,7 @@ echo "== npm test"
 status=0
 npm test || status=$?
 # One plain closing line with the counts (vitest's own summary is not in a form CI reads).
+# shellcheck disable=SC2016  # a JavaScript template literal, not shell
 node -e '
   const r = JSON.parse(require("fs").readFileSync(".kbuild/test-results.json", "utf8"));
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
