@@ -28,6 +28,8 @@ export interface DockerEngineOptions {
   readonly client?: string;
   /** A buildx builder (`docker buildx build --builder NAME`); needs a client with buildx. */
   readonly builder?: string;
+  /** Build with the legacy builder (DOCKER_BUILDKIT=0) whatever the client supports. */
+  readonly legacyBuilder?: boolean;
 }
 
 /** Output that means the client is there but its daemon is not. */
@@ -169,7 +171,7 @@ export async function detectDocker(
     });
   }
   if (!best) return err({ reason: 'engine-unavailable', message: problems.join('; ') });
-  return ok(best);
+  return ok(opts.legacyBuilder ? { ...best, buildPath: 'legacy' } : best);
 }
 
 /** How the build path reads in the log's first line. */
