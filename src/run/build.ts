@@ -3,7 +3,8 @@
  * log kept, pushed when asked, and a summary of everything at the end.
  */
 import type { Family } from '../core/family.js';
-import type { ImageName } from '../core/model.js';
+import { fingerprintTag } from '../core/fingerprint.js';
+import type { Fingerprint, ImageName } from '../core/model.js';
 import type { Plan } from '../core/plan.js';
 import type { Reporter } from './events.js';
 import type {
@@ -54,7 +55,7 @@ export interface BuildPorts {
 /** Per image: the fingerprint tag and label a build adds, and the local image a fresh one is. */
 export interface ImageIdentity {
   readonly fpRef: (name: ImageName) => string;
-  readonly fingerprint: (name: ImageName) => string;
+  readonly fingerprint: (name: ImageName) => Fingerprint;
   /** Id of the local image carrying the fingerprint, for fresh and retagged images. */
   readonly localId: (name: ImageName) => string | undefined;
   /** The digest this image (this fingerprint) was last pushed as to this registry, if known. */
@@ -217,14 +218,41 @@ export async function runBuild(
     return r.ok ? r : { ok: false, error: stepError(r.error, tails.get(name) ?? []) };
   };
 
+  const fpTagOf = (name: ImageName) => fingerprintTag(images.fingerprint(name));
+
+  /**
+   * Points the registry's shared tag at the manifest under the image's fp tag (a copy inside the
+   * registry, no layer moves). `known`: the fp manifest's digest when already looked up.
+   * Undefined when the registry has no such manifest; the error text when the copy failed.
+   */
+  const tagFromFingerprint = async (
+    publisher: Publisher,
+    name: ImageName,
+    log: (line: string) => void,
+    s: AbortSignal,
+    known?: string,
+  ): Promise<{ digest: string } | { error: string } | undefined> => {
+    const repo = family.naming.repository(name);
+    const digest = known ?? (await publisher.current(repo, fpTagOf(name), s));
+    if (!digest) return undefined;
+    if ((await publisher.current(repo, family.naming.tag, s)) !== digest) {
+      const error = await publisher.alias(repo, fpTagOf(name), family.naming.tag, s);
+      if (error) return { error };
+      log(
+        `kbuild: ${repo}:${family.naming.tag} now names ${digest} (a copy inside the registry: no build, no layer moved)`,
+      );
+      moved.add(name);
+    }
+    published.set(name, digest);
+    return { digest };
+  };
+
   const useRegistryImage = async (
     name: ImageName,
     log: (line: string) => void,
     s: AbortSignal,
   ): Promise<StepResult<{ imageId: string }>> => {
-    const digest = images.remoteDigest(name)!;
     const fpRef = images.fpRef(name);
-    const fpTag = fpRef.slice(fpRef.lastIndexOf(':') + 1);
     let imageId = '';
     if (neededHere.has(name)) {
       const remoteRef = `${family.naming.registry}/${fpRef}`;
@@ -238,16 +266,9 @@ export async function runBuild(
       imageId = r.value.imageId;
     }
     if (o.push && ports.publisher) {
-      const repo = family.naming.repository(name);
-      if ((await ports.publisher.current(repo, family.naming.tag, s)) !== digest) {
-        const e = await ports.publisher.alias(repo, fpTag, family.naming.tag, s);
-        if (e) return { ok: false, error: { reason: 'push-failed', message: e, transient: false } };
-        log(
-          `kbuild: moved ${repo}:${family.naming.tag} to ${digest} in the registry (no build, no layer moved)`,
-        );
-        moved.add(name);
-      }
-      published.set(name, digest);
+      const r = await tagFromFingerprint(ports.publisher, name, log, s, images.remoteDigest(name));
+      if (r && 'error' in r)
+        return { ok: false, error: { reason: 'push-failed', message: r.error, transient: false } };
     }
     return { ok: true, value: { imageId } };
   };
@@ -265,17 +286,10 @@ export async function runBuild(
       );
       return { ok: true, value: { digest: known } };
     }
-    const fpTag = images.fpRef(name).slice(images.fpRef(name).lastIndexOf(':') + 1);
-    const repo = family.naming.repository(name);
     if (actionOf.get(name) !== 'build' && ports.publisher) {
       // Unchanged and already in the registry under its fingerprint: move the tag there, push nothing.
-      const there = await ports.publisher.current(repo, fpTag, s);
-      if (there && !(await ports.publisher.alias(repo, fpTag, family.naming.tag, s))) {
-        log(
-          `kbuild: ${repo}:${family.naming.tag} now names ${there} (a copy inside the registry: no layer moved)`,
-        );
-        return { ok: true, value: { digest: there } };
-      }
+      const r = await tagFromFingerprint(ports.publisher, name, log, s);
+      if (r && 'digest' in r) return { ok: true, value: r };
     }
     const ref = imageTags(family, name).at(-1)!;
     log(`kbuild: pushing ${ref}${attempt > 1 ? ` (attempt ${attempt})` : ''}`);
@@ -283,8 +297,9 @@ export async function runBuild(
     if (!r.ok) return { ok: false, error: stepError(r.error, []) };
     log(`kbuild: pushed ${ref}@${r.value.digest}`);
     // The fingerprint tag beside the shared one lets another host find this image by what it is made of.
-    const aliased = await ports.publisher?.alias(repo, family.naming.tag, fpTag, s);
-    if (aliased) log(`kbuild: warning: could not add tag ${fpTag}: ${aliased}`);
+    const repo = family.naming.repository(name);
+    const aliased = await ports.publisher?.alias(repo, family.naming.tag, fpTagOf(name), s);
+    if (aliased) log(`kbuild: warning: could not add tag ${fpTagOf(name)}: ${aliased}`);
     return r;
   };
 
