@@ -1,18 +1,30 @@
-// One whole `kbuild build` process over a synthetic family with a fake engine whose image store
-// persists in a file (so fingerprints found by one run are fresh for the next). Prints the
-// counts as JSON. Used by bench/noop.js; the real CLI differs only in the engine it talks to.
+// One whole `kbuild build` process over a synthetic family, with a fake engine whose image store
+// persists in a file (so what one run built is fresh for the next). It goes through the same
+// observation, run and state update as the CLI; only the engine differs. Prints the counts.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashContext } from '../dist/adapters/context-hash.js';
-import { readState, writeState } from '../dist/adapters/state.js';
+import { writeState } from '../dist/adapters/state.js';
 import { loadSelected } from '../dist/cli/commands/shared.js';
-import { imageLabels, imageTags, runBuild } from '../dist/run/build.js';
-import { observe } from '../dist/run/observe.js';
+import { observeFamily } from '../dist/cli/observe-family.js';
+import { runBuild } from '../dist/run/build.js';
+import { imageIdentity, stateAfterRun } from '../dist/run/state-update.js';
 
 const dir = process.argv[2];
 const storeFile = join(dir, '.fake-engine.json');
 const store = new Map(existsSync(storeFile) ? JSON.parse(readFileSync(storeFile, 'utf8')) : []);
 let builds = 0;
+const failure = (reason) => ({
+  ok: false,
+  error: { reason, message: 'no registry here', transient: false },
+});
+const info = {
+  kind: 'fake',
+  client: 'fake',
+  clientVersion: '1',
+  serverVersion: '1',
+  buildPath: 'buildkit',
+  platform: 'linux/amd64',
+};
 const engine = {
   kind: 'fake',
   info: async () => ({ ok: true, value: info }),
@@ -23,14 +35,9 @@ const engine = {
     return { ok: true, value: { imageId: id } };
   },
   tag: async (src, dst) => (store.set(dst, store.get(src)), { ok: true, value: undefined }),
-  push: async () => ({
-    ok: false,
-    error: { reason: 'push-failed', message: 'no registry', transient: false },
-  }),
-  pull: async () => ({
-    ok: false,
-    error: { reason: 'pull-failed', message: 'no registry', transient: false },
-  }),
+  push: async () => failure('push-failed'),
+  pull: async () => failure('pull-failed'),
+  // Family images are what this fake built; anything else (the external base) is present.
   inspect: async (refs) =>
     new Map(
       refs
@@ -38,35 +45,19 @@ const engine = {
         .map((r) => [r, { id: store.get(r) ?? 'sha256:base', labels: {} }]),
     ),
 };
-const info = {
-  kind: 'fake',
-  client: 'fake',
-  clientVersion: '1',
-  serverVersion: '1',
-  buildPath: 'buildkit',
-  platform: 'linux/amd64',
-};
 const io = { out: () => {}, err: (t) => process.stderr.write(t), cwd: dir, env: {} };
-const { family, selection, root } = await loadSelected(
-  io,
-  { project: dir, profile: 'p', var: [], buildArg: [], templateOverride: [], exclude: [] },
-  [],
-);
-const state = await readState(root, 'p');
-const observed = await observe(
-  family,
-  selection,
-  {
-    engine,
-    engineKind: 'fake',
-    hashContext: (n) =>
-      hashContext(join(root, family.project.imagesDir, family.images.get(n).spec.dir)),
-    stored: (n) => state.images[n]?.record,
-    labels: (n) => imageLabels(family, n),
-    tags: (n) => imageTags(family, n),
-  },
-  false,
-);
+const opts = {
+  project: dir,
+  profile: 'p',
+  var: [],
+  buildArg: [],
+  templateOverride: [],
+  exclude: [],
+};
+const { family, selection, root } = await loadSelected(io, opts, []);
+const found = await observeFamily(root, family, selection, { force: false, use: { engine, info } });
+if (!found.ok) throw new Error(found.message);
+const { state, observed } = found.value;
 const summary = await runBuild(
   family,
   observed.plan,
@@ -90,22 +81,10 @@ const summary = await runBuild(
     sleep: async () => {},
   },
   { runId: 'bench', startedAt: new Date().toISOString() },
-  {
-    fpRef: observed.fpRef,
-    fingerprint: (n) => observed.fingerprints.get(n).fingerprint,
-    localId: (n) => observed.local.get(observed.fpRef(n))?.id,
-    publishedDigest: () => undefined,
-    remoteDigest: () => undefined,
-  },
+  imageIdentity(observed, state, ''),
   new AbortController().signal,
   () => {},
 );
-const images = { ...state.images };
-for (const i of summary.images) {
-  const fp = observed.fingerprints.get(i.name);
-  if (fp && i.imageId)
-    images[i.name] = { fingerprint: fp.fingerprint, record: fp.record, imageId: i.imageId };
-}
-await writeState(root, { ...state, images });
+await writeState(root, stateAfterRun(state, summary, observed, ''));
 writeFileSync(storeFile, JSON.stringify([...store]));
 process.stdout.write(JSON.stringify({ builds, counts: summary.counts }));

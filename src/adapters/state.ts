@@ -4,28 +4,11 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { FingerprintRecord } from '../core/fingerprint.js';
 import { EMPTY_LOCK, LOCK_FILE, parseLock, type Lock } from '../core/lock.js';
 import type { ConfigProblem, Result } from '../core/model.js';
+import type { StateFile } from '../run/ports.js';
 
 export const STATE_SCHEMA = 1;
-
-export interface ImageState {
-  readonly fingerprint: string;
-  readonly record: FingerprintRecord;
-  readonly imageId: string;
-  /** Registry it was last pushed to, and the digest there. */
-  readonly registry?: string;
-  readonly digest?: string;
-  /** Build seconds of the last build (for priorities and ETAs). */
-  readonly seconds?: number;
-}
-
-export interface StateFile {
-  readonly schema: number;
-  readonly profile: string;
-  readonly images: Readonly<Record<string, ImageState>>;
-}
 
 export const statePath = (root: string, profile: string) =>
   join(root, '.kbuild', 'state', `${profile}.json`);

@@ -1,13 +1,13 @@
 /** The observation both `plan` and `build` start from: engine, state, fingerprints, plan. */
 import { join } from 'node:path';
 import { hashContext } from '../adapters/context-hash.js';
-import { readLockFile, readState, type StateFile } from '../adapters/state.js';
+import { readLockFile, readState } from '../adapters/state.js';
 import { Failed } from './options.js';
 import type { Family } from '../core/family.js';
 import type { Selection } from '../core/select.js';
 import { imageLabels, imageTags } from '../run/build.js';
 import { observe, type Observed } from '../run/observe.js';
-import type { Engine, EngineInfo, Publisher } from '../run/ports.js';
+import type { Engine, EngineInfo, Publisher, StateFile } from '../run/ports.js';
 
 export interface FamilyObservation {
   readonly engine: Engine;
@@ -18,7 +18,7 @@ export interface FamilyObservation {
   readonly publisher?: Publisher;
 }
 
-/** Detects the engine and observes the family; the engine failure message when none answers. */
+/** Detects the engine (unless given) and observes the family; the engine failure message when none answers. */
 export async function observeFamily(
   root: string,
   family: Family,
@@ -30,13 +30,19 @@ export async function observeFamily(
     registryCache?: boolean;
     /** Pull external bases the engine lacks before fingerprinting (build, not plan). */
     pullBases?: boolean;
+    /** An engine already chosen (benchmarks drive a fake one); default: detected. */
+    use?: { engine: Engine; info: EngineInfo };
   },
 ): Promise<{ ok: true; value: FamilyObservation } | { ok: false; message: string }> {
-  // Loaded here, not at start-up: the engine adapters (execa) cost every other command ~0.2 s.
-  const { detectEngine } = await import('../adapters/engines.js');
-  const detected = await detectEngine(opts.engine, opts.builder ? { builder: opts.builder } : {});
-  if (!detected.ok) return { ok: false, message: detected.error.message };
-  const { engine, info } = detected.value;
+  let chosen = opts.use;
+  if (!chosen) {
+    // Loaded here, not at start-up: the engine adapters (execa) cost every other command ~0.2 s.
+    const { detectEngine } = await import('../adapters/engines.js');
+    const detected = await detectEngine(opts.engine, opts.builder ? { builder: opts.builder } : {});
+    if (!detected.ok) return { ok: false, message: detected.error.message };
+    chosen = detected.value;
+  }
+  const { engine, info } = chosen;
   const state = await readState(root, family.profile.name);
   const lock = await readLockFile(root);
   if (!lock.ok) throw new Failed([{ reason: 'config-invalid', problems: lock.error }]);

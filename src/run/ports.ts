@@ -2,6 +2,7 @@
  * The ports through which a run talks to the outside world. Adapters implement them
  * (src/adapters), tests use fakes (test/helpers/fake-engine.ts); the scheduler only sees these.
  */
+import type { FingerprintRecord } from '../core/fingerprint.js';
 import type { Digest, Result } from '../core/model.js';
 
 export type EngineKind = 'docker' | 'podman' | 'fake';
@@ -109,4 +110,22 @@ export interface Publisher {
     toTag: string,
     signal: AbortSignal,
   ): Promise<string | undefined>;
+}
+
+/** .kbuild/state/<profile>.json: per image, its fingerprint and record as of its last success. */
+export interface ImageState {
+  readonly fingerprint: string;
+  readonly record: FingerprintRecord;
+  readonly imageId: string;
+  /** Registry it was last pushed to, and the digest there. */
+  readonly registry?: string;
+  readonly digest?: string;
+  /** Build seconds of the last build (for priorities and ETAs). */
+  readonly seconds?: number;
+}
+
+export interface StateFile {
+  readonly schema: number;
+  readonly profile: string;
+  readonly images: Readonly<Record<string, ImageState>>;
 }

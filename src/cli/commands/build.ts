@@ -4,15 +4,9 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeBuildDir } from '../../adapters/build-context.js';
 import { createLogStore } from '../../adapters/logs.js';
-import {
-  writeFileAtomically,
-  writeState,
-  type ImageState,
-  type StateFile,
-} from '../../adapters/state.js';
-import type { Observed } from '../../run/observe.js';
+import { writeFileAtomically, writeState } from '../../adapters/state.js';
 import { observeFamily } from '../observe-family.js';
-import type { RunSummary } from '../../run/summary.js';
+import { imageIdentity, stateAfterRun } from '../../run/state-update.js';
 import { runBuild, type BuildOptions } from '../../run/build.js';
 import type { Reporter } from '../../run/events.js';
 import { plainReporter } from '../../report/plain.js';
@@ -193,22 +187,12 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
         unavailable: (n) => unavailable.get(n),
       },
       { runId, startedAt: started.toISOString() },
-      {
-        fpRef: observed.fpRef,
-        fingerprint: (n) => observed.fingerprints.get(n)!.fingerprint,
-        localId: (n) => observed.local.get(observed.fpRef(n))?.id,
-        remoteDigest: (n) => observed.remoteDigests.get(n),
-        publishedDigest: (n) => {
-          const st = state.images[n];
-          const same = st?.fingerprint === observed.fingerprints.get(n)?.fingerprint;
-          return same && st?.registry === family.naming.registry ? st.digest : undefined;
-        },
-      },
+      imageIdentity(observed, state, family.naming.registry),
       controller.signal,
       report,
     );
     live?.stop();
-    await writeState(root, nextState(state, summary, observed, family.naming.registry));
+    await writeState(root, stateAfterRun(state, summary, observed, family.naming.registry));
     if (live) io.out(''); // the live view printed the table on stderr
     if (flags.summaryJson)
       await writeFileAtomically(
@@ -220,35 +204,6 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-}
-
-/** The state after a run: every image that ended well gets its fingerprint and record. */
-function nextState(
-  before: StateFile,
-  summary: RunSummary,
-  observed: Observed,
-  registry: string,
-): StateFile {
-  const images: Record<string, ImageState> = { ...before.images };
-  for (const i of summary.images) {
-    const fp = observed.fingerprints.get(i.name);
-    if (!fp || !i.imageId || !['built', 'pushed', 'fresh', 'retagged'].includes(i.status)) continue;
-    const prev = before.images[i.name];
-    const pushed = i.digest
-      ? { registry, digest: i.digest }
-      : prev?.fingerprint === fp.fingerprint && prev.digest
-        ? { registry: prev.registry, digest: prev.digest }
-        : {};
-    const seconds = i.status === 'built' || i.status === 'pushed' ? i.buildSeconds : prev?.seconds;
-    images[i.name] = {
-      fingerprint: fp.fingerprint,
-      record: fp.record,
-      imageId: i.imageId,
-      ...pushed,
-      ...(seconds != null ? { seconds } : {}),
-    };
-  }
-  return { ...before, images };
 }
 
 /** A base that moved away from its pin: say both digests and both ways out. */
