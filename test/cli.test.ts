@@ -329,3 +329,18 @@ describe('--changed-since', () => {
     }
   });
 });
+
+describe('kbuild schema', () => {
+  it('prints the JSON Schema validation itself uses: every key, nothing else', async () => {
+    const r = await runCli(['schema', 'profile'], mini);
+    expect(r.code).toBe(0);
+    const schema = JSON.parse(r.stdout) as {
+      properties: Record<string, { enum?: string[] }>;
+      additionalProperties: boolean;
+    };
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties['install_type']!.enum).toEqual(['binary', 'source']);
+    expect(Object.keys(schema.properties)).toContain('image_settings');
+    expect((await runCli(['schema', 'nope'], mini)).code).toBe(2);
+  });
+});

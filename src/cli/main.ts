@@ -13,6 +13,7 @@ import { registerList } from './commands/list.js';
 import { registerLock } from './commands/lock.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRender } from './commands/render.js';
+import { registerSchema } from './commands/schema.js';
 import { registerValidate } from './commands/validate.js';
 import { Failed, type Action } from './options.js';
 
@@ -46,6 +47,7 @@ Examples:
     registerValidate,
     registerDoctor,
     registerLock,
+    registerSchema,
   ]) {
     register(program, run);
   }

@@ -243,5 +243,3 @@ export type Failure =
       readonly source: string;
     }
   | { readonly reason: 'plugin-invalid'; readonly file: string; readonly message: string };
-
-export type FailureReason = Failure['reason'];
