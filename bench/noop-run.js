@@ -76,7 +76,7 @@ const summary = await runBuild(
     engine,
     engineInfo: info,
     logs: { dir, open: () => ({ write: () => {}, close: async () => '' }) },
-    prepare: async () => ({ contextDir: dir, dockerfile: 'Dockerfile' }),
+    prepare: async () => ({ ok: true, value: { contextDir: dir, dockerfile: 'Dockerfile' } }),
     now: () => performance.now(),
     sleep: async () => {},
   },

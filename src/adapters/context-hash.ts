@@ -10,7 +10,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listContextFiles } from './build-context.js';
 
-async function fileSha256(path: string): Promise<string> {
+/** sha256 (hex) of a file's content, streamed. */
+export async function fileSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');

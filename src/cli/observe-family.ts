@@ -4,10 +4,12 @@ import { hashContext } from '../adapters/context-hash.js';
 import { readLockFile, readState } from '../adapters/state.js';
 import { Failed } from './options.js';
 import type { Family } from '../core/family.js';
+import type { ImageName } from '../core/model.js';
 import type { Selection } from '../core/select.js';
 import { imageLabels, imageTags } from '../run/build.js';
 import { observe, type Observed } from '../run/observe.js';
 import type { Engine, EngineInfo, Publisher, StateFile } from '../run/ports.js';
+import type { SourceFetcher } from '../adapters/sources.js';
 
 export interface FamilyObservation {
   readonly engine: Engine;
@@ -16,6 +18,8 @@ export interface FamilyObservation {
   readonly observed: Observed;
   /** The registry, when one is configured (and may be asked). */
   readonly publisher?: Publisher;
+  /** Fetches the family's sources, when it has any. */
+  readonly sources?: SourceFetcher;
 }
 
 /** Detects the engine (unless given) and observes the family; the engine failure message when none answers. */
@@ -51,6 +55,13 @@ export async function observeFamily(
     ? await registryPublisher(family.naming.registry)
     : undefined;
   const remote = opts.registryCache === false ? undefined : publisher;
+  // Loaded only for a family with sources (node-tar is not needed otherwise).
+  const sources = family.sources.size
+    ? (await import('../adapters/sources.js')).createSourceFetcher({
+        root,
+        cacheDir: join(root, '.kbuild', 'sources'),
+      })
+    : undefined;
   const observed = await observe(
     family,
     selection,
@@ -80,12 +91,25 @@ export async function observeFamily(
               remote.current(repo, tag, AbortSignal.timeout(30_000)),
           }
         : {}),
+      ...(sources
+        ? {
+            sourceIdentity: (n: ImageName) =>
+              sources.identify(n, family.sources.get(n)!, AbortSignal.timeout(120_000)),
+          }
+        : {}),
     },
     opts.force,
   );
   return {
     ok: true,
-    value: { engine, info, state, observed, ...(publisher ? { publisher } : {}) },
+    value: {
+      engine,
+      info,
+      state,
+      observed,
+      ...(publisher ? { publisher } : {}),
+      ...(sources ? { sources } : {}),
+    },
   };
 }
 

@@ -15,6 +15,7 @@ import type {
 } from './model.js';
 import { err, ok } from './model.js';
 import { parseAndValidate, suggest, type ParsedYaml, type Schema } from './schema.js';
+import { parseSources, sourcesSchema } from './sources.js';
 
 const str = (doc: string, extra: Partial<{ enum: readonly string[] }> = {}): Schema => ({
   kind: 'string',
@@ -52,6 +53,7 @@ export const projectSchema: Schema = {
       doc: 'Named image selections: group -> names, globs, /regex/ or other groups.',
       value: list('Patterns.'),
     },
+    sources: sourcesSchema,
   },
 };
 
@@ -100,6 +102,10 @@ export const profileSchema: Schema = {
     platforms: list(
       "Target platforms, e.g. [linux/amd64, linux/arm64]. Default: the engine's own.",
     ),
+    sources: {
+      ...sourcesSchema,
+      doc: `${sourcesSchema.doc} Entries replace kbuild.yaml's, image by image.`,
+    },
   },
 };
 
@@ -150,6 +156,12 @@ export function parseProject(
   const parsed = text === undefined ? undefined : parseAndValidate(text, file, projectSchema);
   if (parsed && parsed.problems.length) return err([...parsed.problems]);
   const raw = asRaw(parsed?.value);
+  const locate: ProjectConfig['locate'] = (path, at) => ({
+    file,
+    ...(parsed?.locate(path, at) ?? {}),
+  });
+  const sources = parseSources(raw['sources'], locate);
+  if (sources.problems.length) return err(sources.problems);
   const groups: Record<string, string[]> = {};
   for (const [g, patterns] of Object.entries(asRaw(raw['groups']))) groups[g] = strings(patterns);
   return ok({
@@ -163,7 +175,8 @@ export function parseProject(
     maintainer: optString(raw['maintainer']) ?? '',
     plugins: strings(raw['plugins']),
     groups,
-    locate: (path, at) => ({ file, ...(parsed?.locate(path, at) ?? {}) }),
+    sources: sources.sources,
+    locate,
   });
 }
 
@@ -187,7 +200,7 @@ const DEFAULT_PACKAGE_MANAGER: Readonly<Record<string, PackageManager>> = {
 };
 
 /** Merge order for `extends`: maps merge key by key (child wins), everything else is replaced. */
-const MERGED_MAPS = new Set(['vars', 'build_args']);
+const MERGED_MAPS = new Set(['vars', 'build_args', 'sources']);
 
 /**
  * Loads profile `name` from `sources`, following `extends`, and validates the result.
@@ -291,6 +304,15 @@ export function resolveProfile(
       buildArgs: stringMap(raw['build_args']),
     };
   }
+  const locate: Profile['locate'] = (path, at) => {
+    for (const { src, parsed } of chain) {
+      const where = parsed.locate(path, at);
+      if (where) return { file: src.file, ...where };
+    }
+    return { file: own.src.file };
+  };
+  const ownSources = parseSources(merged['sources'], locate);
+  if (ownSources.problems.length) return err(ownSources.problems);
   const opt = (k: string) => optString(merged[k]);
   return ok({
     name,
@@ -312,13 +334,8 @@ export function resolveProfile(
     allowedToFail: strings(merged['allowed_to_fail']),
     network: opt('network') ?? 'host',
     platforms: strings(merged['platforms']),
-    locate: (path, at) => {
-      for (const { src, parsed } of chain) {
-        const where = parsed.locate(path, at);
-        if (where) return { file: src.file, ...where };
-      }
-      return { file: own.src.file };
-    },
+    sources: ownSources.sources,
+    locate,
   });
 }
 

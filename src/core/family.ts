@@ -18,6 +18,7 @@ import type {
 import { canonicalName, parseReference } from './reference.js';
 import type { Renderer } from './render.js';
 import { suggest } from './schema.js';
+import { sourceTemplateValue, type SourceSpec } from './sources.js';
 
 /** How the family's images are named for a profile. */
 export interface Naming {
@@ -49,6 +50,8 @@ export interface Family {
   readonly graph: BuildGraph;
   /** Images that cannot be built with this profile, with the reason. */
   readonly unbuildable: ReadonlyMap<ImageName, string>;
+  /** Sources fetched into images' build contexts (kbuild.yaml's, then the profile's). */
+  readonly sources: ReadonlyMap<ImageName, SourceSpec>;
 }
 
 /** The variables every template sees, before the per-image ones. */
@@ -70,6 +73,12 @@ function baseContext(
     profile: profile.name,
     platform,
     arch: platform.split('/')[1] ?? platform,
+    sources: Object.fromEntries(
+      Object.entries({ ...project.sources, ...profile.sources }).map(([n, spec]) => [
+        n,
+        sourceTemplateValue(n, spec),
+      ]),
+    ),
   };
 }
 
@@ -84,14 +93,22 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
   const names = images.map((i) => i.name as string);
   const nameSet = new Set(names);
 
+  const sources = new Map(
+    Object.entries({ ...project.sources, ...profile.sources }).map(
+      ([n, spec]) => [n as ImageName, spec] as const,
+    ),
+  );
   // Settings naming images that do not exist are typos until proven otherwise.
-  for (const [key, path] of [
-    ...Object.keys(profile.imageSettings).map((n) => [n, ['image_settings', n]] as const),
-    ...profile.allowedToFail.map((n, i) => [n, ['allowed_to_fail', i]] as const),
+  for (const [key, path, locate] of [
+    ...Object.keys(profile.imageSettings).map(
+      (n) => [n, ['image_settings', n], profile.locate] as const,
+    ),
+    ...profile.allowedToFail.map((n, i) => [n, ['allowed_to_fail', i], profile.locate] as const),
+    ...[...sources].map(([n, spec]) => [n, ['sources', n], spec.at] as const),
   ]) {
     if (!nameSet.has(key)) {
       problems.push({
-        ...profile.locate(path, 'key'),
+        ...locate(path, 'key'),
         message: `no image named '${key}'`,
         hint: suggest(key, names) ?? 'check the image directory names',
       });
@@ -247,7 +264,16 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
   return {
     family: failures.length
       ? undefined
-      : { project, profile, naming, platform, images: rendered, graph: graph.value, unbuildable },
+      : {
+          project,
+          profile,
+          naming,
+          platform,
+          images: rendered,
+          graph: graph.value,
+          unbuildable,
+          sources,
+        },
     failures,
   };
 }

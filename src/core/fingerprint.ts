@@ -25,6 +25,8 @@ export interface FingerprintRecord {
   readonly parents: Readonly<Record<string, string>>;
   /** External bases -> their digests ('' when the digest cannot be known). */
   readonly bases: Readonly<Record<string, string>>;
+  /** What the image's source archive is (`sha256:…` or `git:<commit>`); absent without one. */
+  readonly source?: string;
 }
 
 export const sha256 = (text: string | Uint8Array) =>
@@ -57,6 +59,7 @@ export type RebuildReason =
   | { readonly kind: 'schema-changed' }
   | { readonly kind: 'dockerfile-changed' }
   | { readonly kind: 'context-changed'; readonly files: readonly string[] }
+  | { readonly kind: 'source-changed'; readonly from: string; readonly to: string }
   | { readonly kind: 'build-args-changed'; readonly keys: readonly string[] }
   | { readonly kind: 'labels-changed'; readonly keys: readonly string[] }
   | { readonly kind: 'platform-changed'; readonly from: string; readonly to: string }
@@ -81,6 +84,8 @@ export function diffRecords(
   if (before.dockerfile !== now.dockerfile) out.push({ kind: 'dockerfile-changed' });
   const files = changedKeys(before.context, now.context);
   if (files.length) out.push({ kind: 'context-changed', files });
+  if (before.source !== now.source)
+    out.push({ kind: 'source-changed', from: before.source ?? 'none', to: now.source ?? 'none' });
   const args = changedKeys(before.buildArgs, now.buildArgs);
   if (args.length) out.push({ kind: 'build-args-changed', keys: args });
   const labels = changedKeys(before.labels, now.labels);
@@ -119,6 +124,7 @@ export function formatReason(r: RebuildReason): string {
       return `labels-changed (${list(r.keys)})`;
     case 'platform-changed':
     case 'engine-changed':
+    case 'source-changed':
       return `${r.kind} (${r.from} → ${r.to})`;
     case 'parent-changed':
       return `parent-changed (${list(r.names)})`;

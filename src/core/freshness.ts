@@ -26,6 +26,8 @@ export interface FingerprintInputs {
   readonly bases: ReadonlyMap<string, string>;
   readonly engine: string;
   readonly labels: (name: ImageName) => Readonly<Record<string, string>>;
+  /** What each image's source is (see FingerprintRecord.source); absent for images without one. */
+  readonly sources?: ReadonlyMap<ImageName, string>;
 }
 
 /**
@@ -52,6 +54,7 @@ export function fingerprintFamily(
       engine: inputs.engine,
       parents: Object.fromEntries(node.parents.map((p) => [p, out.get(p)?.fingerprint ?? ''])),
       bases: Object.fromEntries(node.externals.map((b) => [b, inputs.bases.get(b) ?? ''])),
+      source: inputs.sources?.get(name),
     };
     out.set(name, { fingerprint: fingerprintOf(record), record });
   }

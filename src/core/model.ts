@@ -4,6 +4,7 @@
  * Naming: yaml keys are snake_case (as users of Jinja-era image families expect);
  * TypeScript fields are camelCase.
  */
+import type { SourceSpec } from './sources.js';
 
 // ---------------------------------------------------------------------------
 // Brands: strings that must not be mixed up.
@@ -68,6 +69,8 @@ export interface ProjectConfig {
   readonly plugins: readonly string[];
   /** Named selections: group name -> patterns (names, globs, /regex/, other groups). */
   readonly groups: Readonly<Record<string, readonly string[]>>;
+  /** Per-image sources (a profile's replace these image by image). */
+  readonly sources: Readonly<Record<string, SourceSpec>>;
   /** Where a value of the file is, by its key path (for problems found after parsing). */
   readonly locate: Locate;
 }
@@ -117,6 +120,8 @@ export interface Profile {
   readonly network: string;
   /** Target platforms, e.g. ["linux/amd64"]. Empty: the engine's own. */
   readonly platforms: readonly string[];
+  /** Per-image sources; they replace kbuild.yaml's image by image. */
+  readonly sources: Readonly<Record<string, SourceSpec>>;
   /** Where a value is, searching the profile and then the profiles it extends. */
   readonly locate: Locate;
 }

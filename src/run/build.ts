@@ -48,8 +48,10 @@ export interface BuildPorts {
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Registry look-ups; without it every image is pushed through the engine. */
   readonly publisher?: Publisher;
-  /** Why an image cannot be built here at all (its base cannot be had), if so. */
-  readonly unavailable?: (name: ImageName) => string | undefined;
+  /** Why an image cannot be built here at all (its base or its source cannot be had), if so. */
+  readonly unavailable?: (
+    name: ImageName,
+  ) => { reason: 'base-missing' | 'source-failed'; message: string } | undefined;
 }
 
 /** Per image: the fingerprint tag and label a build adds, and the local image a fresh one is. */
@@ -197,10 +199,13 @@ export async function runBuild(
       return { ok: true, value: { imageId: id } };
     }
     const unavailable = ports.unavailable?.(name);
-    if (unavailable) return { ok: false, error: { reason: 'base-missing', message: unavailable } };
+    if (unavailable) return { ok: false, error: unavailable };
     if (attempt > 1) log(`kbuild: attempt ${attempt}`);
     const img = family.images.get(name)!;
-    const ctx = await ports.prepare(name, img.dockerfile);
+    const prepared = await ports.prepare(name, img.dockerfile, { signal: s, log });
+    if (!prepared.ok)
+      return { ok: false, error: { reason: 'source-failed', message: prepared.error } };
+    const ctx = prepared.value;
     const r = await ports.engine.build(
       {
         contextDir: ctx.contextDir,

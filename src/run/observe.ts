@@ -7,7 +7,7 @@ import type { Family } from '../core/family.js';
 import { fingerprintFamily, freshness, type Fingerprinted } from '../core/freshness.js';
 import { fingerprintTag, type FingerprintRecord } from '../core/fingerprint.js';
 import { ancestors } from '../core/graph.js';
-import type { ImageName } from '../core/model.js';
+import type { ImageName, Result } from '../core/model.js';
 import { driftedBases } from '../core/lock.js';
 import { planBuild, type Plan } from '../core/plan.js';
 import type { Selection } from '../core/select.js';
@@ -29,6 +29,8 @@ export interface ObservePorts {
   readonly pins?: Readonly<Record<string, string>>;
   /** The digest the registry holds under repository:tag (absent: the registry is not asked). */
   readonly remote?: (repository: string, tag: string) => Promise<string | undefined>;
+  /** What an image's source is (family.sources), or why it cannot be had. */
+  readonly sourceIdentity?: (name: ImageName) => Promise<Result<string, string>>;
 }
 
 export interface Observed {
@@ -44,6 +46,10 @@ export interface Observed {
   readonly remoteDigests: ReadonlyMap<ImageName, string>;
   /** External bases the engine does not have, with the images built on them. */
   readonly missingBases: ReadonlyMap<string, ImageName[]>;
+  /** Each image's source identity (see FingerprintRecord.source). */
+  readonly sources: ReadonlyMap<ImageName, string>;
+  /** Images whose source cannot be had (a git reference that does not exist…), with why. */
+  readonly sourceProblems: ReadonlyMap<ImageName, string>;
 }
 
 export async function observe(
@@ -57,10 +63,22 @@ export async function observe(
     [...wanted, ...ancestors(family.graph, wanted)].filter((n) => !family.unbuildable.has(n)),
   );
   const externals = [...new Set([...names].flatMap((n) => family.graph.nodes.get(n)!.externals))];
-  const [hashes, bases] = await Promise.all([
+  const withSource = [...names].filter((n) => family.sources.has(n));
+  const identify = ports.sourceIdentity;
+  const [hashes, bases, identities] = await Promise.all([
     Promise.all([...names].map(async (n) => [n, await ports.hashContext(n)] as const)),
     inspectBases(ports, externals),
+    identify
+      ? Promise.all(withSource.map(async (n) => [n, await identify(n)] as const))
+      : Promise.resolve([]),
   ]);
+  const sources = new Map<ImageName, string>();
+  const sourceProblems = new Map<ImageName, string>();
+  for (const [n, r] of identities) {
+    // One that cannot be had is fingerprinted as such: never fresh, it fails when its turn comes.
+    sources.set(n, r.ok ? r.value : 'unresolved');
+    if (!r.ok) sourceProblems.set(n, r.error);
+  }
   const fingerprints = fingerprintFamily(family, names, {
     contexts: new Map(hashes),
     // Pinned bases are fingerprinted by their pin: moving one is a new lock, seen as base-moved.
@@ -70,6 +88,7 @@ export async function observe(
     ]),
     engine: ports.engineKind,
     labels: ports.labels,
+    sources,
   });
   const fpRef = (n: ImageName) =>
     `${family.naming.repository(n)}:${fingerprintTag(fingerprints.get(n)!.fingerprint)}`;
@@ -111,7 +130,17 @@ export async function observe(
     }
   }
   const drift = driftedBases(ports.pins, new Map([...bases].map(([ref, img]) => [ref, img.id])));
-  return { plan, fingerprints, fpRef, local, missingBases, remoteDigests, drift };
+  return {
+    plan,
+    fingerprints,
+    fpRef,
+    local,
+    missingBases,
+    remoteDigests,
+    drift,
+    sources,
+    sourceProblems,
+  };
 }
 
 /** The external bases in the engine, pulling the missing ones first when allowed. */

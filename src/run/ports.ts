@@ -56,6 +56,18 @@ export interface BuildRequest {
   readonly noCache: boolean;
 }
 
+/** A command run in a new container of an image (a smoke test). */
+export interface RunRequest {
+  /** The image to run (a local reference or id); never pulled by the run itself. */
+  readonly image: string;
+  /** argv, run by the image's entrypoint (e.g. tini) like its default command would be. */
+  readonly command: readonly string[];
+  /** Network mode of the container: `none` for smoke tests. */
+  readonly network: string;
+  /** Run as this user instead of the image's. */
+  readonly user?: string;
+}
+
 export interface LocalImage {
   readonly id: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -76,6 +88,15 @@ export interface Engine {
   push(ref: string, op: OpOptions): Promise<Result<{ readonly digest: Digest }, EngineFailure>>;
   /** Pulls a reference from its registry into the engine; answers the local image id. */
   pull(ref: string, op: OpOptions): Promise<Result<{ readonly imageId: string }, EngineFailure>>;
+  /**
+   * Runs a command in a new container of a local image, removed afterwards (also when killed on
+   * timeout or abort). Answers the command's exit code, whatever it is; a failure is the
+   * engine's own (no such image, no daemon, timeout, cancelled).
+   */
+  run(
+    req: RunRequest,
+    op: OpOptions,
+  ): Promise<Result<{ readonly exitCode: number }, EngineFailure>>;
   /** Looks up many local references at once (one engine call); missing ones are absent. */
   inspect(refs: readonly string[]): Promise<Map<string, LocalImage>>;
 }
@@ -93,11 +114,15 @@ export interface ImageLog {
   close(failed: boolean): Promise<string>;
 }
 
-/** Writes an image's rendered Dockerfile and build context where the engine can read them. */
+/**
+ * Writes an image's rendered Dockerfile and build context where the engine can read them, with
+ * its source archive fetched into it; the error says why the source could not be had.
+ */
 export type PrepareContext = (
   image: string,
   dockerfile: string,
-) => Promise<{ contextDir: string; dockerfile: string }>;
+  op: Pick<OpOptions, 'signal' | 'log'>,
+) => Promise<Result<{ contextDir: string; dockerfile: string }, string>>;
 
 /** What a run asks the registry directly (not through the engine). */
 export interface Publisher {
@@ -122,6 +147,8 @@ export interface ImageState {
   readonly digest?: string;
   /** Build seconds of the last build (for priorities and ETAs). */
   readonly seconds?: number;
+  /** This fingerprint passed its smoke test (`build --test` need not run it again). */
+  readonly testPassed?: boolean;
 }
 
 export interface StateFile {

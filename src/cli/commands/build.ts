@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeBuildDir } from '../../adapters/build-context.js';
+import { ok, type ImageName } from '../../core/model.js';
 import { createLogStore } from '../../adapters/logs.js';
 import { writeFileAtomically, writeState } from '../../adapters/state.js';
 import { observeFamily } from '../observe-family.js';
@@ -118,7 +119,7 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     io.err(`kbuild: no container engine: ${found.message}\n`);
     return 1;
   }
-  const { engine, info, state, observed, publisher } = found.value;
+  const { engine, info, state, observed, publisher, sources } = found.value;
   const started = new Date();
   const runId = `${started.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${randomBytes(2).toString('hex')}`;
   const logsDir = resolve(io.cwd, flags.logsDir ?? join(root, '.kbuild', 'logs', runId));
@@ -128,15 +129,24 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     for (const d of observed.drift) io.err(driftMessage(d, info.kind));
     return 1;
   }
-  // A base that is neither here nor pullable fails its images before any engine call, with the fix.
-  const unavailable = new Map<string, string>();
+  // A base that is neither here nor pullable fails its images before any engine call, with the fix;
+  // so does a source that cannot be had.
+  const unavailable = new Map<
+    string,
+    { reason: 'base-missing' | 'source-failed'; message: string }
+  >();
   for (const [base, users] of observed.missingBases) {
     const message =
       `base image '${base}' is not in the ${info.kind} engine and could not be pulled; provide it: ` +
       `--base-image REF (any local image, e.g. one made with debootstrap + '${info.kind} import'), ` +
       `or '${info.kind} tag SOME-LOCAL-IMAGE ${base}'`;
     io.err(`kbuild: ${message} (needed by ${users.join(', ')})\n`);
-    for (const u of users) unavailable.set(u, message);
+    for (const u of users) unavailable.set(u, { reason: 'base-missing', message });
+  }
+  for (const [name, message] of observed.sourceProblems) {
+    if (!plan.steps.some((st) => st.name === name && st.action === 'build')) continue;
+    io.err(`kbuild: ${message}\n`);
+    unavailable.set(name, { reason: 'source-failed', message });
   }
 
   const tty =
@@ -175,11 +185,17 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
         engine,
         engineInfo: info,
         logs: createLogStore(logsDir),
-        prepare: async (name, dockerfile) => {
-          const img = family.images.get(name as never)!;
+        prepare: async (name, dockerfile, op) => {
+          const img = family.images.get(name as ImageName)!;
           const dir = join(buildRoot, name);
           await writeBuildDir(dir, dockerfile, join(root, family.project.imagesDir, img.spec.dir));
-          return { contextDir: dir, dockerfile: join(dir, 'Dockerfile') };
+          const source = family.sources.get(name as ImageName);
+          if (source && sources) {
+            const identity = observed.sources.get(name as ImageName) ?? '';
+            const placed = await sources.place(name, source, identity, dir, op);
+            if (!placed.ok) return placed;
+          }
+          return ok({ contextDir: dir, dockerfile: join(dir, 'Dockerfile') });
         },
         now: () => performance.now(),
         sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined),

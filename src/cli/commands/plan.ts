@@ -45,6 +45,8 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
             plan = found.value.observed.plan;
             for (const d of found.value.observed.drift)
               io.err(driftMessage(d, found.value.info.kind));
+            for (const message of found.value.observed.sourceProblems.values())
+              io.err(`kbuild: ${message}\n`);
           } else
             io.err(
               `kbuild: no engine answers, so freshness is unknown and every image shows as build (${found.message})\n`,
