@@ -29,7 +29,7 @@ import {
 import { fileSha256 } from './context-hash.js';
 import { lastLine, runCommand } from './exec.js';
 
-/** The mtime of every archive kbuild writes, and of each one placed in a context: 1980-01-01. */
+/** The mtime of every entry of the archives kbuild packs: 1980-01-01. */
 const FIXED_TIME = new Date(Date.UTC(1980, 0, 1));
 
 export interface SourceOp {
@@ -366,14 +366,24 @@ export function createSourceFetcher(opts: {
       const dest = join(contextDir, sourceArchiveName(image, spec));
       await mkdir(dirname(dest), { recursive: true });
       await copyFile(got.value, dest);
-      // The engine copies mtimes into layers: a fixed one keeps the layer the same on every host.
-      await utimes(dest, FIXED_TIME, FIXED_TIME);
+      await utimes(dest, ...contentTime(await fileSha256(dest)));
       op.log(
         `kbuild: source ${image}: ${describeSource(spec)} (${short(identity)}, ${listed.value.length} entries) -> ${sourceArchiveName(image, spec)}`,
       );
       return ok(undefined);
     },
   };
+}
+
+/**
+ * An mtime derived from the content. The engine copies mtimes into layers, so it must not be the
+ * time of the run (the layer would differ on every host); but it must not be one fixed time either:
+ * BuildKit re-sends a context file only when its size or mtime changed, and tar archives of one
+ * project often have the same size, so a new archive would silently be taken for the old one.
+ */
+function contentTime(sha: string): [Date, Date] {
+  const t = new Date(FIXED_TIME.getTime() + parseInt(sha.slice(0, 8), 16) * 1000);
+  return [t, t];
 }
 
 const exists = (path: string) =>

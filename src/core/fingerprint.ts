@@ -102,6 +102,8 @@ export function diffRecords(
 }
 
 const MAX_LISTED = 5;
+/** `git:0123456789ab` for `git:<40 hex>`, `sha256:…` likewise. */
+const shortId = (id: string) => id.replace(/^(\w+:)?([0-9a-f]{12})[0-9a-f]+$/, '$1$2');
 const list = (xs: readonly string[]) =>
   xs.length > MAX_LISTED
     ? `${xs.slice(0, MAX_LISTED).join(', ')}, +${xs.length - MAX_LISTED} more`
@@ -124,8 +126,9 @@ export function formatReason(r: RebuildReason): string {
       return `labels-changed (${list(r.keys)})`;
     case 'platform-changed':
     case 'engine-changed':
-    case 'source-changed':
       return `${r.kind} (${r.from} → ${r.to})`;
+    case 'source-changed':
+      return `${r.kind} (${shortId(r.from)} → ${shortId(r.to)})`;
     case 'parent-changed':
       return `parent-changed (${list(r.names)})`;
     case 'base-moved':

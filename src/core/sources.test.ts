@@ -169,6 +169,7 @@ describe('archive names', () => {
     expect(sourceTemplateValue('app', { type: 'local', path: 'src', at })).toEqual({
       type: 'local',
       archive: 'kbuild-sources/app.tar',
+      suffix: '.tar',
       path: 'src',
     });
   });

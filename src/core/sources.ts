@@ -70,9 +70,12 @@ export function sourceArchiveName(image: string, spec: SourceSpec): string {
 
 /** What templates see as `sources.<image>`. */
 export function sourceTemplateValue(image: string, spec: SourceSpec): Record<string, string> {
+  const archive = sourceArchiveName(image, spec);
   return {
     type: spec.type,
-    archive: sourceArchiveName(image, spec),
+    archive,
+    /** e.g. `.tar.gz`, to COPY the archive under another name. */
+    suffix: archive.slice(archive.indexOf('.tar')),
     ...(spec.type === 'local' ? { path: spec.path } : { url: spec.url }),
     ...(spec.type === 'git' ? { reference: spec.reference } : {}),
   };
