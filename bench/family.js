@@ -67,3 +67,40 @@ export function familyBench() {
   rows.push(run('new CI host (local images and state deleted)'));
   return rows;
 }
+
+/**
+ * Cold builds of the whole family: every image built from scratch (--force --no-cache: no layer
+ * cache, every package downloaded again), at each thread count. Not pushed: this measures builds.
+ */
+export function coldBench(profile, threadCounts) {
+  const dir = join(here, 'out', 'cold');
+  rmSync(dir, { recursive: true, force: true });
+  for (const f of ['kbuild.yaml', 'images', 'profiles'])
+    cpSync(join(here, '..', f), join(dir, f), { recursive: true });
+  const summary = join(dir, 'summary.json');
+  return threadCounts.map((threads) => {
+    const t0 = performance.now();
+    execFileSync(
+      process.execPath,
+      [bin, '--profile', profile, '--force', '--no-cache', '-j', String(threads), '-q'].concat([
+        '--summary-json',
+        summary,
+        '-C',
+        dir,
+      ]),
+      { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    const s = JSON.parse(readFileSync(summary, 'utf8'));
+    const built = s.images.filter((i) => i.status === 'built');
+    const work = built.reduce((t, i) => t + (i.buildSeconds ?? 0), 0);
+    const row = {
+      threads,
+      seconds: (performance.now() - t0) / 1000,
+      built: built.length,
+      work,
+      ok: s.ok,
+    };
+    console.log(`cold ${profile} -j${threads}: ${row.seconds.toFixed(0)} s, ${row.built} built`);
+    return row;
+  });
+}
