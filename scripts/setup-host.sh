@@ -26,6 +26,7 @@ readonly POLICY_RC=/usr/sbin/policy-rc.d
 readonly DEBIAN_SUITE=bookworm
 readonly DEBIAN_IMAGE=debian:bookworm
 readonly BUSYBOX_IMAGE=busybox:latest
+readonly MULTIARCH_BASE=$REGISTRY_ADDR/kbuild-bases/busybox
 readonly DEBIAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 readonly BUSYBOX_PATH=/usr/sbin:/usr/bin:/sbin:/bin
 readonly PACKAGES=(docker.io docker-registry podman skopeo busybox-static debootstrap curl
@@ -519,10 +520,14 @@ tar_import_docker() {
   tar --numeric-owner -C "$dir" -cf - . | "$DOCKER" import "$@" - "$image"
 }
 
+# build_busybox_rootfs ROOT [BUSYBOX]: a rootfs of a static busybox (default: this host's) and
+# its applet links; another architecture's busybox lists its applets through qemu binfmt.
 build_busybox_rootfs() {
-  local root=$1 busybox path applet found d
-  busybox=$(command -v busybox || true)
-  [[ -x /bin/busybox ]] && busybox=/bin/busybox
+  local root=$1 busybox=${2:-} path applet found d
+  if [[ -z $busybox ]]; then
+    busybox=$(command -v busybox || true)
+    [[ -x /bin/busybox ]] && busybox=/bin/busybox
+  fi
   [[ -n $busybox ]] || die "busybox (busybox-static) is not installed"
   if ! "$busybox" --list-full >/dev/null 2>&1; then
     die "$busybox cannot list its applets (is it busybox-static?)"
@@ -563,6 +568,46 @@ ensure_busybox_image() {
   run_logged "importing $BUSYBOX_IMAGE into docker" \
     tar_import_docker "$root" "$BUSYBOX_IMAGE" \
     --change 'CMD ["sh"]' --change "ENV PATH=$BUSYBOX_PATH"
+}
+
+# A multi-platform base in the loopback registry (amd64 + arm64 busybox under one manifest list),
+# as a multi-arch family's external base comes from a registry: BuildKit takes each platform's
+# image from the list. The arm64 busybox is Debian's busybox-static:arm64.
+manifest_list_complete() {
+  curl -fsS --max-time 5 -H "Accept: application/vnd.docker.distribution.manifest.list.v2+json" \
+    "http://$REGISTRY_ADDR/v2/${MULTIARCH_BASE#"$REGISTRY_ADDR"/}/manifests/latest" 2>/dev/null |
+    grep -q '"architecture": *"arm64"'
+}
+
+ensure_multiarch_base() {
+  local deb root
+  if manifest_list_complete; then
+    say "$MULTIARCH_BASE:latest (amd64 + arm64) already in the registry, skipping"
+    return 0
+  fi
+  make_tmp_dir
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    dpkg --add-architecture arm64
+    APT_UPDATED=0
+  fi
+  apt_update_once
+  (cd "$TMP_DIR" && run_logged "downloading busybox-static:arm64" apt-get download busybox-static:arm64)
+  deb=$(ls "$TMP_DIR"/busybox-static_*_arm64.deb)
+  dpkg-deb -x "$deb" "$TMP_DIR/arm64-deb"
+  root=$TMP_DIR/ctx/rootfs
+  build_busybox_rootfs "$root" "$TMP_DIR/arm64-deb/bin/busybox"
+  printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=%s\nCMD ["sh"]\n' "$BUSYBOX_PATH" >"$TMP_DIR/ctx/Dockerfile"
+  run_logged "building the arm64 busybox image" env DOCKER_BUILDKIT=1 "$DOCKER" build \
+    --platform linux/arm64 --network none -t "$MULTIARCH_BASE:arm64" "$TMP_DIR/ctx"
+  "$DOCKER" tag "$BUSYBOX_IMAGE" "$MULTIARCH_BASE:amd64"
+  run_logged "pushing $MULTIARCH_BASE:amd64" "$DOCKER" push "$MULTIARCH_BASE:amd64"
+  run_logged "pushing $MULTIARCH_BASE:arm64" "$DOCKER" push "$MULTIARCH_BASE:arm64"
+  "$DOCKER" manifest rm "$MULTIARCH_BASE:latest" >/dev/null 2>&1 || true
+  run_logged "writing the manifest list $MULTIARCH_BASE:latest" env DOCKER_CLI_EXPERIMENTAL=enabled \
+    "$DOCKER" manifest create --insecure "$MULTIARCH_BASE:latest" "$MULTIARCH_BASE:amd64" "$MULTIARCH_BASE:arm64"
+  run_logged "pushing $MULTIARCH_BASE:latest" env DOCKER_CLI_EXPERIMENTAL=enabled \
+    "$DOCKER" manifest push --insecure --purge "$MULTIARCH_BASE:latest"
+  manifest_list_complete || die "$MULTIARCH_BASE:latest does not list arm64 after pushing it"
 }
 
 debootstrap_rootfs() {
@@ -736,6 +781,11 @@ print_status() {
     printf '            podman: not working\n'
   fi
   printf '  binfmt:   %s\n' "$binfmt"
+  if manifest_list_complete; then
+    printf '  multi-arch base: %s:latest (linux/amd64, linux/arm64)\n' "$MULTIARCH_BASE"
+  else
+    printf '  multi-arch base: %s:latest MISSING\n' "$MULTIARCH_BASE"
+  fi
 }
 
 # ---------------------------------------------------------------- main
@@ -780,6 +830,7 @@ main() {
   ensure_registry
 
   ensure_busybox_image
+  ensure_multiarch_base
   ensure_debian_image
   check_podman
   if [[ $PODMAN_OK == 1 ]]; then
