@@ -71,6 +71,7 @@ const summary = await runBuild(
     push: false,
     pull: false,
     noCache: false,
+    test: false,
   },
   {
     engine,

@@ -187,6 +187,32 @@ describe('usage errors', () => {
   });
 });
 
+describe('kbuild test (usage; real runs are in smoke.integration.test.ts)', () => {
+  it('takes the run options, and never adds ancestors (no --skip-parents)', async () => {
+    const help = await runCli(['test', '--help'], mini);
+    expect(help.code).toBe(0);
+    for (const o of ['--threads <n>', '--summary-json <file>', '--logs-dir <dir>', '--engine'])
+      expect(help.stdout).toContain(o);
+    expect(help.stdout).toContain('--progress <mode>');
+    expect(help.stdout).not.toContain('--skip-parents');
+    expect((await runCli(['test', '-p', 'deb', '--skip-parents'], mini)).code).toBe(2);
+  });
+
+  it('exits 2 for a bad thread count or an unknown image, before looking for an engine', async () => {
+    const threads = await runCli(['test', '-p', 'deb', '-j', '0'], mini);
+    expect(threads.code).toBe(2);
+    expect(threads.stderr).toContain("--threads expects a whole number >= 1, got '0'");
+    const unknown = await runCli(['test', '-p', 'deb', 'leaf1'], mini);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("'leaf1' matches no image or group — did you mean 'leaf-1'?");
+  });
+
+  it('build takes --test', async () => {
+    const help = await runCli(['build', '--help'], mini);
+    expect(help.stdout).toMatch(/--test +smoke-test each image after its build, before its\s+push/);
+  });
+});
+
 describe('the installed bin', () => {
   const bin = fixture('../../bin/kbuild.js');
   afterAll(() => undefined);

@@ -33,6 +33,8 @@ interface Subject {
   registryDigest(ref: string): Promise<string | undefined>;
   /** Processes whose command line contains the marker, as `pid cmdline`. */
   leftovers(marker: string): Promise<string[]>;
+  /** Containers (running or stopped) whose command contains the marker. */
+  containers(marker: string): Promise<string[]>;
   /** Removes local images (and pushed manifests) made by the suite. */
   remove(refs: readonly string[]): Promise<void>;
   /** Removes local references only (the registry keeps what was pushed). */
@@ -89,6 +91,16 @@ async function realSubject(
       const r = await execa('pgrep', ['-af', marker], { reject: false });
       return r.stdout.split('\n').filter(Boolean);
     },
+    containers: async (marker) => {
+      const r = await execa(client, [
+        'ps',
+        '--all',
+        '--no-trunc',
+        '--format',
+        '{{.Names}} {{.Command}}',
+      ]);
+      return r.stdout.split('\n').filter((l) => l.includes(marker));
+    },
     remove: async (refs) => {
       for (const ref of refs.filter((r) => r.startsWith(`${REGISTRY}/`))) {
         const digest = await registryHead(ref).catch(() => undefined);
@@ -119,6 +131,7 @@ function fakeSubject(): Subject {
     },
     registryDigest: (ref) => Promise.resolve(engine.registryDigest(ref)),
     leftovers: (marker) => Promise.resolve(engine.running().filter((t) => t.includes(marker))),
+    containers: (marker) => Promise.resolve(engine.containers().filter((c) => c.includes(marker))),
     remove: (refs) => {
       engine.remove(refs);
       return Promise.resolve();
@@ -399,6 +412,103 @@ function engineContract(name: string, setup: () => Promise<Subject>): void {
       const r = await s().engine.pull(`${REGISTRY}/${repo}:never-pushed`, op().op);
       expect(r.ok).toBe(false);
       expect(!r.ok && r.error.reason).toBe('pull-failed');
+    });
+
+    it('run answers the exit code of a command in the image: 0, and any other', async () => {
+      await built();
+      const { lines, op: o } = op();
+      expect(
+        await s().engine.run({ image: mainTag, command: ['cat', '/x'], network: 'none' }, o),
+      ).toEqual({ ok: true, value: { exitCode: 0 } });
+      expect(lines).toContain(argValue);
+      const failing = await s().engine.run(
+        { image: mainTag, command: ['sh', '-c', 'cat /hello.txt && exit 3'], network: 'none' },
+        op().op,
+      );
+      expect(failing).toEqual({ ok: true, value: { exitCode: 3 } });
+    });
+
+    it("run sends the command's output lines to the log, in order", async () => {
+      await built();
+      const { lines, op: o } = op();
+      const r = await s().engine.run(
+        {
+          image: mainTag,
+          command: ['sh', '-c', `echo first-${id}; echo second-${id}`],
+          network: 'none',
+        },
+        o,
+      );
+      expect(r).toEqual({ ok: true, value: { exitCode: 0 } });
+      expect(lines.filter((l) => l.endsWith(`-${id}`))).toEqual([`first-${id}`, `second-${id}`]);
+    });
+
+    it("run with network none: only lo, and the host's registry cannot be reached", async () => {
+      await built();
+      const { lines, op: o } = op();
+      const dev = await s().engine.run(
+        { image: mainTag, command: ['cat', '/proc/net/dev'], network: 'none' },
+        o,
+      );
+      expect(dev).toEqual({ ok: true, value: { exitCode: 0 } });
+      const interfaces = lines.map((l) => /^\s*([\w.@-]+):/.exec(l)?.[1]).filter(Boolean);
+      expect(interfaces).toEqual(['lo']);
+      const [host, port] = REGISTRY.split(':');
+      const reach = await s().engine.run(
+        { image: mainTag, command: ['nc', '-w', '3', host!, port!], network: 'none' },
+        op().op,
+      );
+      expect(reach.ok && reach.value.exitCode).not.toBe(0);
+    });
+
+    it('run of an image the engine does not have fails (it is never pulled)', async () => {
+      const r = await s().engine.run(
+        { image: `${REGISTRY}/${repo}:never-built`, command: ['true'], network: 'none' },
+        op().op,
+      );
+      expect(r.ok).toBe(false);
+      expect(!r.ok && r.error.reason).toBe('engine-exit');
+    });
+
+    it('run over its time limit fails with timeout, and removes its container', async () => {
+      await built();
+      const m = `${marker}r`;
+      const r = await s().engine.run(
+        { image: mainTag, command: ['sh', '-c', `sleep 60; echo ${m}`], network: 'none' },
+        op({ timeoutSeconds: 2 }).op,
+      );
+      expect(r).toEqual({ ok: false, error: { reason: 'timeout', seconds: 2 } });
+      expect(await s().containers(m)).toEqual([]);
+      expect(
+        await eventually(
+          () => s().leftovers(m),
+          (l) => l.length === 0,
+          15_000,
+        ),
+      ).toEqual([]);
+    });
+
+    it('aborting a run cancels it and removes its container', async () => {
+      await built();
+      const m = `${marker}c`;
+      const controller = new AbortController();
+      const r = s().engine.run(
+        {
+          image: mainTag,
+          command: ['sh', '-c', `echo started; sleep 60; echo ${m}`],
+          network: 'none',
+        },
+        {
+          signal: controller.signal,
+          log: (l) => {
+            if (l === 'started') setTimeout(() => controller.abort(), 200);
+          },
+        },
+      );
+      const fallback = setTimeout(() => controller.abort(), 10_000);
+      expect(await r).toEqual({ ok: false, error: { reason: 'cancelled' } });
+      clearTimeout(fallback);
+      expect(await s().containers(m)).toEqual([]);
     });
 
     it('push to a registry where nothing listens fails transiently (connection refused)', async () => {

@@ -6,6 +6,7 @@
  * still has BuildKit built in (docker 18.09-22.x, with DOCKER_BUILDKIT=1); else the legacy
  * builder. A 23+ client without buildx refuses DOCKER_BUILDKIT=1 outright, so it is probed.
  */
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,8 +19,10 @@ import type {
   Engine,
   EngineFailure,
   EngineInfo,
+  ListedImage,
   LocalImage,
   OpOptions,
+  RunRequest,
 } from '../run/ports.js';
 import { commandFailure, lastLine, pushFailure, runCommand, type ExecResult } from './exec.js';
 
@@ -234,6 +237,8 @@ interface InspectJson {
   RepoTags?: string[] | null;
   RepoDigests?: string[] | null;
   Config?: { Labels?: Record<string, string> | null } | null;
+  Size?: number;
+  Created?: string;
 }
 
 /**
@@ -321,6 +326,131 @@ export async function pullImage(
   return ok({ imageId: hex.startsWith('sha256:') ? hex : `sha256:${hex}` });
 }
 
+/**
+ * `<client> run --rm` of a local image (docker and podman alike): the command's exit code.
+ * The container gets a unique name: a client killed on timeout or abort leaves its container
+ * running (it belongs to the daemon, or to conmon), and `forceRemove` by that name removes it.
+ * Exit code 125 is the client's own failure (no such image, bad option), not the command's.
+ */
+export async function runContainer(
+  client: string,
+  req: RunRequest,
+  op: OpOptions,
+  o: { readonly unavailable: RegExp; readonly forceRemove: readonly string[] },
+): Promise<Result<{ readonly exitCode: number }, EngineFailure>> {
+  const name = `kbuild-run-${randomBytes(6).toString('hex')}`;
+  const r = await runCommand({
+    file: client,
+    args: [
+      'run',
+      '--rm',
+      '--name',
+      name,
+      '--pull=never',
+      '--network',
+      req.network,
+      ...(req.user ? ['--user', req.user] : []),
+      req.image,
+      ...req.command,
+    ],
+    signal: op.signal,
+    log: op.log,
+    // The container, not the client, is what must stop: it is removed right after.
+    killGraceMs: 1000,
+    ...(op.timeoutSeconds ? { timeoutSeconds: op.timeoutSeconds } : {}),
+  });
+  if (r.status !== 'exited') {
+    await runCommand({
+      file: client,
+      args: [...o.forceRemove, name],
+      timeoutSeconds: QUICK_SECONDS,
+      killGraceMs: 1000,
+    });
+  }
+  if (r.status !== 'exited' || r.exitCode === 125) return err(commandFailure(r, o.unavailable));
+  return ok({ exitCode: r.exitCode });
+}
+
+/** `sha256:<hex>` whether the engine printed the prefix (docker) or not (podman inspect). */
+const fullId = (id: string) => (id.startsWith('sha256:') ? id : `sha256:${id}`);
+
+/**
+ * Whether a repository an engine lists is the one asked for: `kbuild/base` is docker's
+ * `docker.io/kbuild/base`, and podman's `localhost/kbuild/base` (where podman keeps local builds).
+ */
+export function sameRepository(asked: string, listed: string): boolean {
+  const canon = (repo: string) => {
+    const p = parseReference(`${repo}:x`);
+    return p.ok ? canonicalName(p.value) : repo;
+  };
+  const want = canon(asked);
+  return (
+    want === canon(listed) ||
+    (listed.startsWith('localhost/') && want === canon(listed.slice('localhost/'.length)))
+  );
+}
+
+/**
+ * The local images tagged in `repositories` (docker and podman alike): `images` lists every
+ * tag, then one `image inspect` of the ids found gives each one's size and creation time.
+ */
+export async function listRepositoryImages(
+  client: string,
+  repositories: readonly string[],
+  unavailable: RegExp,
+): Promise<Result<ListedImage[], EngineFailure>> {
+  const quick = (args: string[]) =>
+    runCommand({ file: client, args, timeoutSeconds: QUICK_SECONDS, killGraceMs: 1000 });
+  const listed = await quick([
+    'images',
+    '--no-trunc',
+    '--format',
+    '{{.ID}}\t{{.Repository}}\t{{.Tag}}',
+  ]);
+  if (listed.status !== 'exited' || listed.exitCode !== 0)
+    return err(commandFailure(listed, unavailable));
+  const refs = new Map<string, Set<string>>();
+  for (const line of listed.stdout.split('\n')) {
+    const [id, repository, tag] = line.trim().split('\t');
+    if (!id || !repository || !tag || tag === '<none>') continue;
+    const asked = repositories.find((a) => sameRepository(a, repository));
+    if (asked === undefined) continue;
+    const set = refs.get(fullId(id)) ?? new Set<string>();
+    refs.set(fullId(id), set.add(`${asked}:${tag}`));
+  }
+  if (refs.size === 0) return ok([]);
+  const inspected = await quick(['image', 'inspect', ...refs.keys()]);
+  if (inspected.status !== 'exited' || inspected.exitCode !== 0)
+    return err(commandFailure(inspected, unavailable));
+  const records = new Map(parseInspect(inspected.stdout).map((r) => [fullId(r.Id ?? ''), r]));
+  return ok(
+    [...refs].map(([id, tags]) => ({
+      id,
+      refs: [...tags].sort(),
+      size: records.get(id)?.Size ?? 0,
+      created: records.get(id)?.Created ?? '',
+    })),
+  );
+}
+
+/** `<client> rmi REF…`: untags, and removes each image whose last tag goes (never forced). */
+export async function removeLocalImages(
+  client: string,
+  refs: readonly string[],
+  unavailable: RegExp,
+): Promise<Result<void, EngineFailure>> {
+  if (refs.length === 0) return ok(undefined);
+  const r = await runCommand({
+    file: client,
+    args: ['rmi', ...refs],
+    timeoutSeconds: QUICK_SECONDS,
+    killGraceMs: 1000,
+  });
+  return r.status === 'exited' && r.exitCode === 0
+    ? ok(undefined)
+    : err(commandFailure(r, unavailable));
+}
+
 /** Runs `detect` once and keeps its answer, unless it failed: then the next call tries again. */
 export function onceUntilSuccess<T, E>(
   detect: () => Promise<Result<T, E>>,
@@ -405,6 +535,16 @@ export function createDockerEngine(opts: DockerEngineOptions = {}): Engine {
       return i.ok ? pullImage(i.value.client, [], ref, op, DAEMON_DOWN) : i;
     },
 
+    async run(req, op) {
+      const i = await info();
+      return i.ok
+        ? runContainer(i.value.client, req, op, {
+            unavailable: DAEMON_DOWN,
+            forceRemove: ['rm', '--force'],
+          })
+        : i;
+    },
+
     async push(ref, op) {
       const i = await info();
       if (!i.ok) return i;
@@ -446,6 +586,16 @@ export function createDockerEngine(opts: DockerEngineOptions = {}): Engine {
       const r = await quick(i.value.client, ['image', 'inspect', ...unique]);
       if (r.status !== 'exited') return new Map();
       return pairInspected(unique, parseInspect(r.stdout), missingRefs(r.stderr, unique));
+    },
+
+    async listImages(repositories) {
+      const i = await info();
+      return i.ok ? listRepositoryImages(i.value.client, repositories, DAEMON_DOWN) : i;
+    },
+
+    async removeImages(refs) {
+      const i = await info();
+      return i.ok ? removeLocalImages(i.value.client, refs, DAEMON_DOWN) : i;
     },
   };
 }

@@ -18,6 +18,9 @@ import {
   withTempDir,
   onceUntilSuccess,
   pullImage,
+  runContainer,
+  listRepositoryImages,
+  removeLocalImages,
 } from './docker.js';
 import { commandFailure, lastLine, pushFailure, runCommand, type ExecResult } from './exec.js';
 
@@ -151,6 +154,17 @@ export function createPodmanEngine(opts: PodmanEngineOptions = {}): Engine {
       return i.ok ? pullImage(i.value.client, tls, ref, op, UNAVAILABLE) : i;
     },
 
+    async run(req, op) {
+      const i = await info();
+      // Without --time 0, podman first waits 10 s for the container to stop by itself.
+      return i.ok
+        ? runContainer(i.value.client, req, op, {
+            unavailable: UNAVAILABLE,
+            forceRemove: ['rm', '--force', '--time', '0'],
+          })
+        : i;
+    },
+
     async push(ref, op) {
       const i = await info();
       if (!i.ok) return i;
@@ -191,6 +205,16 @@ export function createPodmanEngine(opts: PodmanEngineOptions = {}): Engine {
       const r = await quick(i.value.client, ['image', 'inspect', ...unique]);
       if (r.status !== 'exited') return new Map();
       return pairInspected(unique, parseInspect(r.stdout), missingRefs(r.stderr, unique));
+    },
+
+    async listImages(repositories) {
+      const i = await info();
+      return i.ok ? listRepositoryImages(i.value.client, repositories, UNAVAILABLE) : i;
+    },
+
+    async removeImages(refs) {
+      const i = await info();
+      return i.ok ? removeLocalImages(i.value.client, refs, UNAVAILABLE) : i;
     },
   };
 }

@@ -14,6 +14,7 @@ import { registerLock } from './commands/lock.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRender } from './commands/render.js';
 import { registerSchema } from './commands/schema.js';
+import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
 import { Failed, type Action } from './options.js';
 
@@ -33,6 +34,7 @@ Exit codes: 0 ok, 1 failed work or invalid image tree, 2 usage or configuration 
 Examples:
   kbuild --profile debian-binary --push --registry 127.0.0.1:5000   (build is the default command)
   kbuild build --profile debian-binary nginx --with-descendants
+  kbuild test --profile debian-binary memcached nginx      (smoke tests of built images)
   kbuild validate --all-profiles
   kbuild list --profile debian-binary
   kbuild graph --profile debian-binary --format tree
@@ -40,6 +42,7 @@ Examples:
   );
   for (const register of [
     registerBuild,
+    registerTest,
     registerList,
     registerRender,
     registerGraph,

@@ -1,7 +1,7 @@
 /** Options and plumbing shared by the commands. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Failure } from '../core/model.js';
-import type { Io } from './io.js';
+import { UsageError, type Io } from './io.js';
 
 /** Thrown by a command to end with failures already collected. */
 export class Failed extends Error {
@@ -46,18 +46,60 @@ export function profileOptions(cmd: Command): Command {
     );
 }
 
-/** Adds the selection options. */
-export function selectionOptions(cmd: Command): Command {
-  return cmd
+/** Adds the selection options; `ancestors: false` for commands that never add ancestors (test). */
+export function selectionOptions(cmd: Command, { ancestors = true } = {}): Command {
+  cmd
     .argument(
       '[images...]',
       "images to select: names, globs (nova-*), /regex/ or group names; default: the profile's selection",
     )
-    .option('--exclude <pattern>', 'remove images from the selection (repeatable)', collect, [])
-    .option('--skip-parents', 'do not add the ancestors of selected images')
+    .option('--exclude <pattern>', 'remove images from the selection (repeatable)', collect, []);
+  if (ancestors) cmd.option('--skip-parents', 'do not add the ancestors of selected images');
+  return cmd
     .option('--with-descendants', 'add every descendant of the selected images')
     .option(
       '--changed-since <git-ref>',
       'select the images whose template, included templates, context or profile settings changed since a git revision, with their descendants',
     );
+}
+
+/** A whole-number option's value, or a usage error naming the flag. */
+export function wholeNumber(flag: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`${flag} expects a whole number >= ${min}, got '${v}'`);
+  return n;
+}
+
+/** The flags of `engineOption` and `outputOptions`. */
+export interface OutputFlags {
+  engine?: 'docker' | 'podman';
+  logsDir?: string;
+  summaryJson?: string;
+  progress?: 'tty' | 'plain';
+  quiet?: boolean;
+}
+
+/** Adds --engine. */
+export function engineOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--engine <engine>', 'container engine (default: detected)').choices([
+      'docker',
+      'podman',
+    ]),
+  );
+}
+
+/** Adds the options of a run's output: logs dir, summary file, progress style, quiet. */
+export function outputOptions(cmd: Command): Command {
+  return cmd
+    .option('--logs-dir <dir>', 'where per-image logs go (default: .kbuild/logs/<run-id>)')
+    .option('--summary-json <file>', 'write the run summary as JSON')
+    .addOption(
+      new Option(
+        '--progress <mode>',
+        'output style (default: tty on a terminal, plain in CI)',
+      ).choices(['tty', 'plain']),
+    )
+    .option('-q, --quiet', 'plain output without the logs of images that succeeded');
 }

@@ -4,7 +4,7 @@
  */
 import type { ImageName } from '../core/model.js';
 import type { Reporter } from '../run/events.js';
-import { formatSummary } from './summary-table.js';
+import { dur, formatSummary, formatTestSummary } from './summary-table.js';
 
 export interface PlainOptions {
   readonly write: (text: string) => void;
@@ -18,6 +18,15 @@ export function plainReporter(o: PlainOptions): Reporter {
   const buffers = new Map<ImageName, string[]>();
   let total = 0;
   let finished = 0;
+  /** Prints an image's buffered lines together (all, or a failed image's only). */
+  const flush = (name: ImageName, status: string, ok: boolean) => {
+    const lines = buffers.get(name) ?? [];
+    buffers.delete(name);
+    if (!lines.length || (o.showLogs === 'failures' && ok)) return;
+    o.write(o.githubGroups ? `::group::${name} (${status})\n` : `----- ${name} -----\n`);
+    o.write(`${lines.join('\n')}\n`);
+    o.write(o.githubGroups ? '::endgroup::\n' : `----- end of ${name} -----\n`);
+  };
   return (e) => {
     switch (e.type) {
       case 'run-start':
@@ -50,17 +59,7 @@ export function plainReporter(o: PlainOptions): Reporter {
           finished++;
           const out = ev.outcome;
           const ok = out.status === 'built' || out.status === 'pushed';
-          const lines = buffers.get(out.name) ?? [];
-          buffers.delete(out.name);
-          if (lines.length && (o.showLogs === 'all' || !ok)) {
-            o.write(
-              o.githubGroups
-                ? `::group::${out.name} (${out.status})\n`
-                : `----- ${out.name} -----\n`,
-            );
-            o.write(`${lines.join('\n')}\n`);
-            o.write(o.githubGroups ? '::endgroup::\n' : `----- end of ${out.name} -----\n`);
-          }
+          flush(out.name, out.status, ok);
           const why = out.message ? `: ${out.message}` : '';
           o.write(`kbuild: [${finished}/${total}] ${out.name}: ${out.status}${ok ? '' : why}\n`);
         }
@@ -68,7 +67,7 @@ export function plainReporter(o: PlainOptions): Reporter {
       }
       case 'interrupt':
         o.write(
-          `kbuild: ${e.signal}: stopping — running builds are cancelled, nothing new starts\n`,
+          `kbuild: ${e.signal}: stopping — running builds and tests are cancelled, nothing new starts\n`,
         );
         return;
       case 'run-end': {
@@ -78,6 +77,33 @@ export function plainReporter(o: PlainOptions): Reporter {
           if (f.log) o.write(`kbuild: ${f.name} failed; full log: ${f.log}\n`);
         return;
       }
+      case 'test-run-start':
+        total = e.images.length;
+        o.write(
+          `kbuild: profile ${e.profile}: ${total} image(s) to test; ${e.threads} thread(s); ` +
+            `${e.engine.kind} ${e.engine.serverVersion}; logs in ${e.logsDir}\n`,
+        );
+        return;
+      case 'test-start':
+        o.write(`kbuild: ${e.name}: testing\n`);
+        return;
+      case 'test-end': {
+        finished++;
+        const r = e.result;
+        const ok = r.status === 'passed' || r.status === 'no-test';
+        flush(r.name, r.status, ok);
+        const time = r.seconds === null ? '' : ` in ${dur(r.seconds)}`;
+        o.write(
+          `kbuild: [${finished}/${total}] ${r.name}: ${r.status}${time}${r.message && r.status !== 'passed' ? `: ${r.message}` : ''}\n`,
+        );
+        return;
+      }
+      case 'test-run-end':
+        o.write(`\n${formatTestSummary(e.summary)}`);
+        for (const r of e.summary.images)
+          if (r.log && r.status !== 'passed')
+            o.write(`kbuild: ${r.name} ${r.status}; full log: ${r.log}\n`);
+        return;
     }
   };
 }

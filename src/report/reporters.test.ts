@@ -3,6 +3,7 @@ import { imageName } from '../core/model.js';
 import type { RunEvent } from '../run/events.js';
 import type { EngineInfo } from '../run/ports.js';
 import type { Outcome } from '../run/scheduler.js';
+import type { SmokeResult, SmokeSummary } from '../run/smoke.js';
 import type { RunSummary } from '../run/summary.js';
 import { plainReporter } from './plain.js';
 import { ttyReporter } from './tty.js';
@@ -119,6 +120,90 @@ describe('ttyReporter', () => {
     expect(out).toContain('✓ a built\n');
     expect(out).toContain('kbuild: 1/2 done, 1 running, 0 queued');
     expect(out).toContain('  b 4s b failed');
+    live.stop();
+  });
+});
+
+describe('smoke test reports', () => {
+  const result = (name: typeof a, status: SmokeResult['status'], more: Partial<SmokeResult> = {}) =>
+    ({
+      name,
+      status,
+      image: `k/${name}:t`,
+      exitCode: null,
+      message: null,
+      seconds: 1.5,
+      tail: [],
+      log: `/logs/${name}.log`,
+      ...more,
+    }) satisfies SmokeResult;
+  const failedB = result(b, 'failed', {
+    exitCode: 4,
+    message: 'smoke test exited with 4: b broke',
+    log: '/logs/b.FAILED.log',
+  });
+  const testSummary: SmokeSummary = {
+    runId: 'r',
+    profile: 'p',
+    tag: 't',
+    threads: 2,
+    start: '2026-01-01T00:00:00.000Z',
+    seconds: 2,
+    engine,
+    interrupted: false,
+    ok: false,
+    counts: { passed: 1, failed: 1, timeout: 0, 'no-test': 0, 'not-built': 0, cancelled: 0 },
+    images: [result(a, 'passed'), failedB],
+  };
+  const testEvents: RunEvent[] = [
+    {
+      type: 'test-run-start',
+      runId: 'r',
+      profile: 'p',
+      images: [a, b],
+      threads: 2,
+      engine,
+      logsDir: '/logs',
+    },
+    { type: 'test-start', name: a },
+    { type: 'test-start', name: b },
+    { type: 'log', name: a, line: 'a ok' },
+    { type: 'log', name: b, line: 'b broke' },
+    { type: 'test-end', result: result(a, 'passed') },
+    { type: 'test-end', result: failedB },
+    { type: 'test-run-end', summary: testSummary },
+  ];
+
+  it("plain: a failed test's log together, its status line, the table and where its log is", () => {
+    let out = '';
+    const r = plainReporter({
+      write: (t) => (out += t),
+      showLogs: 'failures',
+      githubGroups: false,
+    });
+    testEvents.forEach(r);
+    expect(out).not.toContain('a ok');
+    expect(out).toContain('kbuild: [1/2] a: passed in 1.5s\n');
+    expect(out).toContain(
+      '----- b -----\nb broke\n----- end of b -----\nkbuild: [2/2] b: failed in 1.5s: smoke test exited with 4: b broke\n',
+    );
+    expect(out).toMatch(/^b +failed +1\.5s +smoke test exited with 4: b broke$/m);
+    expect(out).toContain('FAILED: 1 passed, 1 failed in 2.0s (profile p, tag t)');
+    expect(out).toContain('kbuild: b failed; full log: /logs/b.FAILED.log');
+  });
+
+  it('tty: the failed test with its tail above the live block, and the table at the end', () => {
+    let out = '';
+    const live = ttyReporter({
+      write: (t) => (out += t),
+      columns: () => 80,
+      now: () => 0,
+      color: false,
+    });
+    testEvents.forEach(live.report);
+    expect(out).toContain('✓ a passed\n');
+    expect(out).toContain('✗ b failed: smoke test exited with 4: b broke\n    b broke\n');
+    expect(out).toContain('FAILED: 1 passed, 1 failed');
     live.stop();
   });
 });

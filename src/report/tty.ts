@@ -5,7 +5,7 @@
  */
 import type { ImageName } from '../core/model.js';
 import type { Reporter } from '../run/events.js';
-import { formatSummary } from './summary-table.js';
+import { formatSummary, formatTestSummary } from './summary-table.js';
 
 export interface TtyOptions {
   readonly write: (text: string) => void;
@@ -103,12 +103,44 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
         return;
       }
       case 'interrupt':
-        above(`kbuild: ${e.signal}: stopping — running builds are cancelled, nothing new starts\n`);
+        above(
+          `kbuild: ${e.signal}: stopping — running builds and tests are cancelled, nothing new starts\n`,
+        );
         return;
       case 'run-end':
         clearInterval(timer);
         clear();
         o.write(`\n${formatSummary(e.summary)}`);
+        return;
+      case 'test-run-start':
+        total = e.images.length;
+        queued = total;
+        above(
+          `kbuild: profile ${e.profile}: ${total} image(s) to test, ${e.threads} thread(s), ${e.engine.kind} ${e.engine.serverVersion}; logs in ${e.logsDir}\n`,
+        );
+        return;
+      case 'test-start':
+        queued--;
+        running.set(e.name, { since: o.now(), last: 'testing' });
+        return;
+      case 'test-end': {
+        const r = e.result;
+        // Images without a test, or not built, end without starting.
+        if (!running.delete(r.name)) queued = Math.max(0, queued - 1);
+        done++;
+        const ok = r.status === 'passed' || r.status === 'no-test';
+        if (!ok && r.status !== 'cancelled') failed++;
+        const mark = ok ? paint('32', '✓') : paint('31', '✗');
+        let text = `${mark} ${r.name} ${r.status}${r.status === 'passed' ? '' : `: ${r.message ?? ''}`}\n`;
+        if (r.status === 'failed' || r.status === 'timeout')
+          text += `${(tails.get(r.name) ?? []).map((l) => `    ${l}`).join('\n')}\n`;
+        above(text);
+        return;
+      }
+      case 'test-run-end':
+        clearInterval(timer);
+        clear();
+        o.write(`\n${formatTestSummary(e.summary)}`);
         return;
     }
   };

@@ -1,27 +1,29 @@
 /**
  * One build run: the plan's images built by the engine in DAG order (the scheduler), each one's
- * log kept, pushed when asked, and a summary of everything at the end.
+ * log kept, smoke-tested and pushed when asked, and a summary of everything at the end.
  */
 import type { Family } from '../core/family.js';
 import { fingerprintTag } from '../core/fingerprint.js';
 import type { Fingerprint, ImageName } from '../core/model.js';
 import type { Plan } from '../core/plan.js';
 import type { Reporter } from './events.js';
+import { imageLogs } from './image-logs.js';
 import type {
   Engine,
   EngineFailure,
   EngineInfo,
-  ImageLog,
   LogStore,
   PrepareContext,
   Publisher,
 } from './ports.js';
 import { schedule, type Job, type StepError, type StepResult } from './scheduler.js';
+import { runTest } from './smoke.js';
 import {
   countStatuses,
   imageSummary,
   succeeded,
   type ImageSummary,
+  type ImageTestStatus,
   type RunSummary,
 } from './summary.js';
 
@@ -36,6 +38,8 @@ export interface BuildOptions {
   readonly push: boolean;
   readonly pull: boolean;
   readonly noCache: boolean;
+  /** Smoke-test each image after its build, before its push (fresh ones too); a failure fails it. */
+  readonly test: boolean;
 }
 
 export interface BuildPorts {
@@ -64,6 +68,8 @@ export interface ImageIdentity {
   readonly publishedDigest: (name: ImageName) => string | undefined;
   /** The digest of the registry's image with this fingerprint, for images fresh only there. */
   readonly remoteDigest: (name: ImageName) => string | undefined;
+  /** This fingerprint passed its smoke test in an earlier run. */
+  readonly testPassed: (name: ImageName) => boolean;
 }
 
 export interface RunIdentity {
@@ -114,8 +120,6 @@ function stepError(f: EngineFailure, tail: readonly string[]): StepError {
   }
 }
 
-const TAIL = 30;
-
 export async function runBuild(
   family: Family,
   plan: Plan,
@@ -159,27 +163,57 @@ export async function runBuild(
     logsDir: ports.logs.dir,
   });
 
-  const logs = new Map<ImageName, ImageLog>();
-  const tails = new Map<ImageName, string[]>();
+  const logs = imageLogs(ports.logs, report);
+  const line = logs.line;
   const closed = new Map<ImageName, Promise<string>>();
-  const logOf = (name: ImageName) => {
-    let log = logs.get(name);
-    if (!log) {
-      log = ports.logs.open(name);
-      logs.set(name, log);
-      tails.set(name, []);
+
+  const testOf = (name: ImageName) => family.images.get(name)?.spec.meta.test;
+  /** With --test, whether the image's test runs in this run (this fingerprint did not pass it before). */
+  const testsHere = (name: ImageName) =>
+    o.test && testOf(name) !== undefined && !images.testPassed(name);
+  const tested = new Map<ImageName, { status: ImageTestStatus; seconds: number | null }>();
+
+  /**
+   * The image's smoke test (with --test), on its fingerprint reference: the image this run has.
+   * A failure fails the image, so it is not pushed and its children do not build.
+   */
+  const smokeTest = async (
+    name: ImageName,
+    log: (line: string) => void,
+    s: AbortSignal,
+  ): Promise<StepError | undefined> => {
+    if (!o.test) return undefined;
+    const test = testOf(name);
+    if (!test) {
+      tested.set(name, { status: 'no-test', seconds: null });
+      return undefined;
     }
-    return log;
-  };
-  const line = (name: ImageName) => (text: string) => {
-    logOf(name).write(text);
-    const tail = tails.get(name)!;
-    tail.push(text);
-    if (tail.length > TAIL) tail.shift();
-    report({ type: 'log', name, line: text });
+    if (images.testPassed(name)) {
+      log('kbuild: smoke test not run: this fingerprint passed it before');
+      tested.set(name, { status: 'passed-before', seconds: null });
+      return undefined;
+    }
+    const t = ports.now();
+    const run = await runTest(ports.engine, images.fpRef(name), test, { signal: s, log });
+    tested.set(name, { status: run.status, seconds: Math.round(ports.now() - t) / 1000 });
+    if (run.status === 'passed') return undefined;
+    if (run.status === 'cancelled') return { reason: 'cancelled', message: 'cancelled' };
+    return { reason: 'test-failed', message: run.message ?? 'smoke test failed' };
   };
 
   const build = async (
+    name: ImageName,
+    attempt: number,
+    s: AbortSignal,
+  ): Promise<StepResult<{ imageId: string }>> => {
+    const r = await buildImage(name, attempt, s);
+    // An image only the registry has is tested inside useRegistryImage, before its tag moves.
+    if (!r.ok || fromRegistry.has(name)) return r;
+    const failed = await smokeTest(name, line(name), s);
+    return failed ? { ok: false, error: failed } : r;
+  };
+
+  const buildImage = async (
     name: ImageName,
     attempt: number,
     s: AbortSignal,
@@ -220,7 +254,7 @@ export async function runBuild(
       },
       { signal: s, log, ...(o.timeoutSeconds > 0 ? { timeoutSeconds: o.timeoutSeconds } : {}) },
     );
-    return r.ok ? r : { ok: false, error: stepError(r.error, tails.get(name) ?? []) };
+    return r.ok ? r : { ok: false, error: stepError(r.error, logs.tail(name)) };
   };
 
   const fpTagOf = (name: ImageName) => fingerprintTag(images.fingerprint(name));
@@ -259,9 +293,10 @@ export async function runBuild(
   ): Promise<StepResult<{ imageId: string }>> => {
     const fpRef = images.fpRef(name);
     let imageId = '';
-    if (neededHere.has(name)) {
+    if (neededHere.has(name) || testsHere(name)) {
       const remoteRef = `${family.naming.registry}/${fpRef}`;
-      log(`kbuild: ${name} is up to date in the registry; pulling it for the images built on it`);
+      const why = neededHere.has(name) ? 'for the images built on it' : 'for its smoke test';
+      log(`kbuild: ${name} is up to date in the registry; pulling it ${why}`);
       const r = await ports.engine.pull(remoteRef, { signal: s, log });
       if (!r.ok) return { ok: false, error: stepError(r.error, []) };
       for (const t of [...imageTags(family, name), fpRef]) {
@@ -270,6 +305,8 @@ export async function runBuild(
       }
       imageId = r.value.imageId;
     }
+    const failed = await smokeTest(name, log, s);
+    if (failed) return { ok: false, error: failed };
     if (o.push && ports.publisher) {
       const r = await tagFromFingerprint(ports.publisher, name, log, s, images.remoteDigest(name));
       if (r && 'error' in r)
@@ -335,9 +372,10 @@ export async function runBuild(
     build,
     ...(o.push ? { push } : {}),
     emit: (event) => {
-      if (event.type === 'done' && logs.has(event.outcome.name)) {
+      if (event.type === 'done') {
         const ok = event.outcome.status === 'built' || event.outcome.status === 'pushed';
-        closed.set(event.outcome.name, logs.get(event.outcome.name)!.close(!ok));
+        const log = logs.close(event.outcome.name, !ok);
+        if (log) closed.set(event.outcome.name, log);
       }
       report({ type: 'scheduler', event });
     },
@@ -348,7 +386,12 @@ export async function runBuild(
   const allowed = new Set(family.profile.allowedToFail);
   const out: ImageSummary[] = [];
   for (const step of plan.steps) {
-    const extra = { tags: imageTags(family, step.name), allowedToFail: allowed.has(step.name) };
+    const extra = {
+      tags: imageTags(family, step.name),
+      allowedToFail: allowed.has(step.name),
+      test: tested.get(step.name)?.status ?? null,
+      testSeconds: tested.get(step.name)?.seconds ?? null,
+    };
     const outcome = outcomes.get(step.name);
     if (outcome) {
       const summary = imageSummary(outcome, {

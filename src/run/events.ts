@@ -1,7 +1,8 @@
-/** What a build run tells its reporters. Logic emits these; reporters render them. */
+/** What a build or test run tells its reporters. Logic emits these; reporters render them. */
 import type { ImageName } from '../core/model.js';
 import type { EngineInfo } from './ports.js';
 import type { SchedulerEvent } from './scheduler.js';
+import type { SmokeResult, SmokeSummary } from './smoke.js';
 import type { RunSummary } from './summary.js';
 
 export type RunEvent =
@@ -21,6 +22,19 @@ export type RunEvent =
   | { readonly type: 'log'; readonly name: ImageName; readonly line: string }
   | { readonly type: 'scheduler'; readonly event: SchedulerEvent }
   | { readonly type: 'interrupt'; readonly signal: string }
-  | { readonly type: 'run-end'; readonly summary: RunSummary };
+  | { readonly type: 'run-end'; readonly summary: RunSummary }
+  // `kbuild test`: smoke tests of built images (a build's own tests go to its images' logs).
+  | {
+      readonly type: 'test-run-start';
+      readonly runId: string;
+      readonly profile: string;
+      readonly images: readonly ImageName[];
+      readonly threads: number;
+      readonly engine: EngineInfo;
+      readonly logsDir: string;
+    }
+  | { readonly type: 'test-start'; readonly name: ImageName }
+  | { readonly type: 'test-end'; readonly result: SmokeResult }
+  | { readonly type: 'test-run-end'; readonly summary: SmokeSummary };
 
 export type Reporter = (e: RunEvent) => void;

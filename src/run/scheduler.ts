@@ -18,6 +18,7 @@ export type OutcomeReason =
   | 'pull-failed'
   | 'base-missing'
   | 'source-failed'
+  | 'test-failed'
   | 'cancelled'
   | 'fail-fast'
   | 'parent-failed'
@@ -246,7 +247,9 @@ export async function schedule(
       result = await guard(() => o.build(n, attempt, o.signal));
       const retryable =
         !result.ok &&
-        !['timeout', 'cancelled', 'base-missing', 'source-failed'].includes(result.error.reason) &&
+        !['timeout', 'cancelled', 'base-missing', 'source-failed', 'test-failed'].includes(
+          result.error.reason,
+        ) &&
         !o.signal.aborted;
       if (result.ok || !retryable || attempt > o.retries) break;
       o.emit({ type: 'build-retry', name: n, attempt, error: result.error });

@@ -22,12 +22,15 @@ export function stateAfterRun(
         ? { registry: prev.registry, digest: prev.digest }
         : {};
     const seconds = i.status === 'built' || i.status === 'pushed' ? i.buildSeconds : prev?.seconds;
+    const testPassed =
+      i.test === 'passed' || (prev?.fingerprint === fp.fingerprint && prev.testPassed === true);
     images[i.name] = {
       fingerprint: fp.fingerprint,
       record: fp.record,
       imageId: i.imageId,
       ...pushed,
       ...(seconds != null ? { seconds } : {}),
+      ...(testPassed ? { testPassed } : {}),
     };
   }
   return { ...before, images };
@@ -50,5 +53,8 @@ export function imageIdentity(
       const same = st?.fingerprint === observed.fingerprints.get(n)?.fingerprint;
       return same && st?.registry === registry ? st.digest : undefined;
     },
+    testPassed: (n) =>
+      state.images[n]?.fingerprint === observed.fingerprints.get(n)?.fingerprint &&
+      state.images[n]?.testPassed === true,
   };
 }

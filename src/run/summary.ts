@@ -2,6 +2,7 @@
 import type { ImageName } from '../core/model.js';
 import type { EngineInfo } from './ports.js';
 import type { Outcome } from './scheduler.js';
+import type { TestRun } from './smoke.js';
 
 export type SummaryStatus =
   | 'built'
@@ -14,6 +15,9 @@ export type SummaryStatus =
   | 'cancelled'
   | 'unbuildable';
 
+/** An image's smoke test in a `build --test` run; `passed-before`: this fingerprint passed it in an earlier run. */
+export type ImageTestStatus = TestRun['status'] | 'passed-before' | 'no-test';
+
 export interface ImageSummary {
   readonly name: ImageName;
   readonly status: SummaryStatus;
@@ -21,6 +25,7 @@ export interface ImageSummary {
   readonly message: string | null;
   /** Wall seconds from build start to the end of its push (or build). */
   readonly seconds: number | null;
+  /** From build start to build end: with --test, its smoke test included. */
   readonly buildSeconds: number | null;
   readonly pushSeconds: number | null;
   /** Seconds it waited for a build slot after its parents were done. */
@@ -30,6 +35,9 @@ export interface ImageSummary {
   readonly tags: readonly string[];
   readonly log: string | null;
   readonly allowedToFail: boolean;
+  /** Null without --test, or when the image did not get as far as its test. */
+  readonly test: ImageTestStatus | null;
+  readonly testSeconds: number | null;
 }
 
 export interface RunSummary {
@@ -53,7 +61,13 @@ const secs = (a?: number, b?: number) =>
 
 export function imageSummary(
   o: Outcome,
-  extra: { tags: readonly string[]; log: string | null; allowedToFail: boolean },
+  extra: {
+    tags: readonly string[];
+    log: string | null;
+    allowedToFail: boolean;
+    test: ImageTestStatus | null;
+    testSeconds: number | null;
+  },
 ): ImageSummary {
   return {
     name: o.name,
@@ -69,6 +83,8 @@ export function imageSummary(
     tags: extra.tags,
     log: extra.log,
     allowedToFail: extra.allowedToFail,
+    test: extra.test,
+    testSeconds: extra.testSeconds,
   };
 }
 

@@ -9,11 +9,13 @@
  * When the Dockerfile exists on disk it is read and "run": FROM (a stored image, an earlier
  * stage, or a base "pulled" out of thin air unless `offline`), ARG/ENV with `$X` expansion,
  * COPY of context files, LABEL, and RUN steps made of `echo ... [> file]`, `cat file`,
- * `sleep N`, `exit N`, `true`, `false` joined by `&&` or `;`; anything else in a RUN is
- * accepted and does nothing.
+ * `sleep N`, `exit N`, `true`, `false`, `nc HOST PORT` (refused unless the network is `host`)
+ * joined by `&&`, `;` or new lines; anything else in a RUN is accepted and does nothing. `run` (a
+ * container) runs its command, or its `sh -c` script, in that same shell over the image's files,
+ * with a `/proc/net/dev` that has only `lo` unless the network is `host`.
  *
  * Control: `hold` keeps matching builds open until `release`; `failBuild`/`failPush` inject
- * failures; `started` waits for a build to start. Timeouts and aborts are honoured with the
+ * failures; `scriptRun` scripts a container's output, exit code and duration; `started` waits for a build to start. Timeouts and aborts are honoured with the
  * global timers, so vitest's fake timers drive them too.
  */
 import { createHash } from 'node:crypto';
@@ -26,8 +28,10 @@ import type {
   Engine,
   EngineFailure,
   EngineInfo,
+  ListedImage,
   LocalImage,
   OpOptions,
+  RunRequest,
 } from '../../src/run/ports.js';
 
 /** Picks builds: a tag (exact, or its repository, or the repository's last component), a pattern, or a predicate. */
@@ -70,7 +74,7 @@ interface Held {
 }
 
 export interface FakeEngine extends Engine {
-  /** What happened, in order: `build <tag>`, `built <tag>`, `build-failed <tag> <reason>`, `push <ref>`, `pushed <ref>`, `push-failed <ref>`, `tag <src> <dst>`. */
+  /** What happened, in order: `build <tag>`, `built <tag>`, `build-failed <tag> <reason>`, `push <ref>`, `pushed <ref>`, `push-failed <ref>`, `tag <src> <dst>`, `run <image>`, `ran <image> <exit code or reason>`. */
   readonly calls: string[];
   /** Every build request, in the order the builds started. */
   readonly requests: BuildRequest[];
@@ -80,6 +84,10 @@ export interface FakeEngine extends Engine {
   readonly pushOrder: string[];
   /** The most builds that ran at the same time. */
   readonly maxConcurrentBuilds: number;
+  /** The most containers (`run`) that ran at the same time. */
+  readonly maxConcurrentRuns: number;
+  /** `image command…` of each container running now, sorted. */
+  containers(): string[];
   /** First tags of the builds running now, sorted. */
   running(): string[];
   /** First tags of the builds held open now, sorted. */
@@ -101,6 +109,14 @@ export interface FakeEngine extends Engine {
   failPush(
     matcher: RefMatcher,
     o?: { transient?: boolean; message?: string; times?: number },
+  ): void;
+  /**
+   * Matching runs (by image reference) print `output`, take `ms` on the global timers and exit
+   * with `exitCode` (default 0) instead of running their command (`times` of them; default: all).
+   */
+  scriptRun(
+    matcher: RefMatcher,
+    o?: { exitCode?: number; output?: readonly string[]; ms?: number; times?: number },
   ): void;
   /** A file of a stored image (what `run IMAGE cat PATH` would print), undefined if absent. */
   readFile(ref: string, path: string): string | undefined;
@@ -243,10 +259,22 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
   const holdRules: BuildMatcher[] = [];
   const buildFailures: { m: BuildMatcher; exitCode: number; message: string; left: number }[] = [];
   const pushFailures: { m: RefMatcher; transient: boolean; message: string; left: number }[] = [];
+  const runScripts: {
+    m: RefMatcher;
+    exitCode: number;
+    output: readonly string[];
+    ms: number;
+    left: number;
+  }[] = [];
   const waiters: { m: BuildMatcher; resolve: (r: BuildRequest) => void }[] = [];
+  const runningContainers = new Map<number, RunRequest>();
   let maxConcurrent = 0;
+  let maxConcurrentRuns = 0;
   let nextBuild = 0;
+  let nextRun = 0;
 
+  /** Image id -> the order it was first made in (its "creation time" for listImages). */
+  const made = new Map<string, number>();
   const store = (seed: FakeImageSeed, idInput: string): StoredImage => {
     const img: StoredImage = {
       id: `sha256:${sha256(idInput)}`,
@@ -254,6 +282,7 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
       files: new Map(Object.entries(seed.files ?? {})),
     };
     images.set(img.id, img);
+    if (!made.has(img.id)) made.set(img.id, made.size);
     return img;
   };
   for (const [ref, seed] of Object.entries(opts.images ?? {})) {
@@ -277,8 +306,9 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
     files: Map<string, string>,
     log: (l: string) => void,
     sleep: (ms: number) => Promise<void>,
+    network: string,
   ): Promise<number> {
-    for (const part of cmd.split(/&&|;/).map((p) => p.trim())) {
+    for (const part of cmd.split(/&&|;|\n/).map((p) => p.trim())) {
       if (!part) continue;
       const [word = '', ...args] = part.split(/\s+/);
       const rest = expand(args.join(' '), vars);
@@ -308,6 +338,12 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           return 0;
         case 'false':
           return 1;
+        case 'nc':
+          if (network !== 'host') {
+            log(`nc: can't connect to remote host (${args.at(-2) ?? ''}): Connection refused`);
+            return 1;
+          }
+          break;
         default:
           break; // true, and anything the fake does not model
       }
@@ -404,7 +440,14 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           break;
         }
         case 'RUN': {
-          const code = await runStep(rest, vars, files, (l) => log(`#${n + 1} ${l}`), sleep);
+          const code = await runStep(
+            rest,
+            vars,
+            files,
+            (l) => log(`#${n + 1} ${l}`),
+            sleep,
+            req.network,
+          );
           if (code !== 0) {
             const message = `process "/bin/sh -c ${rest}" did not complete successfully: exit code: ${code}`;
             log(`ERROR: ${message}`);
@@ -427,6 +470,9 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
     pushOrder,
     get maxConcurrentBuilds() {
       return maxConcurrent;
+    },
+    get maxConcurrentRuns() {
+      return maxConcurrentRuns;
     },
 
     info() {
@@ -595,6 +641,53 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
       return Promise.resolve(ok({ imageId: id }));
     },
 
+    async run(req, op) {
+      calls.push(`run ${req.image}`);
+      const img = lookup(req.image);
+      if (!img) {
+        const message = `Error response from daemon: No such image: ${req.image}`;
+        op.log(message);
+        return err({ reason: 'engine-exit', exitCode: 125, message });
+      }
+      const n = nextRun++;
+      runningContainers.set(n, req);
+      maxConcurrentRuns = Math.max(maxConcurrentRuns, runningContainers.size);
+      const s = stopper(op);
+      const work = async (): Promise<number> => {
+        const scripted = runScripts.find((r) => r.left > 0 && refMatches(r.m, req.image));
+        if (scripted) {
+          scripted.left--;
+          scripted.output.forEach((l) => op.log(l));
+          if (scripted.ms) await s.sleep(scripted.ms);
+          return scripted.exitCode;
+        }
+        const [first = '', flag, script] = req.command;
+        const cmd = first === 'sh' && flag === '-c' ? (script ?? '') : req.command.join(' ');
+        const files = new Map(img.files);
+        const lo = '    lo:       0       0    0    0    0     0          0         0';
+        files.set('/proc/net/dev', req.network === 'host' ? `${lo}\n  eth0: 0 0\n` : `${lo}\n`);
+        return runStep(
+          cmd,
+          new Map(),
+          files,
+          (l) => {
+            if (!s.stop) op.log(l);
+          },
+          (ms) => s.sleep(ms),
+          req.network,
+        );
+      };
+      try {
+        const r = await s.race(work());
+        const result = 'stop' in r ? err(r.stop) : ok({ exitCode: r.value });
+        calls.push(`ran ${req.image} ${result.ok ? result.value.exitCode : result.error.reason}`);
+        return result;
+      } finally {
+        s.dispose();
+        runningContainers.delete(n);
+      }
+    },
+
     inspect(refs) {
       const out = new Map<string, LocalImage>();
       for (const ref of refs) {
@@ -604,7 +697,48 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
       return Promise.resolve(out);
     },
 
+    listImages(repositories) {
+      // Size: the bytes of the image's files; created: one second per image made, from 2026-01-01.
+      const listed = new Map<string, ListedImage & { refs: string[] }>();
+      for (const [k, id] of tags) {
+        const r = parseReference(k);
+        const asked = repositories.find((a) => r.ok && key(`${a}:${r.value.tag}`) === k);
+        const img = images.get(id);
+        if (!r.ok || asked === undefined || !img) continue;
+        const entry = listed.get(id) ?? {
+          id,
+          refs: [],
+          size: [...img.files.values()].reduce((n, f) => n + f.length, 0),
+          created: new Date(Date.UTC(2026, 0, 1) + (made.get(id) ?? 0) * 1000).toISOString(),
+        };
+        entry.refs.push(`${asked}:${r.value.tag}`);
+        listed.set(id, entry);
+      }
+      return Promise.resolve(ok([...listed.values()].map((e) => ({ ...e, refs: e.refs.sort() }))));
+    },
+
+    removeImages(refs) {
+      calls.push(`rmi ${refs.join(' ')}`);
+      const unknown = refs.find((r) => !tags.has(key(r)));
+      if (unknown) {
+        return Promise.resolve(
+          err({
+            reason: 'engine-exit',
+            exitCode: 1,
+            message: `No such image: ${unknown}`,
+          } as const),
+        );
+      }
+      const ids = new Set(refs.map((r) => tags.get(key(r))!));
+      for (const r of refs) tags.delete(key(r));
+      // An image goes with its last tag, as with `docker rmi`.
+      for (const id of ids) if (![...tags.values()].includes(id)) images.delete(id);
+      return Promise.resolve(ok(undefined));
+    },
+
     running: () => [...runningBuilds.values()].map(first).sort(),
+    containers: () =>
+      [...runningContainers.values()].map((r) => [r.image, ...r.command].join(' ')).sort(),
     held: () => [...heldBuilds.values()].map((h) => first(h.req)).sort(),
     hold(matcher = () => true) {
       holdRules.push(matcher);
@@ -647,6 +781,15 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
             ? 'received unexpected HTTP status: 503 Service Unavailable'
             : 'denied: requested access to the resource is denied'),
         left: o.times ?? 1,
+      });
+    },
+    scriptRun(matcher, o = {}) {
+      runScripts.push({
+        m: matcher,
+        exitCode: o.exitCode ?? 0,
+        output: o.output ?? [],
+        ms: o.ms ?? 0,
+        left: o.times ?? Number.POSITIVE_INFINITY,
       });
     },
     readFile(ref, path) {

@@ -81,6 +81,8 @@ export interface SummaryImage {
   tags: string[];
   log: string | null;
   allowedToFail: boolean;
+  test: string | null;
+  testSeconds: number | null;
 }
 export interface Summary {
   ok: boolean;

@@ -1,48 +1,42 @@
-import { Option, type Command } from 'commander';
-import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeBuildDir } from '../../adapters/build-context.js';
 import { ok, type ImageName } from '../../core/model.js';
 import { createLogStore } from '../../adapters/logs.js';
-import { writeFileAtomically, writeState } from '../../adapters/state.js';
+import { writeState } from '../../adapters/state.js';
 import { observeFamily } from '../observe-family.js';
 import { imageIdentity, stateAfterRun } from '../../run/state-update.js';
 import { runBuild, type BuildOptions } from '../../run/build.js';
-import type { Reporter } from '../../run/events.js';
-import { plainReporter } from '../../report/plain.js';
-import { ttyReporter } from '../../report/tty.js';
 import { UsageError, type Io } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
-import { profileOptions, selectionOptions, type Action } from '../options.js';
+import {
+  engineOption,
+  outputOptions,
+  profileOptions,
+  selectionOptions,
+  wholeNumber,
+  type Action,
+  type OutputFlags,
+} from '../options.js';
+import { interruptible, startRun, writeSummaryJson } from '../run-session.js';
 import { loadSelected } from './shared.js';
 
-interface BuildFlags extends ProfileOptions, SelectionOptions {
+interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags {
   push?: boolean;
+  test?: boolean;
   threads: string;
   pushThreads: string;
   retries: string;
   pushRetries: string;
   timeout: string;
   failFast?: boolean;
-  engine?: 'docker' | 'podman';
   builder?: string;
   pull?: boolean;
   cache: boolean;
-  logsDir?: string;
-  summaryJson?: string;
-  progress?: 'tty' | 'plain';
   force?: boolean;
   registryCache: boolean;
-  quiet?: boolean;
 }
-
-const int = (flag: string, v: string, min: number) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new UsageError(`${flag} expects a whole number >= ${min}, got '${v}'`);
-  return n;
-};
 
 export function registerBuild(program: Command, run: (a: Action) => void): void {
   const cmd = program
@@ -52,6 +46,10 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
     );
   selectionOptions(profileOptions(cmd))
     .option('--push', 'push each image to the registry after it is built')
+    .option(
+      '--test',
+      "smoke-test each image after its build, before its push (image.yaml 'test'); a failing test fails the image",
+    )
     .option('-j, --threads <n>', 'concurrent builds', '4')
     .option('--push-threads <n>', 'concurrent pushes', '2')
     .option('--retries <n>', 'extra attempts for a failed build', '0')
@@ -61,13 +59,8 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
       '3',
     )
     .option('--timeout <seconds>', 'fail an image whose build takes longer (0: no limit)', '0')
-    .option('--fail-fast', 'start nothing new after the first failure (default: keep going)')
-    .addOption(
-      new Option('--engine <engine>', 'container engine (default: detected)').choices([
-        'docker',
-        'podman',
-      ]),
-    )
+    .option('--fail-fast', 'start nothing new after the first failure (default: keep going)');
+  engineOption(cmd)
     .option('--builder <name>', 'docker buildx builder to use (remote or Kubernetes BuildKit)')
     .option('--force', 'rebuild the selection even where nothing changed')
     .option(
@@ -75,32 +68,24 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
       'do not look for images with the same fingerprint in the registry',
     )
     .option('--pull', 'always try to pull newer external base images')
-    .option('--no-cache', "build without the engine's layer cache")
-    .option('--logs-dir <dir>', 'where per-image logs go (default: .kbuild/logs/<run-id>)')
-    .option('--summary-json <file>', 'write the run summary as JSON')
-    .addOption(
-      new Option(
-        '--progress <mode>',
-        'output style (default: tty on a terminal, plain in CI)',
-      ).choices(['tty', 'plain']),
-    )
-    .option('-q, --quiet', "plain output without successful images' build logs")
-    .action((images: string[], flags: BuildFlags) => {
-      run((io) => buildCommand(io, images, flags));
-    });
+    .option('--no-cache', "build without the engine's layer cache");
+  outputOptions(cmd).action((images: string[], flags: BuildFlags) => {
+    run((io) => buildCommand(io, images, flags));
+  });
 }
 
 async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Promise<number> {
   const options: BuildOptions = {
-    threads: int('--threads', flags.threads, 1),
-    pushThreads: int('--push-threads', flags.pushThreads, 1),
-    retries: int('--retries', flags.retries, 0),
-    pushRetries: int('--push-retries', flags.pushRetries, 0),
-    timeoutSeconds: int('--timeout', flags.timeout, 0),
+    threads: wholeNumber('--threads', flags.threads, 1),
+    pushThreads: wholeNumber('--push-threads', flags.pushThreads, 1),
+    retries: wholeNumber('--retries', flags.retries, 0),
+    pushRetries: wholeNumber('--push-retries', flags.pushRetries, 0),
+    timeoutSeconds: wholeNumber('--timeout', flags.timeout, 0),
     failFast: flags.failFast ?? false,
     push: flags.push ?? false,
     pull: flags.pull ?? false,
     noCache: !flags.cache,
+    test: flags.test ?? false,
   };
   const { family, selection, root } = await loadSelected(io, flags, patterns);
   if (options.push && !family.naming.registry) {
@@ -120,9 +105,6 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     return 1;
   }
   const { engine, info, state, observed, publisher, sources } = found.value;
-  const started = new Date();
-  const runId = `${started.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${randomBytes(2).toString('hex')}`;
-  const logsDir = resolve(io.cwd, flags.logsDir ?? join(root, '.kbuild', 'logs', runId));
   const buildRoot = join(root, '.kbuild', 'build', family.profile.name);
   const plan = observed.plan;
   if (observed.drift.length) {
@@ -149,34 +131,9 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     unavailable.set(name, { reason: 'source-failed', message });
   }
 
-  const tty =
-    (flags.progress ?? (io.env['CI'] || !process.stdout.isTTY ? 'plain' : 'tty')) === 'tty';
-  const live = tty
-    ? ttyReporter({
-        write: io.err,
-        columns: () => process.stderr.columns || 100,
-        now: () => performance.now(),
-        color: !io.env['NO_COLOR'],
-      })
-    : undefined;
-  const plain = plainReporter({
-    write: io.out,
-    showLogs: flags.quiet ? 'failures' : 'all',
-    githubGroups: Boolean(io.env['GITHUB_ACTIONS']),
-  });
-  const report: Reporter = (e) => (live ? live.report(e) : plain(e));
-
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    report({ type: 'interrupt', signal: sig });
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
+  const session = startRun(io, root, flags);
+  const { report } = session;
+  return interruptible(report, async (signal) => {
     const summary = await runBuild(
       family,
       plan,
@@ -184,7 +141,7 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
       {
         engine,
         engineInfo: info,
-        logs: createLogStore(logsDir),
+        logs: createLogStore(session.logsDir),
         prepare: async (name, dockerfile, op) => {
           const img = family.images.get(name as ImageName)!;
           const dir = join(buildRoot, name);
@@ -202,24 +159,17 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
         ...(publisher ? { publisher } : {}),
         unavailable: (n) => unavailable.get(n),
       },
-      { runId, startedAt: started.toISOString() },
+      { runId: session.runId, startedAt: session.started.toISOString() },
       imageIdentity(observed, state, family.naming.registry),
-      controller.signal,
+      signal,
       report,
     );
-    live?.stop();
+    session.stop();
     await writeState(root, stateAfterRun(state, summary, observed, family.naming.registry));
-    if (live) io.out(''); // the live view printed the table on stderr
-    if (flags.summaryJson)
-      await writeFileAtomically(
-        resolve(io.cwd, flags.summaryJson),
-        `${JSON.stringify(summary, null, 2)}\n`,
-      );
+    if (session.live) io.out(''); // the live view printed the table on stderr
+    await writeSummaryJson(io, flags.summaryJson, summary);
     return summary.interrupted ? 130 : summary.ok ? 0 : 1;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
 
 /** A base that moved away from its pin: say both digests and both ways out. */

@@ -1,0 +1,83 @@
+/** What a command that runs work (build, test) sets up around it: run id, logs dir, reporters, Ctrl-C. */
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { writeFileAtomically } from '../adapters/state.js';
+import { plainReporter } from '../report/plain.js';
+import { ttyReporter } from '../report/tty.js';
+import type { Reporter } from '../run/events.js';
+import type { Io } from './io.js';
+import type { OutputFlags } from './options.js';
+
+export interface RunSession {
+  readonly runId: string;
+  readonly started: Date;
+  /** Where the run's per-image logs go. */
+  readonly logsDir: string;
+  readonly report: Reporter;
+  /** Stops the live view's redraws (when the run is over). */
+  readonly stop: () => void;
+  /** True when a live view drew on stderr (stdout then gets an empty write, to flush it). */
+  readonly live: boolean;
+}
+
+/** A run's id (time and a random suffix), logs dir, and reporter: live on a terminal, plain in CI. */
+export function startRun(io: Io, root: string, flags: OutputFlags): RunSession {
+  const started = new Date();
+  const runId = `${started.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${randomBytes(2).toString('hex')}`;
+  const logsDir = resolve(io.cwd, flags.logsDir ?? join(root, '.kbuild', 'logs', runId));
+  const tty =
+    (flags.progress ?? (io.env['CI'] || !process.stdout.isTTY ? 'plain' : 'tty')) === 'tty';
+  const live = tty
+    ? ttyReporter({
+        write: io.err,
+        columns: () => process.stderr.columns || 100,
+        now: () => performance.now(),
+        color: !io.env['NO_COLOR'],
+      })
+    : undefined;
+  const plain = plainReporter({
+    write: io.out,
+    showLogs: flags.quiet ? 'failures' : 'all',
+    githubGroups: Boolean(io.env['GITHUB_ACTIONS']),
+  });
+  return {
+    runId,
+    started,
+    logsDir,
+    report: (e) => (live ? live.report(e) : plain(e)),
+    stop: () => live?.stop(),
+    live: live !== undefined,
+  };
+}
+
+/**
+ * Runs `work` with a signal that SIGINT and SIGTERM abort (reported first); a second one exits
+ * at once with 130.
+ */
+export async function interruptible<T>(
+  report: Reporter,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    report({ type: 'interrupt', signal: sig });
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Writes a run's summary as JSON where --summary-json says, if it says. */
+export async function writeSummaryJson(io: Io, file: string | undefined, summary: unknown) {
+  if (file)
+    await writeFileAtomically(resolve(io.cwd, file), `${JSON.stringify(summary, null, 2)}\n`);
+}
