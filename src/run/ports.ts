@@ -73,6 +73,17 @@ export interface LocalImage {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/** A local image of the repositories asked for (`listImages`). */
+export interface ListedImage {
+  readonly id: string;
+  /** Its `repository:tag` references in those repositories, spelt as the repository was asked. */
+  readonly refs: readonly string[];
+  /** Bytes, as the engine counts them (layers shared with other images included). */
+  readonly size: number;
+  /** When the engine made it (ISO 8601): orders an image's builds, nothing more. */
+  readonly created: string;
+}
+
 export interface Engine {
   readonly kind: EngineKind;
   /** What the engine is and how it builds; fails when it does not answer. */
@@ -99,6 +110,13 @@ export interface Engine {
   ): Promise<Result<{ readonly exitCode: number }, EngineFailure>>;
   /** Looks up many local references at once (one engine call); missing ones are absent. */
   inspect(refs: readonly string[]): Promise<Map<string, LocalImage>>;
+  /** Every local image with a tag in one of `repositories` (e.g. `kbuild/base`, `127.0.0.1:5000/kbuild/base`). */
+  listImages(repositories: readonly string[]): Promise<Result<ListedImage[], EngineFailure>>;
+  /**
+   * Removes local references, never forced: an image goes when its last reference does, and one
+   * a container uses stays (the failure says so).
+   */
+  removeImages(refs: readonly string[]): Promise<Result<void, EngineFailure>>;
 }
 
 /** Where each image's full log goes (one file per image per run). */
@@ -155,4 +173,72 @@ export interface StateFile {
   readonly schema: number;
   readonly profile: string;
   readonly images: Readonly<Record<string, ImageState>>;
+}
+
+/** A manifest in a registry; `reference` is a tag or a digest. */
+export interface RegistryRef {
+  readonly registry: string;
+  readonly repository: string;
+  readonly reference: string;
+}
+
+/** Why a registry call failed (adapters/registry.ts RegistryFailure, seen through the port). */
+export interface RegistryError {
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** The registry API that promote and prune use (adapters/registry.ts implements it). */
+export interface Registry {
+  headManifest(
+    ref: RegistryRef,
+    signal?: AbortSignal,
+  ): Promise<Result<{ digest: Digest; mediaType: string }, RegistryError>>;
+  getManifest(
+    ref: RegistryRef,
+    signal?: AbortSignal,
+  ): Promise<Result<{ digest: Digest; mediaType: string; body: Uint8Array }, RegistryError>>;
+  putManifest(
+    ref: RegistryRef,
+    manifest: { readonly mediaType: string; readonly body: Uint8Array },
+    signal?: AbortSignal,
+  ): Promise<Result<{ digest: Digest }, RegistryError>>;
+  blobExists(
+    registry: string,
+    repository: string,
+    digest: Digest,
+    signal?: AbortSignal,
+  ): Promise<Result<boolean, RegistryError>>;
+  /** True when mounted from `fromRepository` of the same registry; false when it was not there. */
+  mountBlob(
+    registry: string,
+    repository: string,
+    digest: Digest,
+    fromRepository: string,
+    signal?: AbortSignal,
+  ): Promise<Result<boolean, RegistryError>>;
+  getBlob(
+    registry: string,
+    repository: string,
+    digest: Digest,
+    signal?: AbortSignal,
+  ): Promise<Result<{ stream: ReadableStream<Uint8Array>; size?: number }, RegistryError>>;
+  /** Consumes `content` (or cancels it on failure). */
+  uploadBlob(
+    registry: string,
+    repository: string,
+    digest: Digest,
+    content: ReadableStream<Uint8Array>,
+    signal?: AbortSignal,
+  ): Promise<Result<{ bytes: number }, RegistryError>>;
+  /** Deletes a manifest by digest, and with it every tag pointing at it. */
+  deleteManifest(
+    ref: RegistryRef & { readonly reference: Digest },
+    signal?: AbortSignal,
+  ): Promise<Result<void, RegistryError>>;
+  listTags(
+    registry: string,
+    repository: string,
+    signal?: AbortSignal,
+  ): Promise<Result<string[], RegistryError>>;
 }
