@@ -72,6 +72,7 @@ const summary = await runBuild(
     pull: false,
     noCache: false,
     test: false,
+    publish: 'eager',
   },
   {
     engine,

@@ -30,7 +30,8 @@ export function formatSummary(s: RunSummary): string {
     i.digest ?? '',
   ]);
   const header = ['IMAGE', 'STATUS', 'REASON', 'TIME', ...(tested ? ['TEST'] : []), 'DIGEST'];
-  return `${table(header, rows)}\n${verdict(s)}: ${countsText(s.counts) || 'nothing to do'} in ${dur(s.seconds)} (profile ${s.profile}, tag ${s.tag})\n`;
+  const publish = s.publish ? `${s.publish.message}\n` : '';
+  return `${table(header, rows)}\n${verdict(s)}: ${countsText(s.counts) || 'nothing to do'} in ${dur(s.seconds)} (profile ${s.profile}, tag ${s.tag})\n${publish}`;
 }
 
 /** The final table of `kbuild test`. */

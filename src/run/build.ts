@@ -24,6 +24,7 @@ import {
   succeeded,
   type ImageSummary,
   type ImageTestStatus,
+  type PublishSummary,
   type RunSummary,
 } from './summary.js';
 
@@ -40,6 +41,12 @@ export interface BuildOptions {
   readonly noCache: boolean;
   /** Smoke-test each image after its build, before its push (fresh ones too); a failure fails it. */
   readonly test: boolean;
+  /**
+   * With push: `eager` moves each image's shared tag as soon as it is pushed; `atomic` pushes
+   * images under their fp tags only and moves every shared tag at the end, only when the whole
+   * selection succeeded (so the shared tag always names one complete set).
+   */
+  readonly publish: 'eager' | 'atomic';
 }
 
 export interface BuildPorts {
@@ -258,6 +265,7 @@ export async function runBuild(
   };
 
   const fpTagOf = (name: ImageName) => fingerprintTag(images.fingerprint(name));
+  const atomic = o.push && o.publish === 'atomic';
 
   /**
    * Points the registry's shared tag at the manifest under the image's fp tag (a copy inside the
@@ -274,6 +282,8 @@ export async function runBuild(
     const repo = family.naming.repository(name);
     const digest = known ?? (await publisher.current(repo, fpTagOf(name), s));
     if (!digest) return undefined;
+    // Atomic: the shared tag moves at the end, with every other image's.
+    if (atomic) return { digest };
     if ((await publisher.current(repo, family.naming.tag, s)) !== digest) {
       const error = await publisher.alias(repo, fpTagOf(name), family.naming.tag, s);
       if (error) return { error };
@@ -333,11 +343,19 @@ export async function runBuild(
       const r = await tagFromFingerprint(ports.publisher, name, log, s);
       if (r && 'digest' in r) return { ok: true, value: r };
     }
-    const ref = imageTags(family, name).at(-1)!;
+    // Atomic: only under the fp tag for now; the shared tag moves when the whole set is done.
+    const ref = atomic
+      ? `${family.naming.registry}/${family.naming.repository(name)}:${fpTagOf(name)}`
+      : imageTags(family, name).at(-1)!;
+    if (atomic) {
+      const t = await ports.engine.tag(images.fpRef(name), ref);
+      if (!t.ok) return { ok: false, error: stepError(t.error, []) };
+    }
     log(`kbuild: pushing ${ref}${attempt > 1 ? ` (attempt ${attempt})` : ''}`);
     const r = await ports.engine.push(ref, { signal: s, log });
     if (!r.ok) return { ok: false, error: stepError(r.error, []) };
     log(`kbuild: pushed ${ref}@${r.value.digest}`);
+    if (atomic) return r;
     // The fingerprint tag beside the shared one lets another host find this image by what it is made of.
     const repo = family.naming.repository(name);
     const aliased = await ports.publisher?.alias(repo, family.naming.tag, fpTagOf(name), s);
@@ -362,6 +380,53 @@ export async function runBuild(
         }),
     );
   }
+  /**
+   * The end of an atomic run: every shared tag moves to its image's fp manifest, or none does. The
+   * registry has no transactions, so "at once" is this short phase of manifest copies (no layer
+   * moves); a copy that fails is reported by name, and a re-run moves the rest.
+   */
+  async function publishAll(): Promise<PublishSummary> {
+    const publisher = ports.publisher;
+    const done = [...outcomes.values()];
+    const failed = done.filter((x) => x.status !== 'pushed' && !allowed.has(x.name));
+    if (signal.aborted || failed.length || !publisher) {
+      const why = signal.aborted
+        ? 'the run was interrupted'
+        : !publisher
+          ? 'no registry to publish to'
+          : `${failed.length} image(s) did not succeed (${failed.map((x) => x.name).join(', ')})`;
+      return {
+        mode: 'atomic',
+        published: false,
+        moved: [],
+        failed: [],
+        message: `nothing published: ${why}; the shared tag ${family.naming.tag} still names the previous complete set`,
+      };
+    }
+    const moving = done.filter((x) => x.status === 'pushed').map((x) => x.name);
+    const results = await Promise.all(
+      moving.map(async (name) => {
+        const repo = family.naming.repository(name);
+        const digest = await publisher.current(repo, fpTagOf(name), signal);
+        if (digest && (await publisher.current(repo, family.naming.tag, signal)) === digest)
+          return { name, error: undefined, changed: false };
+        const error = await publisher.alias(repo, fpTagOf(name), family.naming.tag, signal);
+        return { name, error, changed: true };
+      }),
+    );
+    const bad = results.filter((x) => x.error);
+    const moved = results.filter((x) => !x.error && x.changed).map((x) => x.name);
+    return {
+      mode: 'atomic',
+      published: bad.length === 0,
+      moved,
+      failed: bad.map((x) => ({ name: x.name, message: x.error! })),
+      message: bad.length
+        ? `published in part: the shared tag of ${bad.map((x) => x.name).join(', ')} could not be moved (${bad[0]!.error}); run again to finish`
+        : `published: ${moved.length} shared tag(s) moved to this run's images, ${moving.length - moved.length} already there`,
+    };
+  }
+
   const outcomes = await schedule(jobs, {
     threads: o.threads,
     pushThreads: o.pushThreads,
@@ -384,6 +449,7 @@ export async function runBuild(
   });
 
   const allowed = new Set(family.profile.allowedToFail);
+  const publish = atomic ? await publishAll() : undefined;
   const out: ImageSummary[] = [];
   for (const step of plan.steps) {
     const extra = {
@@ -431,9 +497,13 @@ export async function runBuild(
     seconds: Math.round(ports.now() - t0) / 1000,
     engine: ports.engineInfo,
     interrupted: signal.aborted,
-    ok: !signal.aborted && out.every((i) => succeeded(i.status) || i.allowedToFail),
+    ok:
+      !signal.aborted &&
+      out.every((i) => succeeded(i.status) || i.allowedToFail) &&
+      (publish?.published ?? true),
     counts: countStatuses(out),
     images: out,
+    ...(publish ? { publish } : {}),
   };
   report({ type: 'run-end', summary });
   return summary;

@@ -54,6 +54,20 @@ export interface RunSummary {
   readonly ok: boolean;
   readonly counts: Readonly<Record<SummaryStatus, number>>;
   readonly images: readonly ImageSummary[];
+  /** With --publish atomic: whether the shared tags moved. */
+  readonly publish?: PublishSummary;
+}
+
+/** How an atomic publish ended. */
+export interface PublishSummary {
+  readonly mode: 'atomic';
+  /** Every image's shared tag names this run's image. */
+  readonly published: boolean;
+  /** Images whose shared tag this run moved. */
+  readonly moved: readonly ImageName[];
+  /** Images whose shared tag could not be moved (the registry refused). */
+  readonly failed: readonly { readonly name: ImageName; readonly message: string }[];
+  readonly message: string;
 }
 
 const secs = (a?: number, b?: number) =>

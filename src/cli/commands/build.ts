@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeBuildDir } from '../../adapters/build-context.js';
@@ -24,6 +24,7 @@ import { loadSelected } from './shared.js';
 
 interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags {
   push?: boolean;
+  publish: 'eager' | 'atomic';
   test?: boolean;
   threads: string;
   pushThreads: string;
@@ -46,6 +47,14 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
     );
   selectionOptions(profileOptions(cmd))
     .option('--push', 'push each image to the registry after it is built')
+    .addOption(
+      new Option(
+        '--publish <mode>',
+        'with --push: eager moves each shared tag as its image is pushed; atomic pushes under fp tags and moves every shared tag at the end, only if the whole selection succeeded',
+      )
+        .choices(['eager', 'atomic'])
+        .default('eager'),
+    )
     .option(
       '--test',
       "smoke-test each image after its build, before its push (image.yaml 'test'); a failing test fails the image",
@@ -86,6 +95,7 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     pull: flags.pull ?? false,
     noCache: !flags.cache,
     test: flags.test ?? false,
+    publish: flags.publish,
   };
   const { family, selection, root } = await loadSelected(io, flags, patterns);
   if (options.push && !family.naming.registry) {
