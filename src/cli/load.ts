@@ -113,6 +113,8 @@ export function loadProfileFamily(
   ws: Workspace,
   opts: ProfileOptions,
   name: string,
+  /** The platform to render for; default: the profile's first, else this host's. */
+  platform?: string,
 ): Loaded<Family> {
   if (!ws.profiles.has(name)) {
     const available = [...ws.profiles.keys()].sort();
@@ -142,7 +144,7 @@ export function loadProfileFamily(
     profile: p,
     images: ws.images,
     renderer: ws.renderer,
-    platform: p.platforms[0] ?? hostPlatform(),
+    platform: platform ?? p.platforms[0] ?? hostPlatform(),
   });
   return family ? { ok: true, value: family } : { ok: false, failures };
 }

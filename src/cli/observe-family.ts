@@ -34,6 +34,8 @@ export async function observeFamily(
     registryCache?: boolean;
     /** Pull external bases the engine lacks before fingerprinting (build, not plan). */
     pullBases?: boolean;
+    /** The state file to use (one per platform when building several); default: the profile's name. */
+    stateKey?: string;
     /** An engine already chosen (benchmarks drive a fake one); default: detected. */
     use?: { engine: Engine; info: EngineInfo };
   },
@@ -47,7 +49,7 @@ export async function observeFamily(
     chosen = detected.value;
   }
   const { engine, info } = chosen;
-  const state = await readState(root, family.profile.name);
+  const state = await readState(root, opts.stateKey ?? family.profile.name);
   const lock = await readLockFile(root);
   if (!lock.ok) throw new Failed([{ reason: 'config-invalid', problems: lock.error }]);
   const pins = lock.value.profiles[family.profile.name];
@@ -125,6 +127,25 @@ async function registryPublisher(registry: string): Promise<Publisher> {
     alias: async (repository, fromTag, toTag, signal) => {
       const r = await client.copyTag({ registry, repository, reference: fromTag }, toTag, signal);
       return r.ok ? undefined : r.error.message;
+    },
+    manifest: async (repository, reference, signal) => {
+      const r = await client.getManifest({ registry, repository, reference }, signal);
+      return r.ok
+        ? {
+            digest: r.value.digest,
+            mediaType: r.value.mediaType,
+            body: new TextDecoder().decode(r.value.body),
+            size: r.value.body.length,
+          }
+        : undefined;
+    },
+    put: async (repository, tag, mediaType, body, signal) => {
+      const r = await client.putManifest(
+        { registry, repository, reference: tag },
+        { mediaType, body: new TextEncoder().encode(body) },
+        signal,
+      );
+      return r.ok ? { digest: r.value.digest } : { error: r.error.message };
     },
   };
 }

@@ -44,9 +44,10 @@ export interface BuildOptions {
   /**
    * With push: `eager` moves each image's shared tag as soon as it is pushed; `atomic` pushes
    * images under their fp tags only and moves every shared tag at the end, only when the whole
-   * selection succeeded (so the shared tag always names one complete set).
+   * selection succeeded (so the shared tag always names one complete set); `deferred` pushes
+   * under fp tags only and leaves the shared tags to the caller (one platform of several).
    */
-  readonly publish: 'eager' | 'atomic';
+  readonly publish: 'eager' | 'atomic' | 'deferred';
 }
 
 export interface BuildPorts {
@@ -254,7 +255,10 @@ export async function runBuild(
         tags: [...imageTags(family, name), images.fpRef(name)],
         buildArgs: img.buildArgs,
         labels: { ...imageLabels(family, name), 'io.kbuild.fingerprint': images.fingerprint(name) },
-        ...(family.profile.platforms.length === 1 ? { platform: family.profile.platforms[0] } : {}),
+        // The platform the family was rendered for, when it was chosen (profile, --platform).
+        ...(family.profile.platforms.length || family.platform !== ports.engineInfo.platform
+          ? { platform: family.platform }
+          : {}),
         network: family.profile.network,
         pull: o.pull,
         noCache: o.noCache,
@@ -265,7 +269,8 @@ export async function runBuild(
   };
 
   const fpTagOf = (name: ImageName) => fingerprintTag(images.fingerprint(name));
-  const atomic = o.push && o.publish === 'atomic';
+  /** Pushes go under fp tags only; shared tags move later (atomic) or elsewhere (deferred). */
+  const atomic = o.push && o.publish !== 'eager';
 
   /**
    * Points the registry's shared tag at the manifest under the image's fp tag (a copy inside the
@@ -449,7 +454,7 @@ export async function runBuild(
   });
 
   const allowed = new Set(family.profile.allowedToFail);
-  const publish = atomic ? await publishAll() : undefined;
+  const publish = o.push && o.publish === 'atomic' ? await publishAll() : undefined;
   const out: ImageSummary[] = [];
   for (const step of plan.steps) {
     const extra = {

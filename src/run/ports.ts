@@ -80,8 +80,12 @@ export interface ListedImage {
   readonly refs: readonly string[];
   /** Bytes, as the engine counts them (layers shared with other images included). */
   readonly size: number;
-  /** When the engine made it (ISO 8601): orders an image's builds, nothing more. */
-  readonly created: string;
+  /**
+   * When it was made here (ISO 8601), to order an image's builds: docker's last tag time (every
+   * build tags its image; the image's own Created repeats a cached layer's time under BuildKit),
+   * podman's Created.
+   */
+  readonly madeAt: string;
 }
 
 export interface Engine {
@@ -153,6 +157,20 @@ export interface Publisher {
     toTag: string,
     signal: AbortSignal,
   ): Promise<string | undefined>;
+  /** A manifest (or list) with its bytes, undefined when absent or unreadable. */
+  manifest(
+    repository: string,
+    reference: string,
+    signal: AbortSignal,
+  ): Promise<{ digest: string; mediaType: string; size: number; body: string } | undefined>;
+  /** Stores a manifest (or list) under a tag; the registry's digest, or why it refused. */
+  put(
+    repository: string,
+    tag: string,
+    mediaType: string,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<{ digest: string } | { error: string }>;
 }
 
 /** .kbuild/state/<profile>.json: per image, its fingerprint and record as of its last success. */

@@ -19,12 +19,19 @@ import {
   type Action,
   type OutputFlags,
 } from '../options.js';
-import { interruptible, startRun, writeSummaryJson } from '../run-session.js';
+import { interruptible, startRun, writeSummaryJson, type RunSession } from '../run-session.js';
+import { table } from '../../report/table.js';
+import { archOf, publishPlatforms, type PlatformRun } from '../../run/publish-platforms.js';
+import type { Publisher } from '../../run/ports.js';
+import type { RunSummary } from '../../run/summary.js';
+import type { FamilyObservation } from '../observe-family.js';
 import { loadSelected } from './shared.js';
 
 interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags {
   push?: boolean;
   publish: 'eager' | 'atomic';
+  platform?: string;
+  archTags?: boolean;
   test?: boolean;
   threads: string;
   pushThreads: string;
@@ -77,7 +84,15 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
       'do not look for images with the same fingerprint in the registry',
     )
     .option('--pull', 'always try to pull newer external base images')
-    .option('--no-cache', "build without the engine's layer cache");
+    .option('--no-cache', "build without the engine's layer cache")
+    .option(
+      '--platform <list>',
+      "target platforms, comma-separated (e.g. linux/amd64,linux/arm64; default: the profile's); several give one manifest list per image",
+    )
+    .option(
+      '--arch-tags',
+      'with several platforms: publish <tag>-<arch> tags instead of a manifest list (registries that cannot store lists)',
+    );
   outputOptions(cmd).action((images: string[], flags: BuildFlags) => {
     run((io) => buildCommand(io, images, flags));
   });
@@ -97,26 +112,78 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     test: flags.test ?? false,
     publish: flags.publish,
   };
-  const { family, selection, root } = await loadSelected(io, flags, patterns);
-  if (options.push && !family.naming.registry) {
+  const first = await loadSelected(io, flags, patterns);
+  if (options.push && !first.family.naming.registry) {
     throw new UsageError(
-      `--push needs a registry: pass --registry HOST[:PORT] or set 'registry' in kbuild.yaml or ${family.profile.file}`,
+      `--push needs a registry: pass --registry HOST[:PORT] or set 'registry' in kbuild.yaml or ${first.family.profile.file}`,
     );
   }
+  const platforms = requestedPlatforms(flags.platform, first.family.profile.platforms);
+  if (platforms.length > 1) return buildPlatforms(io, patterns, flags, options, first, platforms);
+  if (flags.archTags) throw new UsageError('--arch-tags needs two or more platforms (--platform)');
+  const one =
+    platforms[0] && platforms[0] !== first.family.platform
+      ? await loadSelected(io, flags, patterns, platforms[0])
+      : first;
+  const ready = await prepareRun(io, one, flags);
+  if (typeof ready === 'number') return ready;
+  const session = startRun(io, one.root, flags);
+  return interruptible(session.report, async (signal) => {
+    const summary = await runPrepared(ready, options, session, session.logsDir, signal);
+    session.stop();
+    if (session.live) io.out(''); // the live view printed the table on stderr
+    await writeSummaryJson(io, flags.summaryJson, summary);
+    return summary.interrupted ? 130 : summary.ok ? 0 : 1;
+  });
+}
+
+/** --platform a,b or the profile's platforms; each must be os/arch[/variant]. */
+function requestedPlatforms(flag: string | undefined, fromProfile: readonly string[]): string[] {
+  const list = flag
+    ? flag
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+    : [...fromProfile];
+  for (const p of list) {
+    if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(p))
+      throw new UsageError(`--platform: '${p}' is not os/arch[/variant], e.g. linux/arm64`);
+  }
+  return [...new Set(list)];
+}
+
+type Loaded = Awaited<ReturnType<typeof loadSelected>>;
+
+/** A family observed and ready to build: the plan, and the images that cannot be built here. */
+interface Prepared extends Loaded {
+  readonly found: FamilyObservation;
+  readonly unavailable: ReadonlyMap<
+    string,
+    { reason: 'base-missing' | 'source-failed'; message: string }
+  >;
+}
+
+/** Observes the family; an exit code when it cannot be built at all (no engine, drifted bases). */
+async function prepareRun(
+  io: Io,
+  loaded: Loaded,
+  flags: BuildFlags,
+  stateKey?: string,
+): Promise<Prepared | number> {
+  const { family, selection, root } = loaded;
   const found = await observeFamily(root, family, selection, {
     ...(flags.engine ? { engine: flags.engine } : {}),
     ...(flags.builder ? { builder: flags.builder } : {}),
     force: flags.force ?? false,
     registryCache: flags.registryCache,
     pullBases: true,
+    ...(stateKey ? { stateKey } : {}),
   });
   if (!found.ok) {
     io.err(`kbuild: no container engine: ${found.message}\n`);
     return 1;
   }
-  const { engine, info, state, observed, publisher, sources } = found.value;
-  const buildRoot = join(root, '.kbuild', 'build', family.profile.name);
-  const plan = observed.plan;
+  const { info, observed } = found.value;
   if (observed.drift.length) {
     for (const d of observed.drift) io.err(driftMessage(d, info.kind));
     return 1;
@@ -136,49 +203,143 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     for (const u of users) unavailable.set(u, { reason: 'base-missing', message });
   }
   for (const [name, message] of observed.sourceProblems) {
-    if (!plan.steps.some((st) => st.name === name && st.action === 'build')) continue;
+    if (!observed.plan.steps.some((st) => st.name === name && st.action === 'build')) continue;
     io.err(`kbuild: ${message}\n`);
     unavailable.set(name, { reason: 'source-failed', message });
   }
+  return { ...loaded, found: found.value, unavailable };
+}
 
-  const session = startRun(io, root, flags);
-  const { report } = session;
-  return interruptible(report, async (signal) => {
-    const summary = await runBuild(
-      family,
-      plan,
-      options,
-      {
-        engine,
-        engineInfo: info,
-        logs: createLogStore(session.logsDir),
-        prepare: async (name, dockerfile, op) => {
-          const img = family.images.get(name as ImageName)!;
-          const dir = join(buildRoot, name);
-          await writeBuildDir(dir, dockerfile, join(root, family.project.imagesDir, img.spec.dir));
-          const source = family.sources.get(name as ImageName);
-          if (source && sources) {
-            const identity = observed.sources.get(name as ImageName) ?? '';
-            const placed = await sources.place(name, source, identity, dir, op);
-            if (!placed.ok) return placed;
-          }
-          return ok({ contextDir: dir, dockerfile: join(dir, 'Dockerfile') });
-        },
-        now: () => performance.now(),
-        sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined),
-        ...(publisher ? { publisher } : {}),
-        unavailable: (n) => unavailable.get(n),
+/** Builds a prepared family and records its state. */
+async function runPrepared(
+  ready: Prepared,
+  options: BuildOptions,
+  session: RunSession,
+  logsDir: string,
+  signal: AbortSignal,
+): Promise<RunSummary> {
+  const { family, root, unavailable } = ready;
+  const { engine, info, state, observed, publisher, sources } = ready.found;
+  const buildRoot = join(root, '.kbuild', 'build', state.profile);
+  const summary = await runBuild(
+    family,
+    observed.plan,
+    options,
+    {
+      engine,
+      engineInfo: info,
+      logs: createLogStore(logsDir),
+      prepare: async (name, dockerfile, op) => {
+        const img = family.images.get(name as ImageName)!;
+        const dir = join(buildRoot, name);
+        await writeBuildDir(dir, dockerfile, join(root, family.project.imagesDir, img.spec.dir));
+        const source = family.sources.get(name as ImageName);
+        if (source && sources) {
+          const identity = observed.sources.get(name as ImageName) ?? '';
+          const placed = await sources.place(name, source, identity, dir, op);
+          if (!placed.ok) return placed;
+        }
+        return ok({ contextDir: dir, dockerfile: join(dir, 'Dockerfile') });
       },
-      { runId: session.runId, startedAt: session.started.toISOString() },
-      imageIdentity(observed, state, family.naming.registry),
-      signal,
-      report,
-    );
+      now: () => performance.now(),
+      sleep: (ms, s) => delay(ms, undefined, { signal: s }).catch(() => undefined),
+      ...(publisher ? { publisher } : {}),
+      unavailable: (n) => unavailable.get(n),
+    },
+    { runId: session.runId, startedAt: session.started.toISOString() },
+    imageIdentity(observed, state, family.naming.registry),
+    signal,
+    session.report,
+  );
+  await writeState(root, stateAfterRun(state, summary, observed, family.naming.registry));
+  return summary;
+}
+
+/**
+ * Several platforms: the family is rendered and built once per platform, one platform after
+ * another (each in DAG order, in parallel inside it), every image tagged `<tag>-<arch>` locally so
+ * a child builds on its own platform's parent. Images are pushed by digest under their fp tags;
+ * at the end each image gets one manifest list under the shared tag (or `<tag>-<arch>` tags with
+ * --arch-tags), only for images built on every platform (with --publish atomic: only when all were).
+ */
+async function buildPlatforms(
+  io: Io,
+  patterns: string[],
+  flags: BuildFlags,
+  options: BuildOptions,
+  first: Loaded,
+  platforms: readonly string[],
+): Promise<number> {
+  const tag = first.family.naming.tag;
+  const session = startRun(io, first.root, flags);
+  return interruptible(session.report, async (signal) => {
+    const runs: PlatformRun[] = [];
+    let publisher: Publisher | undefined;
+    for (const platform of platforms) {
+      if (signal.aborted) break;
+      const arch = archOf(platform);
+      const loaded = await loadSelected(
+        io,
+        { ...flags, tag: `${tag}-${arch}` },
+        patterns,
+        platform,
+      );
+      const ready = await prepareRun(io, loaded, flags, `${loaded.family.profile.name}@${arch}`);
+      if (typeof ready === 'number') return ready;
+      publisher ??= ready.found.publisher;
+      const summary = await runPrepared(
+        ready,
+        { ...options, publish: options.push ? 'deferred' : options.publish },
+        session,
+        join(session.logsDir, arch),
+        signal,
+      );
+      runs.push({ platform, family: loaded.family, summary });
+    }
     session.stop();
-    await writeState(root, stateAfterRun(state, summary, observed, family.naming.registry));
-    if (session.live) io.out(''); // the live view printed the table on stderr
-    await writeSummaryJson(io, flags.summaryJson, summary);
-    return summary.interrupted ? 130 : summary.ok ? 0 : 1;
+    const published =
+      options.push && publisher && runs.length
+        ? await publishPlatforms(
+            runs,
+            {
+              tag,
+              archTags: flags.archTags ?? false,
+              atomic: options.publish === 'atomic',
+              allowedToFail: new Set(first.family.profile.allowedToFail),
+            },
+            publisher,
+            signal,
+          )
+        : undefined;
+    if (published) {
+      io.out(
+        `\n${table(
+          ['IMAGE', 'PUBLISHED', 'PLATFORMS', 'AS'],
+          published.images.map((i) => [
+            i.name,
+            i.status,
+            i.platforms.join(' '),
+            i.status === 'published' ? i.refs.join(' ') : i.message,
+          ]),
+        )}\n${published.message}\n`,
+      );
+    }
+    const interrupted = signal.aborted || runs.some((r) => r.summary.interrupted);
+    const ok =
+      !interrupted &&
+      runs.length === platforms.length &&
+      runs.every((r) => r.summary.ok) &&
+      (published?.published ?? true);
+    await writeSummaryJson(io, flags.summaryJson, {
+      runId: session.runId,
+      profile: first.family.profile.name,
+      tag,
+      platforms: runs.map((r) => ({ platform: r.platform, ...r.summary })),
+      ...(published ? { manifests: published } : {}),
+      interrupted,
+      ok,
+    });
+    return interrupted ? 130 : ok ? 0 : 1;
   });
 }
 

@@ -23,10 +23,18 @@ export async function loadSelected(
   io: Io,
   opts: ProfileOptions & SelectionOptions,
   patterns: readonly string[],
+  /** Render for this platform instead of the profile's first. */
+  platform?: string,
 ): Promise<{ family: Family; selection: Selection; root: string }> {
   const ws = await loadWorkspace(io, opts);
   if (!ws.ok) throw new Failed(ws.failures);
-  const family = loadProfileFamily(io, ws.value, opts, profileName(io, ws.value, opts.profile));
+  const family = loadProfileFamily(
+    io,
+    ws.value,
+    opts,
+    profileName(io, ws.value, opts.profile),
+    platform,
+  );
   if (!family.ok) throw new Failed(family.failures);
   if (opts.changedSince) {
     const selection = await changedSelection(

@@ -1,0 +1,173 @@
+/**
+ * The end of a multi-platform build: each image was pushed once per platform, by digest (under
+ * its fp tags); now one manifest list per image goes under the shared tag, checked to name every
+ * platform — or, with `archTags`, one `<tag>-<arch>` tag per platform for registries that cannot
+ * store lists.
+ */
+import type { Family } from '../core/family.js';
+import { listedPlatforms, manifestList, platformMatches } from '../core/manifest-list.js';
+import type { ImageName } from '../core/model.js';
+import type { Publisher } from './ports.js';
+import type { RunSummary } from './summary.js';
+
+/** One platform's build of the family. */
+export interface PlatformRun {
+  readonly platform: string;
+  readonly family: Family;
+  readonly summary: RunSummary;
+}
+
+export type ManifestStatus = 'published' | 'incomplete' | 'refused' | 'not-published';
+
+export interface ImageManifest {
+  readonly name: ImageName;
+  /** The reference(s) written: `repo:tag` (a list), or `repo:tag-<arch>` each. */
+  readonly refs: readonly string[];
+  readonly platforms: readonly string[];
+  readonly status: ManifestStatus;
+  /** The list's digest (absent with arch tags or when nothing was written). */
+  readonly digest?: string;
+  readonly message: string;
+}
+
+export interface PlatformsPublished {
+  readonly published: boolean;
+  readonly images: readonly ImageManifest[];
+  readonly message: string;
+}
+
+/** linux/arm64 -> arm64, linux/arm/v7 -> arm-v7: the suffix of per-platform tags. */
+export const archOf = (platform: string) => platform.split('/').slice(1).join('-');
+
+export async function publishPlatforms(
+  runs: readonly PlatformRun[],
+  opts: {
+    readonly tag: string;
+    readonly archTags: boolean;
+    readonly atomic: boolean;
+    /** Images whose failure does not block an atomic publish. */
+    readonly allowedToFail: ReadonlySet<string>;
+  },
+  publisher: Publisher,
+  signal: AbortSignal,
+): Promise<PlatformsPublished> {
+  const family = runs[0]!.family;
+  const names = [...new Set(runs.flatMap((r) => r.summary.images.map((i) => i.name)))];
+  // Per image: the platforms it was pushed for, and whether any platform it belongs to failed.
+  const pushed = new Map<ImageName, { platform: string; digest: string }[]>();
+  const incomplete = new Map<ImageName, string[]>();
+  for (const r of runs) {
+    for (const i of r.summary.images) {
+      if (i.status === 'unbuildable') continue; // not built for this platform (image.yaml)
+      if (i.status === 'pushed' && i.digest) {
+        pushed.set(i.name, [
+          ...(pushed.get(i.name) ?? []),
+          { platform: r.platform, digest: i.digest },
+        ]);
+      } else incomplete.set(i.name, [...(incomplete.get(i.name) ?? []), r.platform]);
+    }
+  }
+  const blocking = [...incomplete.keys()].filter((n) => !opts.allowedToFail.has(n));
+  const out: ImageManifest[] = [];
+  const skipAll = opts.atomic && (blocking.length > 0 || signal.aborted);
+  for (const name of names) {
+    const repo = family.naming.repository(name);
+    const children = pushed.get(name) ?? [];
+    const platforms = children.map((c) => c.platform);
+    const notAll = incomplete.get(name);
+    if (skipAll || notAll || children.length === 0) {
+      out.push({
+        name,
+        refs: [],
+        platforms,
+        status: 'not-published',
+        message: notAll
+          ? `not built for ${notAll.join(', ')}`
+          : children.length === 0
+            ? 'built for no platform'
+            : 'not published: another image failed (atomic)',
+      });
+      continue;
+    }
+    out.push(await publishImage(publisher, repo, name, children, opts, signal));
+  }
+  const failed = out.filter((i) => i.status === 'refused' || i.status === 'incomplete');
+  const done = out.filter((i) => i.status === 'published');
+  const message = skipAll
+    ? `nothing published: ${blocking.length ? `${blocking.join(', ')} did not succeed on every platform` : 'the run was interrupted'}; the shared tags are unchanged`
+    : `${done.length} image(s) published for ${runs.map((r) => r.platform).join(', ')}${opts.archTags ? ' as per-platform tags' : ' under one manifest list each'}` +
+      (failed.length ? `; ${failed.length} failed: ${failed[0]!.message}` : '');
+  return {
+    published: !skipAll && failed.length === 0 && blocking.length === 0,
+    images: out,
+    message,
+  };
+}
+
+async function publishImage(
+  publisher: Publisher,
+  repo: string,
+  name: ImageName,
+  children: readonly { platform: string; digest: string }[],
+  opts: { readonly tag: string; readonly archTags: boolean },
+  signal: AbortSignal,
+): Promise<ImageManifest> {
+  const platforms = children.map((c) => c.platform);
+  const manifests = [];
+  for (const c of children) {
+    const m = await publisher.manifest(repo, c.digest, signal);
+    if (!m) {
+      return {
+        name,
+        refs: [],
+        platforms,
+        status: 'incomplete',
+        message: `${repo}@${c.digest} (${c.platform}) is not in the registry`,
+      };
+    }
+    manifests.push({ ...m, platform: c.platform });
+  }
+  if (opts.archTags) {
+    const refs: string[] = [];
+    for (const m of manifests) {
+      const tag = `${opts.tag}-${archOf(m.platform)}`;
+      const r = await publisher.put(repo, tag, m.mediaType, m.body, signal);
+      if ('error' in r)
+        return { name, refs, platforms, status: 'refused', message: `${repo}:${tag}: ${r.error}` };
+      refs.push(`${repo}:${tag}`);
+    }
+    return { name, refs, platforms, status: 'published', message: refs.join(', ') };
+  }
+  const list = manifestList(manifests);
+  const put = await publisher.put(repo, opts.tag, list.mediaType, list.body, signal);
+  if ('error' in put) {
+    return {
+      name,
+      refs: [],
+      platforms,
+      status: 'refused',
+      message: `the registry refused the manifest list for ${repo}:${opts.tag} (${put.error}); registries that cannot store lists get per-platform tags with --arch-tags (${opts.tag}-<arch>)`,
+    };
+  }
+  // Read it back: the shared tag must now serve every platform.
+  const stored = await publisher.manifest(repo, opts.tag, signal);
+  const listed = stored ? listedPlatforms(stored.body) : [];
+  const missing = platforms.filter((p) => !listed.some((l) => platformMatches(p, l)));
+  if (!stored || stored.digest !== put.digest || missing.length) {
+    return {
+      name,
+      refs: [`${repo}:${opts.tag}`],
+      platforms,
+      status: 'incomplete',
+      message: `${repo}:${opts.tag} does not list ${missing.join(', ') || 'what was written'}`,
+    };
+  }
+  return {
+    name,
+    refs: [`${repo}:${opts.tag}`],
+    platforms,
+    status: 'published',
+    digest: put.digest,
+    message: `${repo}:${opts.tag} lists ${listed.join(', ')}`,
+  };
+}
