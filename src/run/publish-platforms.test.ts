@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import type { Family } from '../core/family.js';
+import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, listedPlatforms } from '../core/manifest-list.js';
+import type { ImageName } from '../core/model.js';
+import type { Publisher } from './ports.js';
+import { archOf, publishPlatforms, type PlatformRun } from './publish-platforms.js';
+import type { ImageSummary, RunSummary, SummaryStatus } from './summary.js';
+
+const family = { naming: { repository: (n: string) => `ns/${n}` } } as unknown as Family;
+const image = (name: string, status: SummaryStatus, digest: string | null): ImageSummary =>
+  ({ name: name as ImageName, status, digest }) as ImageSummary;
+const run = (platform: string, images: ImageSummary[]): PlatformRun => ({
+  platform,
+  family,
+  summary: { images } as unknown as RunSummary,
+});
+
+/** A registry in memory; `refuseLists` answers a list PUT as Distribution does without support. */
+function fakeRegistry(opts: { refuseLists?: boolean } = {}) {
+  const store = new Map<string, { mediaType: string; body: string; digest: string }>();
+  const put = (repo: string, ref: string, mediaType: string, body: string) => {
+    const digest = `sha256:${Buffer.from(body).toString('hex').slice(0, 16)}`;
+    store.set(`${repo}:${ref}`, { mediaType, body, digest });
+    store.set(`${repo}@${digest}`, { mediaType, body, digest });
+    return digest;
+  };
+  const publisher: Publisher = {
+    current: (repo, tag) => Promise.resolve(store.get(`${repo}:${tag}`)?.digest),
+    alias: () => Promise.resolve(undefined),
+    manifest: (repo, ref) => {
+      const m = store.get(ref.startsWith('sha256:') ? `${repo}@${ref}` : `${repo}:${ref}`);
+      return Promise.resolve(m ? { ...m, size: m.body.length } : undefined);
+    },
+    put: (repo, tag, mediaType, body) =>
+      Promise.resolve(
+        opts.refuseLists && mediaType === DOCKER_MANIFEST_LIST
+          ? { error: 'HTTP 400 manifest invalid' }
+          : { digest: put(repo, tag, mediaType, body) },
+      ),
+  };
+  const pushed = (repo: string, arch: string) =>
+    put(repo, `fp-${arch}`, DOCKER_MANIFEST, `{"${arch}":1}`);
+  return { store, publisher, pushed };
+}
+
+const opts = { tag: 'v1', archTags: false, atomic: false, allowedToFail: new Set<string>() };
+const signal = new AbortController().signal;
+
+describe('publishPlatforms', () => {
+  it('writes one list per image naming the platforms it was built for (image.yaml may narrow them)', async () => {
+    const reg = fakeRegistry();
+    const runs = [
+      run('linux/amd64', [
+        image('a', 'pushed', reg.pushed('ns/a', 'amd64')),
+        image('b', 'pushed', reg.pushed('ns/b', 'amd64')),
+      ]),
+      run('linux/arm64', [
+        image('a', 'pushed', reg.pushed('ns/a', 'arm64')),
+        image('b', 'unbuildable', null),
+      ]),
+    ];
+    const r = await publishPlatforms(runs, opts, reg.publisher, signal);
+    expect(r.published).toBe(true);
+    expect(r.images.map((i) => [i.name, i.status, i.platforms])).toEqual([
+      ['a', 'published', ['linux/amd64', 'linux/arm64']],
+      ['b', 'published', ['linux/amd64']],
+    ]);
+    expect(listedPlatforms(reg.store.get('ns/a:v1')!.body)).toEqual(['linux/amd64', 'linux/arm64']);
+    expect(listedPlatforms(reg.store.get('ns/b:v1')!.body)).toEqual(['linux/amd64']);
+  });
+
+  it('says to use --arch-tags when the registry refuses lists, and --arch-tags writes tag-arch', async () => {
+    const reg = fakeRegistry({ refuseLists: true });
+    const runs = [
+      run('linux/amd64', [image('a', 'pushed', reg.pushed('ns/a', 'amd64'))]),
+      run('linux/arm/v7', [image('a', 'pushed', reg.pushed('ns/a', 'armv7'))]),
+    ];
+    const refused = await publishPlatforms(runs, opts, reg.publisher, signal);
+    expect(refused.published).toBe(false);
+    expect(refused.images[0]).toMatchObject({ status: 'refused' });
+    expect(refused.images[0]!.message).toMatch(
+      /refused the manifest list .*HTTP 400.*--arch-tags \(v1-<arch>\)/,
+    );
+    const tagged = await publishPlatforms(runs, { ...opts, archTags: true }, reg.publisher, signal);
+    expect(tagged.published).toBe(true);
+    expect(tagged.images[0]!.refs).toEqual(['ns/a:v1-amd64', 'ns/a:v1-arm-v7']);
+    expect(reg.store.get('ns/a:v1-arm-v7')!.digest).toBe(reg.store.get('ns/a:fp-armv7')!.digest);
+  });
+
+  it('publishes only images built on every platform; atomic publishes nothing then', async () => {
+    const reg = fakeRegistry();
+    const runs = [
+      run('linux/amd64', [
+        image('a', 'pushed', reg.pushed('ns/a', 'amd64')),
+        image('b', 'pushed', reg.pushed('ns/b', 'amd64')),
+      ]),
+      run('linux/arm64', [
+        image('a', 'pushed', reg.pushed('ns/a', 'arm64')),
+        image('b', 'failed', null),
+      ]),
+    ];
+    const eager = await publishPlatforms(runs, opts, reg.publisher, signal);
+    expect(eager.published).toBe(false);
+    expect(eager.images.map((i) => [i.name, i.status, i.message])).toEqual([
+      ['a', 'published', 'ns/a:v1 lists linux/amd64, linux/arm64'],
+      ['b', 'not-published', 'not built for linux/arm64'],
+    ]);
+    reg.store.delete('ns/a:v1');
+    const atomic = await publishPlatforms(runs, { ...opts, atomic: true }, reg.publisher, signal);
+    expect(atomic.images.every((i) => i.status === 'not-published')).toBe(true);
+    expect(atomic.message).toBe(
+      'nothing published: b did not succeed on every platform; the shared tags are unchanged',
+    );
+    expect(reg.store.has('ns/a:v1')).toBe(false);
+  });
+
+  it('names per-platform tags after the architecture and variant', () => {
+    expect(archOf('linux/arm64')).toBe('arm64');
+    expect(archOf('linux/arm/v7')).toBe('arm-v7');
+  });
+});
