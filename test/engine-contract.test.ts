@@ -376,6 +376,44 @@ function engineContract(name: string, setup: () => Promise<Subject>): void {
       expect(bad.ok || bad.error.reason).toBe('engine-exit');
     });
 
+    it('listImages answers the images tagged in the repositories asked, with size and when made', async () => {
+      const { imageId } = await built();
+      const listRepo = `${repo}-list`;
+      const x = tagged(`${listRepo}:x`);
+      const y = tagged(`${listRepo}:y`);
+      await s().engine.tag(mainTag, y);
+      await s().engine.tag(mainTag, x);
+      const listed = await s().engine.listImages([listRepo, `${repo}-absent`]);
+      expect(listed.ok).toBe(true);
+      if (!listed.ok) return;
+      expect(listed.value.map((i) => [i.id, i.refs])).toEqual([[imageId, [x, y]]]);
+      expect(listed.value[0]!.size).toBeGreaterThan(0);
+      expect(Date.parse(listed.value[0]!.madeAt)).toBeGreaterThan(0);
+      expect(await s().engine.listImages([`${repo}-absent`])).toEqual({ ok: true, value: [] });
+    });
+
+    it('removeImages untags; an image goes with its last tag; an unknown reference fails', async () => {
+      const { imageId } = await built();
+      const keep = tagged(`${repo}-rm:keep`);
+      await s().engine.tag(mainTag, keep);
+      expect(await s().engine.removeImages([keep])).toEqual({ ok: true, value: undefined });
+      expect((await s().engine.inspect([keep])).size).toBe(0);
+      expect((await s().engine.inspect([mainTag])).get(mainTag)?.id).toBe(imageId);
+
+      const ctx = await context('rm', `FROM busybox:latest\nRUN echo ${id} > /only\n`);
+      const { op: o } = op();
+      const only = await s().engine.build(request(ctx, [`${repo}-rm:only`]), o);
+      if (!only.ok) throw new Error(`build failed: ${JSON.stringify(only.error)}`);
+      expect(await s().engine.removeImages([`${repo}-rm:only`])).toEqual({
+        ok: true,
+        value: undefined,
+      });
+      expect((await s().engine.inspect([only.value.imageId])).size).toBe(0);
+
+      const bad = await s().engine.removeImages([`${repo}-rm:never`]);
+      expect(bad.ok || bad.error.reason).toBe('engine-exit');
+    });
+
     it('push answers the digest the registry stores', async () => {
       await built();
       const ref = tagged(`${REGISTRY}/${repo}:pushed`);

@@ -239,6 +239,8 @@ interface InspectJson {
   Config?: { Labels?: Record<string, string> | null } | null;
   Size?: number;
   Created?: string;
+  /** docker only: when the image was last tagged here (a zero time when never). */
+  Metadata?: { LastTagTime?: string } | null;
 }
 
 /**
@@ -428,7 +430,7 @@ export async function listRepositoryImages(
       id,
       refs: [...tags].sort(),
       size: records.get(id)?.Size ?? 0,
-      created: records.get(id)?.Created ?? '',
+      madeAt: records.get(id)?.Metadata?.LastTagTime || records.get(id)?.Created || '',
     })),
   );
 }

@@ -1,7 +1,8 @@
 /**
  * A registry client over the OCI distribution API v2 (Docker Distribution, Harbor, GHCR, ...):
- * manifests, blob existence and cross-repository mounts, tags. Only what kbuild needs to
- * check freshness, retag and publish manifest lists; layers are pushed by the engine.
+ * manifests, blob existence and cross-repository mounts, tags, and blobs streamed from one
+ * registry to another (promotion). Only what kbuild needs to check freshness, retag, publish
+ * manifest lists and promote; the layers of a build are pushed by the engine.
  *
  * Failures are values (`RegistryFailure`). Transient ones (5xx, 429, connection resets,
  * timeouts) are retried before they are reported. Authentication follows the registry's
@@ -53,6 +54,11 @@ export interface RegistryClientOptions {
   readonly timeoutMs?: number;
   /** `n` asked for on each page of a tag list; default: let the registry choose. */
   readonly tagPageSize?: number;
+  /**
+   * Blob uploads send at most this many bytes per request (and hold at most twice this in
+   * memory): a blob no larger goes in one PUT, a larger one in PATCHes. Default 16 MiB.
+   */
+  readonly blobChunkBytes?: number;
 }
 
 export type RegistryFailure =
@@ -142,6 +148,28 @@ export interface RegistryClient {
     repository: string,
     signal?: AbortSignal,
   ): Promise<Result<string[], RegistryFailure>>;
+  /**
+   * A blob's bytes as a stream, never held whole (`size` from Content-Length when given). The
+   * caller reads or cancels it. The attempt's time limit applies to each pause in the stream.
+   */
+  getBlob(
+    registry: string,
+    repository: string,
+    digest: Digest,
+    signal?: AbortSignal,
+  ): Promise<Result<{ stream: ReadableStream<Uint8Array>; size?: number }, RegistryFailure>>;
+  /**
+   * Uploads a blob from a stream (which it consumes, or cancels on failure): POST, then one PUT
+   * when it fits one chunk (a monolithic upload), else a PATCH per chunk and a closing PUT. The
+   * bytes are checked against `digest` before the upload is committed.
+   */
+  uploadBlob(
+    registry: string,
+    repository: string,
+    digest: Digest,
+    content: ReadableStream<Uint8Array>,
+    signal?: AbortSignal,
+  ): Promise<Result<{ bytes: number }, RegistryFailure>>;
 }
 
 // ---------------------------------------------------------------------------
@@ -228,13 +256,14 @@ const DEFAULT_TOKEN_SECONDS = 60;
 const MAX_TAG_PAGES = 10_000;
 const MAX_DETAIL = 300;
 
-type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
+type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 /** What a method needs a token for: calls alike share the token they were last given. */
 const ACTION_OF: Readonly<Record<Method, string>> = {
   GET: 'pull',
   HEAD: 'pull',
   PUT: 'push',
   POST: 'push',
+  PATCH: 'push',
   DELETE: 'delete',
 };
 
@@ -250,6 +279,8 @@ interface Call {
   /** Scopes asked for in addition to the challenge's (a mount's source repository). */
   readonly extraScopes?: readonly string[];
   readonly signal?: AbortSignal | undefined;
+  /** Leave a successful answer's body unread, as `Reply.stream` (blob downloads). */
+  readonly stream?: boolean;
 }
 
 interface Reply {
@@ -257,6 +288,8 @@ interface Reply {
   readonly statusText: string;
   readonly headers: Headers;
   readonly body: Uint8Array;
+  /** The unread body of a successful `stream` call (`body` is then empty). */
+  readonly stream?: ReadableStream<Uint8Array>;
 }
 
 /** One HTTP attempt's outcome: an answer, or why there was none. */
@@ -282,6 +315,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
   const sleep = opts.sleep ?? defaultSleep;
   const schemeOf = opts.scheme ?? defaultScheme;
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const chunkBytes = Math.max(1, opts.blobChunkBytes ?? 16 * 1024 * 1024);
   const readCredentials = opts.credentials ?? credentialsFromConfigFiles();
 
   /** Every secret seen (passwords, basic tokens, bearer tokens): scrubbed from messages. */
@@ -323,8 +357,8 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
 
   async function attempt(call: Call, auth: string | undefined): Promise<Attempt> {
     if (call.signal?.aborted) return { aborted: true };
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
+    const timeout = idleTimeout(timeoutMs);
+    const signal = call.signal ? AbortSignal.any([call.signal, timeout.signal]) : timeout.signal;
     const headers: Record<string, string> = { 'User-Agent': 'kbuild', ...call.headers };
     if (auth) headers['Authorization'] = auth;
     try {
@@ -334,17 +368,24 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
         ...(call.body ? { body: call.body } : {}),
         signal,
       });
+      if (call.stream && res.ok && res.body) {
+        const stream = timeout.watch(res.body);
+        const reply = { status: res.status, statusText: res.statusText, headers: res.headers };
+        return { reply: { ...reply, body: new Uint8Array(), stream } };
+      }
       // Always read (or drop) the body: an unread body holds the connection.
       const body =
         call.method === 'HEAD'
           ? (await res.body?.cancel(), new Uint8Array())
           : new Uint8Array(await res.arrayBuffer());
+      timeout.clear();
       return {
         reply: { status: res.status, statusText: res.statusText, headers: res.headers, body },
       };
     } catch (e) {
+      timeout.clear();
       if (call.signal?.aborted) return { aborted: true };
-      if (timeout.aborted) {
+      if (timeout.signal.aborted) {
         return { failure: { message: `no answer within ${timeoutMs} ms`, transient: true } };
       }
       return { failure: networkFailure(e) };
@@ -760,7 +801,114 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
       }
       return ok(tags);
     },
+
+    async getBlob(registry, repository, digest, signal) {
+      const call: Call = {
+        method: 'GET',
+        registry,
+        repository,
+        url: `${repoUrl(registry, repository)}/blobs/${checkDigest(digest)}`,
+        stream: true,
+        signal,
+      };
+      const r = await send(call);
+      if (!r.ok) return r;
+      const reply = r.value;
+      if (reply.status !== 200 || !reply.stream) return err(httpFailure(call, reply));
+      const length = reply.headers.get('content-length');
+      return ok({ stream: reply.stream, ...(length ? { size: Number(length) } : {}) });
+    },
+
+    async uploadBlob(registry, repository, digest, content, signal) {
+      checkDigest(digest);
+      const open: Call = {
+        method: 'POST',
+        registry,
+        repository,
+        url: `${repoUrl(registry, repository)}/blobs/uploads/`,
+        signal,
+      };
+      const opened = await send(open);
+      const first = opened.ok ? nextLocation(open, opened.value, 202) : opened;
+      if (!first.ok) {
+        await content.cancel().catch(() => undefined);
+        return first;
+      }
+      let location = first.value;
+      const call = (method: Method, url: string, body: Uint8Array, headers = {}): Call => ({
+        method,
+        registry,
+        repository,
+        url,
+        body,
+        headers: { 'Content-Type': 'application/octet-stream', ...headers },
+        signal,
+      });
+      const abandon = async (failure: RegistryFailure) => {
+        await content.cancel().catch(() => undefined);
+        // Best effort: a registry purges abandoned uploads on its own eventually.
+        await send({ method: 'DELETE', registry, repository, url: location, signal });
+        return err(failure);
+      };
+      const hash = digest.startsWith('sha256:') ? createHash('sha256') : undefined;
+      let offset = 0;
+      // One chunk is held back: the last goes in the closing PUT (the only one: monolithic).
+      let held: Uint8Array | undefined;
+      try {
+        for await (const chunk of inChunks(content, chunkBytes)) {
+          hash?.update(chunk);
+          if (held) {
+            const range = `${offset}-${offset + held.length - 1}`;
+            const patch = call('PATCH', location, held, { 'Content-Range': range });
+            const r = await send(patch);
+            const next = r.ok ? nextLocation(patch, r.value, 202) : r;
+            if (!next.ok) return await abandon(next.error);
+            location = next.value;
+            offset += held.length;
+          }
+          held = chunk;
+        }
+      } catch (e) {
+        if (signal?.aborted)
+          return abandon({ reason: 'aborted', message: `upload of ${digest}: aborted` });
+        return abandon({
+          reason: 'unreachable',
+          message: redact(
+            `reading ${digest} for its upload to ${registry}/${repository} failed: ${errorText(e)}`,
+          ),
+          transient: true,
+        });
+      }
+      const bytes = offset + (held?.length ?? 0);
+      const computed = hash ? `sha256:${hash.digest('hex')}` : digest;
+      if (computed !== digest) {
+        return abandon({
+          reason: 'invalid-response',
+          message: `the ${bytes} bytes read for ${digest} hash to ${computed}: not uploaded to ${registry}/${repository}`,
+        });
+      }
+      const url = new URL(location);
+      url.searchParams.set('digest', digest);
+      const put = call('PUT', url.toString(), held ?? new Uint8Array());
+      const r = await send(put);
+      if (!r.ok) return abandon(r.error);
+      if (r.value.status !== 201) return abandon(httpFailure(put, r.value));
+      return ok({ bytes });
+    },
   };
+
+  /** The upload URL an answer names (absolute), when it has the expected status. */
+  function nextLocation(call: Call, reply: Reply, status: number): Result<string, RegistryFailure> {
+    if (reply.status !== status) return err(httpFailure(call, reply));
+    const location = reply.headers.get('location');
+    if (!location) {
+      return err({
+        reason: 'invalid-response',
+        message: redact(`${describe(call, reply)}: no Location to upload to`),
+      });
+    }
+    return ok(new URL(location, call.url).toString());
+  }
   return client;
 }
 
@@ -783,6 +931,67 @@ export function retryAfterMs(value: string | null, now: number): number | undefi
   if (/^\d+$/.test(v)) return Number(v) * 1000;
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * A time limit that a streamed body renews with every chunk: an attempt fails when the answer,
+ * or any pause in its body, takes longer than `ms`. Its timer never keeps the process alive.
+ */
+function idleTimeout(ms: number) {
+  const controller = new AbortController();
+  let timer = setTimeout(() => controller.abort(), ms).unref();
+  const clear = () => clearTimeout(timer);
+  return {
+    signal: controller.signal,
+    clear,
+    watch(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+      return body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, out) {
+            clear();
+            timer = setTimeout(() => controller.abort(), ms).unref();
+            out.enqueue(chunk);
+          },
+          flush: clear,
+        }),
+      );
+    },
+  };
+}
+
+/** Pieces of exactly `size` bytes (the last one may be shorter) of a stream of any pieces. */
+export async function* inChunks(
+  source: AsyncIterable<Uint8Array>,
+  size: number,
+): AsyncGenerator<Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let length = 0;
+  const take = () => {
+    const out = new Uint8Array(length);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    parts = [];
+    length = 0;
+    return out;
+  };
+  for await (const piece of source) {
+    let rest = piece;
+    while (length + rest.length >= size) {
+      const n = size - length;
+      parts.push(rest.subarray(0, n));
+      length += n;
+      yield take();
+      rest = rest.subarray(n);
+    }
+    if (rest.length) {
+      parts.push(rest);
+      length += rest.length;
+    }
+  }
+  if (length > 0) yield take();
 }
 
 async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {

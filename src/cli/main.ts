@@ -12,6 +12,8 @@ import { registerGraph } from './commands/graph.js';
 import { registerList } from './commands/list.js';
 import { registerLock } from './commands/lock.js';
 import { registerPlan } from './commands/plan.js';
+import { registerPromote } from './commands/promote.js';
+import { registerPrune } from './commands/prune.js';
 import { registerRender } from './commands/render.js';
 import { registerSchema } from './commands/schema.js';
 import { registerTest } from './commands/test.js';
@@ -38,7 +40,9 @@ Examples:
   kbuild validate --all-profiles
   kbuild list --profile debian-binary
   kbuild graph --profile debian-binary --format tree
-  kbuild render --profile debian-binary nginx --work-dir /tmp/r`,
+  kbuild render --profile debian-binary nginx --work-dir /tmp/r
+  kbuild promote --profile debian-binary --from master-20261101 --to v1.2.0   (retag by digest)
+  kbuild prune --registry --profile debian-binary                            (dry run; --yes deletes)`,
   );
   for (const register of [
     registerBuild,
@@ -47,6 +51,8 @@ Examples:
     registerRender,
     registerGraph,
     registerPlan,
+    registerPromote,
+    registerPrune,
     registerValidate,
     registerDoctor,
     registerLock,

@@ -15,6 +15,7 @@ import type {
 } from './model.js';
 import { err, ok } from './model.js';
 import { parseAndValidate, suggest, type ParsedYaml, type Schema } from './schema.js';
+import { parseRetention, retentionSchema } from './retention.js';
 import { parseSources, sourcesSchema } from './sources.js';
 
 const str = (doc: string, extra: Partial<{ enum: readonly string[] }> = {}): Schema => ({
@@ -54,6 +55,7 @@ export const projectSchema: Schema = {
       value: list('Patterns.'),
     },
     sources: sourcesSchema,
+    retention: retentionSchema,
   },
 };
 
@@ -161,7 +163,9 @@ export function parseProject(
     ...(parsed?.locate(path, at) ?? {}),
   });
   const sources = parseSources(raw['sources'], locate);
-  if (sources.problems.length) return err(sources.problems);
+  const retention = parseRetention(raw['retention'], locate);
+  if (sources.problems.length || retention.problems.length)
+    return err([...sources.problems, ...retention.problems]);
   const groups: Record<string, string[]> = {};
   for (const [g, patterns] of Object.entries(asRaw(raw['groups']))) groups[g] = strings(patterns);
   return ok({
@@ -176,6 +180,7 @@ export function parseProject(
     plugins: strings(raw['plugins']),
     groups,
     sources: sources.sources,
+    retention: retention.rules,
     locate,
   });
 }

@@ -4,6 +4,7 @@
  * Naming: yaml keys are snake_case (as users of Jinja-era image families expect);
  * TypeScript fields are camelCase.
  */
+import type { RetentionRule } from './retention.js';
 import type { SourceSpec } from './sources.js';
 
 // ---------------------------------------------------------------------------
@@ -71,6 +72,8 @@ export interface ProjectConfig {
   readonly groups: Readonly<Record<string, readonly string[]>>;
   /** Per-image sources (a profile's replace these image by image). */
   readonly sources: Readonly<Record<string, SourceSpec>>;
+  /** Which registry tags `kbuild prune --registry` keeps (first matching rule wins). */
+  readonly retention: readonly RetentionRule[];
   /** Where a value of the file is, by its key path (for problems found after parsing). */
   readonly locate: Locate;
 }

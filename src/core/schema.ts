@@ -25,7 +25,9 @@ export type Schema =
       readonly doc: string;
       readonly fields: Readonly<Record<string, Schema>>;
     }
-  | { readonly kind: 'map-of'; readonly doc: string; readonly value: Schema };
+  | { readonly kind: 'map-of'; readonly doc: string; readonly value: Schema }
+  /** A list whose every item follows `item` (e.g. a list of rules). */
+  | { readonly kind: 'list-of'; readonly doc: string; readonly item: Schema };
 
 export interface ParsedYaml {
   /** The plain JS value of the document (undefined for an empty file). */
@@ -142,6 +144,14 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
       walk(node, { kind: 'string-list', doc: schema.doc }, path, st);
       return;
     }
+    case 'list-of': {
+      if (!isSeq(node)) {
+        problem(node, `${where} must be a list, not ${describe(node)}`);
+        return;
+      }
+      node.items.forEach((item, i) => walk(item, schema.item, [...path, String(i)], st));
+      return;
+    }
     case 'string-map':
     case 'any-map':
     case 'map-of':
@@ -256,6 +266,8 @@ export function toJsonSchema(schema: Schema): Record<string, unknown> {
         additionalProperties: toJsonSchema(schema.value),
         description: schema.doc,
       };
+    case 'list-of':
+      return { type: 'array', items: toJsonSchema(schema.item), description: schema.doc };
     case 'object':
       return {
         type: 'object',

@@ -48,6 +48,13 @@ export interface BuildOptions {
    * under fp tags only and leaves the shared tags to the caller (one platform of several).
    */
   readonly publish: 'eager' | 'atomic' | 'deferred';
+  /**
+   * CI fan-out (--shard): images another job builds, with who builds them. They are waited for in
+   * the registry (by fp tag, up to `shardWaitSeconds`), pulled where a child builds on them here,
+   * and never pushed or tagged by this run.
+   */
+  readonly foreign?: ReadonlyMap<ImageName, string>;
+  readonly shardWaitSeconds?: number;
 }
 
 export interface BuildPorts {
@@ -78,6 +85,8 @@ export interface ImageIdentity {
   readonly remoteDigest: (name: ImageName) => string | undefined;
   /** This fingerprint passed its smoke test in an earlier run. */
   readonly testPassed: (name: ImageName) => boolean;
+  /** Seconds the image's last build took (any fingerprint), for ETAs; undefined: never built. */
+  readonly lastBuildSeconds?: (name: ImageName) => number | undefined;
 }
 
 export interface RunIdentity {
@@ -169,6 +178,11 @@ export async function runBuild(
     push: o.push,
     engine: ports.engineInfo,
     logsDir: ports.logs.dir,
+    expected: jobs.map((j) => ({
+      name: j.name,
+      parents: j.parents,
+      seconds: actionOf.get(j.name) === 'build' ? (images.lastBuildSeconds?.(j.name) ?? null) : 0,
+    })),
   });
 
   const logs = imageLogs(ports.logs, report);
@@ -228,6 +242,12 @@ export async function runBuild(
   ): Promise<StepResult<{ imageId: string }>> => {
     const log = line(name);
     const action = actionOf.get(name);
+    const owner = o.foreign?.get(name);
+    if (owner !== undefined && action === 'build') {
+      const waited = await waitForShard(name, owner, log, s);
+      if (!waited.ok) return waited;
+      return useRegistryImage(name, log, s);
+    }
     if (fromRegistry.has(name)) return useRegistryImage(name, log, s);
     if (action === 'fresh' || action === 'retag') {
       const id = images.localId(name)!;
@@ -307,8 +327,9 @@ export async function runBuild(
     s: AbortSignal,
   ): Promise<StepResult<{ imageId: string }>> => {
     const fpRef = images.fpRef(name);
+    const foreign = o.foreign?.has(name) ?? false;
     let imageId = '';
-    if (neededHere.has(name) || testsHere(name)) {
+    if (neededHere.has(name) || (testsHere(name) && !foreign)) {
       const remoteRef = `${family.naming.registry}/${fpRef}`;
       const why = neededHere.has(name) ? 'for the images built on it' : 'for its smoke test';
       log(`kbuild: ${name} is up to date in the registry; pulling it ${why}`);
@@ -320,6 +341,7 @@ export async function runBuild(
       }
       imageId = r.value.imageId;
     }
+    if (foreign) return { ok: true, value: { imageId } };
     const failed = await smokeTest(name, log, s);
     if (failed) return { ok: false, error: failed };
     if (o.push && ports.publisher) {
@@ -330,12 +352,54 @@ export async function runBuild(
     return { ok: true, value: { imageId } };
   };
 
+  /** Polls the registry for an image another shard builds, by its fp tag. */
+  const waitForShard = async (
+    name: ImageName,
+    owner: string,
+    log: (line: string) => void,
+    s: AbortSignal,
+  ): Promise<StepResult<undefined>> => {
+    const publisher = ports.publisher;
+    const repo = family.naming.repository(name);
+    const limit = o.shardWaitSeconds ?? 0;
+    const deadline = ports.now() + limit * 1000;
+    let digest = await publisher?.current(repo, fpTagOf(name), s);
+    if (!digest)
+      log(
+        `kbuild: ${name} is built by ${owner}; waiting up to ${limit} s for ${repo}:${fpTagOf(name)}`,
+      );
+    while (!digest) {
+      if (s.aborted) return { ok: false, error: { reason: 'cancelled', message: 'cancelled' } };
+      if (!publisher || ports.now() >= deadline) {
+        return {
+          ok: false,
+          error: {
+            reason: 'shard-wait',
+            message: `${repo}:${fpTagOf(name)} did not reach the registry within ${limit} s (${owner} builds it: did it fail?)`,
+          },
+        };
+      }
+      await ports.sleep(2000, s);
+      digest = await publisher.current(repo, fpTagOf(name), s);
+    }
+    waitedFor.set(name, digest);
+    log(`kbuild: ${name} is in the registry as ${digest} (built by ${owner})`);
+    return { ok: true, value: undefined };
+  };
+  const waitedFor = new Map<ImageName, string>();
+
   const push = async (
     name: ImageName,
     attempt: number,
     s: AbortSignal,
   ): Promise<StepResult<{ digest: string }>> => {
     const log = line(name);
+    // Another shard's image: its own job pushes it and moves its tags.
+    if (o.foreign?.has(name))
+      return {
+        ok: true,
+        value: { digest: waitedFor.get(name) ?? images.remoteDigest(name) ?? '' },
+      };
     const known = published.get(name);
     if (known) {
       log(
@@ -474,7 +538,10 @@ export async function runBuild(
         (step.action === 'fresh' || step.action === 'retag');
       const status = step.action === 'retag' || moved.has(step.name) ? 'retagged' : 'fresh';
       const digest = summary.digest ?? images.remoteDigest(step.name) ?? null;
-      out.push(unchanged ? { ...summary, status, digest } : summary);
+      const owner = o.foreign?.get(step.name);
+      if (owner !== undefined && succeeded(outcome.status))
+        out.push({ ...summary, status: 'fresh', message: `built by ${owner}`, digest });
+      else out.push(unchanged ? { ...summary, status, digest } : summary);
     } else {
       out.push({
         name: step.name,

@@ -19,6 +19,7 @@ export type OutcomeReason =
   | 'base-missing'
   | 'source-failed'
   | 'test-failed'
+  | 'shard-wait'
   | 'cancelled'
   | 'fail-fast'
   | 'parent-failed'

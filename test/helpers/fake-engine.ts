@@ -74,7 +74,7 @@ interface Held {
 }
 
 export interface FakeEngine extends Engine {
-  /** What happened, in order: `build <tag>`, `built <tag>`, `build-failed <tag> <reason>`, `push <ref>`, `pushed <ref>`, `push-failed <ref>`, `tag <src> <dst>`, `run <image>`, `ran <image> <exit code or reason>`. */
+  /** What happened, in order: `build <tag>`, `built <tag>`, `build-failed <tag> <reason>`, `push <ref>`, `pushed <ref>`, `push-failed <ref>`, `tag <src> <dst>`, `run <image>`, `ran <image> <exit code or reason>`, `rmi <refs…>`. */
   readonly calls: string[];
   /** Every build request, in the order the builds started. */
   readonly requests: BuildRequest[];
@@ -698,7 +698,7 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
     },
 
     listImages(repositories) {
-      // Size: the bytes of the image's files; created: one second per image made, from 2026-01-01.
+      // Size: the bytes of the image's files; madeAt: one second per image made, from 2026-01-01.
       const listed = new Map<string, ListedImage & { refs: string[] }>();
       for (const [k, id] of tags) {
         const r = parseReference(k);
@@ -709,7 +709,7 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           id,
           refs: [],
           size: [...img.files.values()].reduce((n, f) => n + f.length, 0),
-          created: new Date(Date.UTC(2026, 0, 1) + (made.get(id) ?? 0) * 1000).toISOString(),
+          madeAt: new Date(Date.UTC(2026, 0, 1) + (made.get(id) ?? 0) * 1000).toISOString(),
         };
         entry.refs.push(`${asked}:${r.value.tag}`);
         listed.set(id, entry);

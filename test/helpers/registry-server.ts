@@ -8,6 +8,9 @@ export interface SeenRequest {
   /** Path and query, e.g. `/v2/x/manifests/latest`. */
   readonly url: string;
   readonly authorization: string | undefined;
+  /** The request's headers (lower-case names) and body. */
+  readonly headers: IncomingMessage['headers'];
+  readonly body: Buffer;
 }
 
 export interface ScriptedServer {
@@ -24,15 +27,20 @@ export async function startScriptedServer(
 ): Promise<ScriptedServer> {
   const seen: SeenRequest[] = [];
   const server = createServer((raw, res) => {
-    const req: SeenRequest = {
-      method: raw.method ?? '',
-      url: raw.url ?? '',
-      authorization: raw.headers.authorization,
-    };
-    seen.push(req);
-    // Drain the request body before answering, as a registry does.
-    raw.resume();
-    raw.on('end', () => handle(req, res, raw));
+    // Read the request body before answering, as a registry does.
+    const chunks: Buffer[] = [];
+    raw.on('data', (c: Buffer) => chunks.push(c));
+    raw.on('end', () => {
+      const req: SeenRequest = {
+        method: raw.method ?? '',
+        url: raw.url ?? '',
+        authorization: raw.headers.authorization,
+        headers: raw.headers,
+        body: Buffer.concat(chunks),
+      };
+      seen.push(req);
+      handle(req, res, raw);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
