@@ -28,8 +28,7 @@ export function parseShard(text: string): ShardSpec | string {
 /**
  * Assigns each of `images` (which include their ancestors, in graph order) to one of `count`
  * shares: a subtree heavier than a fair share is split into its root and its children's subtrees,
- * then the pieces go heaviest first to the lightest share (ties: the lower index). A root goes
- * with its heaviest piece.
+ * then the pieces go heaviest first to the lightest share (ties: the lower index).
  */
 export function assignShards(
   graph: BuildGraph,
@@ -53,20 +52,19 @@ export function assignShards(
   const total = roots.reduce((t, r) => t + subtreeWeight.get(r)!, 0);
   const fair = total / count;
 
-  /** Pieces: [images, weight]; each root of a split subtree rides with its heaviest piece. */
+  /** Pieces of at most a fair share where possible; a split subtree's root is a piece of its own. */
   const pieces: { images: ImageName[]; weight: number }[] = [];
-  const split = (root: ImageName, carry: ImageName[]) => {
+  const subtree = (n: ImageName): ImageName[] => [n, ...children(n).flatMap(subtree)];
+  const split = (root: ImageName) => {
     const cs = children(root);
     if (subtreeWeight.get(root)! <= fair || cs.length === 0) {
-      const members = [...carry, ...subtree(root)];
-      pieces.push({ images: members, weight: members.reduce((t, m) => t + weight(m), 0) });
+      pieces.push({ images: subtree(root), weight: subtreeWeight.get(root)! });
       return;
     }
-    const heaviest = [...cs].sort((a, b) => subtreeWeight.get(b)! - subtreeWeight.get(a)!)[0]!;
-    for (const c of cs) split(c, c === heaviest ? [...carry, root] : []);
+    pieces.push({ images: [root], weight: weight(root) });
+    for (const c of cs) split(c);
   };
-  const subtree = (n: ImageName): ImageName[] => [n, ...children(n).flatMap(subtree)];
-  for (const r of roots) split(r, []);
+  for (const r of roots) split(r);
 
   const load = Array.from({ length: count }, () => 0);
   const out = new Map<ImageName, number>();

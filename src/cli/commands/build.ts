@@ -25,13 +25,16 @@ import { archOf, publishPlatforms, type PlatformRun } from '../../run/publish-pl
 import type { Publisher } from '../../run/ports.js';
 import type { RunSummary } from '../../run/summary.js';
 import type { FamilyObservation } from '../observe-family.js';
-import { loadSelected } from './shared.js';
+import { loadSelected, shardWeights } from './shared.js';
+import { parseShard, shardSelection } from '../../core/shard.js';
 
 interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags {
   push?: boolean;
   publish: 'eager' | 'atomic';
   platform?: string;
   archTags?: boolean;
+  shard?: string;
+  shardWait: string;
   test?: boolean;
   threads: string;
   pushThreads: string;
@@ -90,6 +93,15 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
       "target platforms, comma-separated (e.g. linux/amd64,linux/arm64; default: the profile's); several give one manifest list per image",
     )
     .option(
+      '--shard <i/N>',
+      'build share i of N (CI fan-out, see kbuild plan --format matrix); parents from other shares come from the registry',
+    )
+    .option(
+      '--shard-wait <seconds>',
+      "with --shard: how long to wait for another share's image to reach the registry",
+      '1800',
+    )
+    .option(
       '--arch-tags',
       'with several platforms: publish <tag>-<arch> tags instead of a manifest list (registries that cannot store lists)',
     );
@@ -119,17 +131,42 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     );
   }
   const platforms = requestedPlatforms(flags.platform, first.family.profile.platforms);
-  if (platforms.length > 1) return buildPlatforms(io, patterns, flags, options, first, platforms);
+  if (platforms.length > 1) {
+    if (flags.shard) throw new UsageError('--shard builds one platform at a time: add --platform');
+    return buildPlatforms(io, patterns, flags, options, first, platforms);
+  }
   if (flags.archTags) throw new UsageError('--arch-tags needs two or more platforms (--platform)');
-  const one =
+  let one =
     platforms[0] && platforms[0] !== first.family.platform
       ? await loadSelected(io, flags, patterns, platforms[0])
       : first;
+  let run = options;
+  if (flags.shard) {
+    const spec = parseShard(flags.shard);
+    if (typeof spec === 'string') throw new UsageError(spec);
+    if (!options.push)
+      throw new UsageError(
+        '--shard needs --push: shares hand images to each other through the registry',
+      );
+    const share = shardSelection(
+      one.family.graph,
+      one.selection,
+      one.family.unbuildable,
+      spec,
+      await shardWeights(one.root, one.family.profile.name),
+    );
+    one = { ...one, selection: share.selection };
+    run = {
+      ...options,
+      foreign: share.foreign,
+      shardWaitSeconds: wholeNumber('--shard-wait', flags.shardWait, 0),
+    };
+  }
   const ready = await prepareRun(io, one, flags);
   if (typeof ready === 'number') return ready;
   const session = startRun(io, one.root, flags);
   return interruptible(session.report, async (signal) => {
-    const summary = await runPrepared(ready, options, session, session.logsDir, signal);
+    const summary = await runPrepared(ready, run, session, session.logsDir, signal);
     session.stop();
     if (session.live) io.out(''); // the live view printed the table on stderr
     await writeSummaryJson(io, flags.summaryJson, summary);

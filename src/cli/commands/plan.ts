@@ -1,15 +1,18 @@
 import { Option, type Command } from 'commander';
 import { planBuild } from '../../core/plan.js';
 import { table } from '../../report/table.js';
-import type { Io } from '../io.js';
+import { shardSelection } from '../../core/shard.js';
+import { UsageError, type Io } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
-import { profileOptions, selectionOptions, type Action } from '../options.js';
+import { profileOptions, selectionOptions, wholeNumber, type Action } from '../options.js';
 import { observeFamily } from '../observe-family.js';
 import { driftMessage } from './build.js';
-import { loadSelected } from './shared.js';
+import { loadSelected, shardWeights } from './shared.js';
 
 interface PlanFlags extends ProfileOptions, SelectionOptions {
   json?: boolean;
+  format?: 'table' | 'json' | 'matrix';
+  shards?: string;
   force?: boolean;
   /** false with --no-engine; a kind with --engine. */
   engine?: 'docker' | 'podman' | false;
@@ -20,7 +23,17 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
     .command('plan')
     .description('show what a build would do: order, waves, critical path, and why');
   selectionOptions(profileOptions(cmd))
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (same as --format json)')
+    .addOption(
+      new Option(
+        '--format <format>',
+        'table, json, or matrix: a CI matrix of --shards jobs (GitHub Actions include list)',
+      ).choices(['table', 'json', 'matrix']),
+    )
+    .option(
+      '--shards <n>',
+      'with --format matrix: split the selection into N jobs along subtrees, balanced by the last build times',
+    )
     .option('--force', 'plan a rebuild of the selection even where nothing changed')
     .option(
       '--no-engine',
@@ -35,6 +48,30 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
     .action((images: string[], opts: PlanFlags) => {
       run(async (io: Io) => {
         const { family, selection, root } = await loadSelected(io, opts, images);
+        if (opts.format === 'matrix') {
+          if (!opts.shards) throw new UsageError('--format matrix needs --shards N');
+          const count = wholeNumber('--shards', opts.shards, 1);
+          const weights = await shardWeights(root, family.profile.name);
+          const { shares } = shardSelection(
+            family.graph,
+            selection,
+            family.unbuildable,
+            { index: 1, count },
+            weights,
+          );
+          const include = Array.from({ length: count }, (_, i) => {
+            const mine = selection.images.filter((n) => shares.get(n) === i + 1);
+            return {
+              shard: `${i + 1}/${count}`,
+              images: mine.join(' '),
+              count: mine.length,
+              seconds: Math.round(mine.reduce((t, n) => t + weights(n), 0)),
+            };
+          });
+          io.out(`${JSON.stringify({ include })}\n`);
+          return 0;
+        }
+        if (opts.shards) throw new UsageError('--shards goes with --format matrix');
         let plan = planBuild(family, selection);
         if (opts.engine !== false) {
           const found = await observeFamily(root, family, selection, {
@@ -52,7 +89,7 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
               `kbuild: no engine answers, so freshness is unknown and every image shows as build (${found.message})\n`,
             );
         }
-        if (opts.json) {
+        if (opts.json || opts.format === 'json') {
           io.out(
             `${JSON.stringify({ ...plan, criticalPathLength: plan.criticalPath.length }, null, 2)}\n`,
           );

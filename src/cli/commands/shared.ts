@@ -1,6 +1,7 @@
 /** What every profile command does first: load the workspace and the profile's family. */
 import { join } from 'node:path';
 import { hashContext } from '../../adapters/context-hash.js';
+import { readState } from '../../adapters/state.js';
 import { snapshotAt } from '../../adapters/git-snapshot.js';
 import { changedImages } from '../../core/changes.js';
 import { descendants } from '../../core/graph.js';
@@ -112,4 +113,16 @@ async function changedSelection(
   const selection = select(family, [...affected], { ...opts, withDescendants: false });
   if (!selection.ok) throw new Failed(selection.failures);
   return selection.value;
+}
+
+/**
+ * Expected seconds per image for splitting a selection into shards: the last build's, 1 when
+ * unknown. Every job of a CI matrix must see the same state (or none) to split it the same way.
+ */
+export async function shardWeights(
+  root: string,
+  profile: string,
+): Promise<(n: ImageName) => number> {
+  const state = await readState(root, profile);
+  return (n) => Math.max(1, state.images[n]?.seconds ?? 1);
 }
