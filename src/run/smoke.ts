@@ -3,6 +3,7 @@
  * time, each with its timeout and its own log. `kbuild test` runs them over built images;
  * `kbuild build --test` runs one right after its image is built (see `runTest`).
  */
+import { mapLimited } from './limited.js';
 import type { Family } from '../core/family.js';
 import type { ImageMeta, ImageName } from '../core/model.js';
 import type { Reporter } from './events.js';
@@ -104,19 +105,6 @@ export interface SmokePorts {
   readonly now: () => number;
 }
 
-/** Runs `work` over `items`, at most `limit` at a time, in order of the list. */
-async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /**
  * Tests the local images of `names` (under their shared reference; pulled from the family's
  * registry when absent here), `threads` at a time. Aborting cancels the running tests, and
@@ -212,7 +200,7 @@ export async function runSmokeTests(
   };
 
   const results = new Map<ImageName, SmokeResult>();
-  await eachLimited(names, o.threads, async (name) => {
+  await mapLimited(names, o.threads, async (name) => {
     // A throw is a bug outside the engine call: it fails that image's test, the run goes on.
     const r = await testOne(name).catch((e: unknown) =>
       result(name, 'failed', {
