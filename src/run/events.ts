@@ -18,6 +18,15 @@ export type RunEvent =
       readonly push: boolean;
       readonly engine: EngineInfo;
       readonly logsDir: string;
+      /**
+       * For ETAs, per image worked on: its parents in the run and what its build took last time
+       * (0: nothing to build; null: never built).
+       */
+      readonly expected?: readonly {
+        readonly name: ImageName;
+        readonly parents: readonly ImageName[];
+        readonly seconds: number | null;
+      }[];
     }
   | { readonly type: 'log'; readonly name: ImageName; readonly line: string }
   | { readonly type: 'scheduler'; readonly event: SchedulerEvent }
