@@ -231,5 +231,6 @@ describe('incremental builds', () => {
     } finally {
       await sh('docker', ['rmi', '-f', base]).catch(() => '');
     }
-  });
+    // Three whole-family builds: more than the default limit on a loaded 2-core host.
+  }, 180_000);
 });

@@ -1,6 +1,6 @@
 /** Per-image log files: <dir>/<image>.log, renamed <image>.FAILED.log when the image failed. */
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageLog, LogStore } from '../run/ports.js';
 
@@ -25,4 +25,14 @@ export function createLogStore(dir: string): LogStore {
       };
     },
   };
+}
+
+/** The last `lines` lines of a log file (none when it cannot be read). */
+export async function readLogTail(path: string, lines: number): Promise<string[]> {
+  try {
+    const text = await readFile(path, 'utf8');
+    return text.replace(/\n$/, '').split('\n').slice(-lines);
+  } catch {
+    return [];
+  }
 }

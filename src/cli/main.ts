@@ -8,7 +8,9 @@ import { formatFailure, exitCodeFor } from '../report/failures.js';
 import { processIo, UsageError, type Io } from './io.js';
 import { registerBuild } from './commands/build.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerExplain } from './commands/explain.js';
 import { registerGraph } from './commands/graph.js';
+import { registerInit } from './commands/init.js';
 import { registerList } from './commands/list.js';
 import { registerLock } from './commands/lock.js';
 import { registerPlan } from './commands/plan.js';
@@ -38,6 +40,8 @@ Examples:
   kbuild build --profile debian-binary nginx --with-descendants
   kbuild test --profile debian-binary memcached nginx      (smoke tests of built images)
   kbuild validate --all-profiles
+  kbuild init my-family --base-image busybox:latest      (a new family that builds)
+  kbuild explain nginx --profile debian-binary           (what an image is made of, why it rebuilds)
   kbuild list --profile debian-binary
   kbuild graph --profile debian-binary --format tree
   kbuild render --profile debian-binary nginx --work-dir /tmp/r
@@ -51,12 +55,14 @@ Examples:
     registerRender,
     registerGraph,
     registerPlan,
+    registerExplain,
     registerPromote,
     registerPrune,
     registerValidate,
     registerDoctor,
     registerLock,
     registerSchema,
+    registerInit,
   ]) {
     register(program, run);
   }

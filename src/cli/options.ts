@@ -76,8 +76,33 @@ export interface OutputFlags {
   engine?: 'docker' | 'podman';
   logsDir?: string;
   summaryJson?: string;
-  progress?: 'tty' | 'plain';
+  progress?: 'tty' | 'plain' | 'json';
   quiet?: boolean;
+  verbose?: boolean;
+}
+
+/** The flags of `reportOptions`: files a build writes about its run, for people and CI systems. */
+export interface ReportFlags {
+  report?: string;
+  junit?: string;
+  metadataFile?: string;
+}
+
+/** Adds --report, --junit and --metadata-file (build). */
+export function reportOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--report <file.html>',
+      'write a self-contained HTML report: graph, timeline, every image with why it was built',
+    )
+    .option(
+      '--junit <file>',
+      'write JUnit XML: one testcase per image, failures with their log tail',
+    )
+    .option(
+      '--metadata-file <file>',
+      'write JSON per image: tags, digest, fingerprint, image id, platforms, base digests, status',
+    );
 }
 
 /** Adds --engine. */
@@ -90,7 +115,7 @@ export function engineOption(cmd: Command): Command {
   );
 }
 
-/** Adds the options of a run's output: logs dir, summary file, progress style, quiet. */
+/** Adds the options of a run's output: logs dir, summary file, progress style, quiet / verbose. */
 export function outputOptions(cmd: Command): Command {
   return cmd
     .option('--logs-dir <dir>', 'where per-image logs go (default: .kbuild/logs/<run-id>)')
@@ -98,8 +123,13 @@ export function outputOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--progress <mode>',
-        'output style (default: tty on a terminal, plain in CI)',
-      ).choices(['tty', 'plain']),
+        'output style: tty (live view), plain (CI log), json (one object per line per event); default: tty on a terminal, plain in CI',
+      ).choices(['tty', 'plain', 'json']),
     )
-    .option('-q, --quiet', 'plain output without the logs of images that succeeded');
+    .addOption(
+      new Option('-q, --quiet', 'only failures (with their logs) and the summary').conflicts(
+        'verbose',
+      ),
+    )
+    .option('--verbose', 'every log line, also on a terminal (with json: log events)');
 }

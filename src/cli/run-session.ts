@@ -2,8 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { writeFileAtomically } from '../adapters/state.js';
+import { jsonLinesReporter } from '../report/json-lines.js';
 import { plainReporter } from '../report/plain.js';
-import { ttyReporter } from '../report/tty.js';
+import { ttyReporter, type LiveReporter } from '../report/tty.js';
 import type { Reporter } from '../run/events.js';
 import type { Io } from './io.js';
 import type { OutputFlags } from './options.js';
@@ -20,31 +21,42 @@ export interface RunSession {
   readonly live: boolean;
 }
 
-/** A run's id (time and a random suffix), logs dir, and reporter: live on a terminal, plain in CI. */
+/**
+ * A run's id (time and a random suffix), logs dir, and reporter: live on a terminal, plain in CI
+ * (or no terminal), JSON lines when asked.
+ */
 export function startRun(io: Io, root: string, flags: OutputFlags): RunSession {
   const started = new Date();
   const runId = `${started.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${randomBytes(2).toString('hex')}`;
   const logsDir = resolve(io.cwd, flags.logsDir ?? join(root, '.kbuild', 'logs', runId));
-  const tty =
-    (flags.progress ?? (io.env['CI'] || !process.stdout.isTTY ? 'plain' : 'tty')) === 'tty';
-  const live = tty
-    ? ttyReporter({
-        write: io.err,
-        columns: () => process.stderr.columns || 100,
-        now: () => performance.now(),
-        color: !io.env['NO_COLOR'],
-      })
-    : undefined;
-  const plain = plainReporter({
-    write: io.out,
-    showLogs: flags.quiet ? 'failures' : 'all',
-    githubGroups: Boolean(io.env['GITHUB_ACTIONS']),
-  });
+  const mode = flags.progress ?? (io.env['CI'] || !process.stdout.isTTY ? 'plain' : 'tty');
+  const now = () => performance.now();
+  let live: LiveReporter | undefined;
+  let report: Reporter;
+  if (mode === 'tty') {
+    live = ttyReporter({
+      write: io.err,
+      columns: () => process.stderr.columns || 100,
+      now,
+      // https://no-color.org: set and not empty.
+      color: !io.env['NO_COLOR'],
+      verbosity: flags.quiet ? 'quiet' : flags.verbose ? 'verbose' : 'normal',
+    });
+    report = live.report;
+  } else if (mode === 'json') {
+    report = jsonLinesReporter({ write: io.out, now, logs: flags.verbose ?? false });
+  } else {
+    report = plainReporter({
+      write: io.out,
+      showLogs: flags.quiet ? 'failures' : 'all',
+      githubGroups: Boolean(io.env['GITHUB_ACTIONS']),
+    });
+  }
   return {
     runId,
     started,
     logsDir,
-    report: (e) => (live ? live.report(e) : plain(e)),
+    report,
     stop: () => live?.stop(),
     live: live !== undefined,
   };

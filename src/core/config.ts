@@ -194,7 +194,7 @@ export interface ProfileSource {
   readonly text: string;
 }
 
-const DEFAULT_PACKAGE_MANAGER: Readonly<Record<string, PackageManager>> = {
+export const DEFAULT_PACKAGE_MANAGER: Readonly<Record<string, PackageManager>> = {
   debian: 'apt',
   ubuntu: 'apt',
   centos: 'dnf',

@@ -1,36 +1,61 @@
 /**
  * The plain reporter for CI and pipes: one image's output is printed together when the image
- * finishes, never interleaved line by line with other images'; status lines as things happen.
+ * finishes, never interleaved line by line with other images'; status lines as things happen;
+ * at the end, the tail of each failed image's log (the part CI users read first).
  */
 import type { ImageName } from '../core/model.js';
 import type { Reporter } from '../run/events.js';
+import { shownStatus } from './shown-status.js';
 import { dur, formatSummary, formatTestSummary } from './summary-table.js';
 
 export interface PlainOptions {
   readonly write: (text: string) => void;
-  /** Print every image's build output (default), or only failures' (quiet). */
+  /** Print every image's build output and status (default), or only failures and the summary (quiet). */
   readonly showLogs: 'all' | 'failures';
-  /** GitHub Actions: fold each image's log into a ::group::. */
+  /** GitHub Actions: fold each image's log into a ::group::, and annotate failures with ::error::. */
   readonly githubGroups: boolean;
 }
 
+/** Lines of a failed image's log repeated at the end of the run. */
+const TAIL = 15;
+/** GitHub Actions workflow commands end at a newline: escape it (and %, their escape char). */
+const ghEscape = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+
 export function plainReporter(o: PlainOptions): Reporter {
   const buffers = new Map<ImageName, string[]>();
+  /** The last lines of each failed image's log, for the end of the run. */
+  const tails = new Map<ImageName, string[]>();
+  const quiet = o.showLogs === 'failures';
   let total = 0;
   let finished = 0;
+  let actions = new Map<string, string>();
   /** Prints an image's buffered lines together (all, or a failed image's only). */
   const flush = (name: ImageName, status: string, ok: boolean) => {
     const lines = buffers.get(name) ?? [];
     buffers.delete(name);
-    if (!lines.length || (o.showLogs === 'failures' && ok)) return;
+    if (!ok) tails.set(name, lines.slice(-TAIL));
+    if (!lines.length || (quiet && ok)) return;
     o.write(o.githubGroups ? `::group::${name} (${status})\n` : `----- ${name} -----\n`);
     o.write(`${lines.join('\n')}\n`);
     o.write(o.githubGroups ? '::endgroup::\n' : `----- end of ${name} -----\n`);
+  };
+  /** A failed image at the end: where its full log is, and its last lines. */
+  const failure = (name: ImageName, status: string, message: string | null, log: string | null) => {
+    if (o.githubGroups)
+      o.write(`::error title=kbuild: ${name} ${status}::${ghEscape(message ?? status)}\n`);
+    o.write(
+      `kbuild: ${name} ${status}${log ? `; full log: ${log}` : message ? `: ${message}` : ''}\n`,
+    );
+    for (const l of tails.get(name) ?? []) o.write(`  | ${l}\n`);
   };
   return (e) => {
     switch (e.type) {
       case 'run-start':
         total = e.images.length;
+        finished = 0;
+        tails.clear();
+        actions = new Map(e.expected?.map((x) => [x.name, x.action]));
+        if (quiet) return;
         o.write(
           `kbuild: profile ${e.profile}: ${total} image(s) to build${e.unbuildable.size ? `, ${e.unbuildable.size} unbuildable` : ''}; ` +
             `${e.threads} thread(s); ${e.engine.kind} ${e.engine.serverVersion} (${e.engine.buildPath}); logs in ${e.logsDir}\n`,
@@ -45,7 +70,7 @@ export function plainReporter(o: PlainOptions): Reporter {
       }
       case 'scheduler': {
         const ev = e.event;
-        if (ev.type === 'build-start' && ev.attempt === 1)
+        if (ev.type === 'build-start' && ev.attempt === 1 && !quiet)
           o.write(`kbuild: ${ev.name}: building\n`);
         if (ev.type === 'build-retry')
           o.write(
@@ -59,9 +84,11 @@ export function plainReporter(o: PlainOptions): Reporter {
           finished++;
           const out = ev.outcome;
           const ok = out.status === 'built' || out.status === 'pushed';
-          flush(out.name, out.status, ok);
+          const status = shownStatus(out.status, actions.get(out.name));
+          flush(out.name, status, ok);
           const why = out.message ? `: ${out.message}` : '';
-          o.write(`kbuild: [${finished}/${total}] ${out.name}: ${out.status}${ok ? '' : why}\n`);
+          if (quiet && ok) return;
+          o.write(`kbuild: [${finished}/${total}] ${out.name}: ${status}${ok ? '' : why}\n`);
         }
         return;
       }
@@ -71,27 +98,30 @@ export function plainReporter(o: PlainOptions): Reporter {
         );
         return;
       case 'run-end': {
-        const failed = e.summary.images.filter((i) => i.status === 'failed');
         o.write(`\n${formatSummary(e.summary)}`);
-        for (const f of failed)
-          if (f.log) o.write(`kbuild: ${f.name} failed; full log: ${f.log}\n`);
+        for (const f of e.summary.images)
+          if (f.status === 'failed') failure(f.name, f.status, f.message, f.log);
         return;
       }
       case 'test-run-start':
         total = e.images.length;
+        finished = 0;
+        tails.clear();
+        if (quiet) return;
         o.write(
           `kbuild: profile ${e.profile}: ${total} image(s) to test; ${e.threads} thread(s); ` +
             `${e.engine.kind} ${e.engine.serverVersion}; logs in ${e.logsDir}\n`,
         );
         return;
       case 'test-start':
-        o.write(`kbuild: ${e.name}: testing\n`);
+        if (!quiet) o.write(`kbuild: ${e.name}: testing\n`);
         return;
       case 'test-end': {
         finished++;
         const r = e.result;
         const ok = r.status === 'passed' || r.status === 'no-test';
         flush(r.name, r.status, ok);
+        if (quiet && ok) return;
         const time = r.seconds === null ? '' : ` in ${dur(r.seconds)}`;
         o.write(
           `kbuild: [${finished}/${total}] ${r.name}: ${r.status}${time}${r.message && r.status !== 'passed' ? `: ${r.message}` : ''}\n`,
@@ -101,8 +131,7 @@ export function plainReporter(o: PlainOptions): Reporter {
       case 'test-run-end':
         o.write(`\n${formatTestSummary(e.summary)}`);
         for (const r of e.summary.images)
-          if (r.log && r.status !== 'passed')
-            o.write(`kbuild: ${r.name} ${r.status}; full log: ${r.log}\n`);
+          if (r.log && r.status !== 'passed') failure(r.name, r.status, r.message, r.log);
         return;
     }
   };

@@ -5,6 +5,8 @@ import type { EngineInfo } from '../run/ports.js';
 import type { Outcome } from '../run/scheduler.js';
 import type { SmokeResult, SmokeSummary } from '../run/smoke.js';
 import type { RunSummary } from '../run/summary.js';
+import { etaSeconds } from './eta.js';
+import { jsonLinesReporter } from './json-lines.js';
 import { plainReporter } from './plain.js';
 import { ttyReporter } from './tty.js';
 
@@ -183,7 +185,7 @@ describe('smoke test reports', () => {
     });
     testEvents.forEach(r);
     expect(out).not.toContain('a ok');
-    expect(out).toContain('kbuild: [1/2] a: passed in 1.5s\n');
+    expect(out).not.toContain('a: passed'); // quiet: only failures and the summary
     expect(out).toContain(
       '----- b -----\nb broke\n----- end of b -----\nkbuild: [2/2] b: failed in 1.5s: smoke test exited with 4: b broke\n',
     );
@@ -205,5 +207,203 @@ describe('smoke test reports', () => {
     expect(out).toContain('✗ b failed: smoke test exited with 4: b broke\n    b broke\n');
     expect(out).toContain('FAILED: 1 passed, 1 failed');
     live.stop();
+  });
+});
+
+describe('etaSeconds', () => {
+  // a (10 s) -> b (20 s); c (30 s) on its own.
+  const images = [
+    { name: a, parents: [], seconds: 10 },
+    { name: b, parents: [a], seconds: 20 },
+    { name: imageName('c'), parents: [], seconds: 30 },
+  ];
+  const none = { done: new Set<typeof a>(), running: new Map<typeof a, number>() };
+
+  it('is the longer of the longest chain and the work spread over the threads', () => {
+    expect(etaSeconds(images, none, 2)).toBe(30); // chain a+b = 30, c = 30, work 60 / 2
+    expect(etaSeconds(images, none, 1)).toBe(60); // all work, one at a time
+    expect(etaSeconds(images, none, 8)).toBe(30); // never below the longest chain
+  });
+
+  it('counts what a running image has left, and nothing for finished ones', () => {
+    const progress = { done: new Set([a]), running: new Map([[b, 5]]) };
+    expect(etaSeconds(images, progress, 2)).toBe(30); // c alone is 30; b has 15 left
+    const late = { done: new Set([a, imageName('c')]), running: new Map([[b, 25]]) };
+    expect(etaSeconds(images, late, 2)).toBe(0); // overran: never negative
+  });
+
+  it('takes the mean for an image never built, and gives up when nothing is known', () => {
+    const withNew = [...images, { name: imageName('d'), parents: [b], seconds: null }];
+    expect(etaSeconds(withNew, none, 1)).toBe(80); // d counts as mean(10, 20, 30) = 20
+    expect(etaSeconds(withNew, none, 4)).toBe(50); // chain a+b+d
+    expect(etaSeconds([{ name: a, parents: [], seconds: null }], none, 2)).toBeUndefined();
+    expect(etaSeconds([{ name: a, parents: [], seconds: 0 }], none, 2)).toBe(0); // fresh only
+  });
+});
+
+describe('live view: ETA, quiet and verbose', () => {
+  const start: RunEvent = {
+    ...(events[0] as Extract<RunEvent, { type: 'run-start' }>),
+    expected: [
+      { name: a, action: 'build', parents: [], seconds: 10 },
+      { name: b, action: 'build', parents: [a], seconds: 20 },
+    ],
+  };
+  const live = (verbosity: 'quiet' | 'normal' | 'verbose', clock: { now: number }) => {
+    const out = { text: '' };
+    const r = ttyReporter({
+      write: (t) => (out.text += t),
+      columns: () => 80,
+      now: () => clock.now,
+      color: false,
+      verbosity,
+    });
+    return { out, r };
+  };
+
+  it("shows the ETA from the previous run's build times, and each image's elapsed / expected", () => {
+    const clock = { now: 0 };
+    const { out, r } = live('normal', clock);
+    r.report(start);
+    expect(out.text).toContain('kbuild: 0/2 done, 0 running, 2 queued, ETA 30s');
+    r.report({ type: 'scheduler', event: { type: 'build-start', name: a, attempt: 1 } });
+    clock.now = 4000;
+    r.report({ type: 'log', name: a, line: 'a step 1' });
+    r.report({ type: 'interrupt', signal: 'SIGINT' }); // any line above forces a redraw
+    expect(out.text).toContain('kbuild: 0/2 done, 1 running, 1 queued, ETA 26s');
+    expect(out.text).toContain('  a 4s/10s a step 1');
+    r.stop();
+  });
+
+  it('quiet: no line for an image that succeeded, a failure with its tail, the summary', () => {
+    const { out, r } = live('quiet', { now: 0 });
+    events.forEach(r.report);
+    expect(out.text).not.toContain('✓ a built');
+    expect(out.text).not.toContain('kbuild: profile p');
+    expect(out.text).toContain('✗ b failed: exit 1\n    b step 1\n    b failed\n');
+    expect(out.text).toContain('FAILED: 1 built, 1 failed');
+  });
+
+  it('verbose: every log line above the live block, named', () => {
+    const { out, r } = live('verbose', { now: 0 });
+    events.forEach(r.report);
+    expect(out.text).toContain('a | a step 1\nb | b step 1\na | a step 2\nb | b failed\n');
+  });
+});
+
+describe('plain output: quiet, failure tails, GitHub Actions', () => {
+  it('quiet: only failures (log, status) and the summary, then the tail of each failed log', () => {
+    let out = '';
+    const r = plainReporter({
+      write: (t) => (out += t),
+      showLogs: 'failures',
+      githubGroups: false,
+    });
+    const failedSummary: RunSummary = {
+      ...summary,
+      images: [{ name: b, status: 'failed', message: 'exit 1', log: '/logs/b.FAILED.log' }],
+    } as unknown as RunSummary;
+    [...events.slice(0, -1), { type: 'run-end', summary: failedSummary } as RunEvent].forEach(r);
+    expect(out).not.toContain('building');
+    expect(out).not.toContain('a: built');
+    expect(out).toContain('kbuild: [1/2] b: failed: exit 1\n');
+    expect(out.slice(out.indexOf('FAILED:'))).toContain(
+      'kbuild: b failed; full log: /logs/b.FAILED.log\n  | b step 1\n  | b failed\n',
+    );
+  });
+
+  it('annotates failures for GitHub Actions', () => {
+    let out = '';
+    const r = plainReporter({ write: (t) => (out += t), showLogs: 'all', githubGroups: true });
+    const failedSummary = {
+      ...summary,
+      images: [{ name: b, status: 'failed', message: '50% done\nthen broke', log: null }],
+    } as unknown as RunSummary;
+    [...events.slice(0, -1), { type: 'run-end', summary: failedSummary } as RunEvent].forEach(r);
+    expect(out).toContain('::group::a (built)\na step 1\na step 2\n::endgroup::\n');
+    expect(out).toContain('::error title=kbuild: b failed::50%25 done%0Athen broke\n');
+  });
+});
+
+describe('--progress json', () => {
+  it('prints one JSON object per line per event, with status, seconds and counts', () => {
+    let out = '';
+    let now = 1000;
+    const r = jsonLinesReporter({ write: (t) => (out += t), now: () => now, logs: false });
+    const timed = (name: typeof a, status: Outcome['status'], message?: string): RunEvent => ({
+      type: 'scheduler',
+      event: {
+        type: 'done',
+        outcome: {
+          ...(done(name, status, message) as { event: { outcome: Outcome } }).event.outcome,
+          buildStart: 1000,
+          buildEnd: 3500,
+        },
+      },
+    });
+    const seq: RunEvent[] = [
+      {
+        ...(events[0] as Extract<RunEvent, { type: 'run-start' }>),
+        expected: [
+          { name: a, action: 'fresh', parents: [], seconds: 0 },
+          { name: b, action: 'build', parents: [], seconds: 4 },
+        ],
+      },
+      ...events.slice(1, 7),
+      timed(b, 'failed', 'exit 1'),
+      timed(a, 'built'),
+      events[9]!,
+    ];
+    seq.forEach((e, i) => {
+      now = 1000 + i * 500;
+      r(e);
+    });
+    const lines = out.trimEnd().split('\n');
+    const objs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(objs.map((o) => o['event'])).toEqual([
+      'run-start',
+      'image-start',
+      'image-start',
+      'image-end',
+      'image-end',
+      'run-end',
+    ]);
+    expect(objs[0]).toMatchObject({
+      elapsed: 0,
+      runId: 'r',
+      profile: 'p',
+      images: ['a', 'b'],
+      counts: { images: 2, unbuildable: 0 },
+      threads: 2,
+      engine: 'fake',
+      etaSeconds: 4, // b's last build; a is fresh (nothing to build)
+    });
+    expect(objs[1]).toEqual({ event: 'image-start', elapsed: 0.5, name: 'a', attempt: 1 });
+    expect(objs[3]).toEqual({
+      event: 'image-end',
+      elapsed: 3.5,
+      name: 'b',
+      status: 'failed',
+      ok: false,
+      reason: 'engine-exit',
+      message: 'exit 1',
+      seconds: 2.5,
+    });
+    // a had nothing to build: fresh, as the summary will say (the scheduler says built).
+    expect(objs[4]).toMatchObject({ name: 'a', status: 'fresh', ok: true, message: null });
+    expect(objs[5]).toMatchObject({
+      event: 'run-end',
+      ok: false,
+      interrupted: false,
+      seconds: 3.5,
+      counts: { built: 1, failed: 1 },
+    });
+  });
+
+  it('with --verbose, a log object per line', () => {
+    let out = '';
+    const r = jsonLinesReporter({ write: (t) => (out += t), now: () => 0, logs: true });
+    events.forEach(r);
+    expect(out).toContain('{"event":"log","elapsed":0,"name":"a","line":"a step 1"}\n');
   });
 });

@@ -7,13 +7,15 @@ import { table } from './table.js';
 export const dur = (s: number | null) =>
   s === null ? '' : s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
 
-const countsText = (counts: Readonly<Record<string, number>>) =>
+/** `2 built, 1 failed`: the statuses that occur, with their numbers. */
+export const countsText = (counts: Readonly<Record<string, number>>) =>
   Object.entries(counts)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
 
-const verdict = (s: { interrupted: boolean; ok: boolean }) =>
+/** OK, FAILED or INTERRUPTED. */
+export const verdict = (s: { interrupted: boolean; ok: boolean }) =>
   s.interrupted ? 'INTERRUPTED' : s.ok ? 'OK' : 'FAILED';
 
 export function formatSummary(s: RunSummary): string {

@@ -1,17 +1,24 @@
 /**
  * The live terminal view: finished images scroll above a compact block that is redrawn in place —
- * counts (done / running / queued / failed) and each running image with its elapsed time and
- * last log line.
+ * counts (done / running / queued / failed) with an ETA from the previous run's build times, and
+ * each running image with its elapsed time and last log line.
  */
 import type { ImageName } from '../core/model.js';
-import type { Reporter } from '../run/events.js';
-import { formatSummary, formatTestSummary } from './summary-table.js';
+import type { Reporter, RunEvent } from '../run/events.js';
+import { etaSeconds } from './eta.js';
+import { shownStatus } from './shown-status.js';
+import { dur, formatSummary, formatTestSummary } from './summary-table.js';
+
+/** quiet: only failures and the summary; verbose: every log line too. */
+export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
 export interface TtyOptions {
   readonly write: (text: string) => void;
   readonly columns: () => number;
+  /** Monotonic milliseconds. */
   readonly now: () => number;
   readonly color: boolean;
+  readonly verbosity?: Verbosity;
 }
 
 export interface LiveReporter {
@@ -21,19 +28,46 @@ export interface LiveReporter {
 }
 
 const ESC = '\u001b[';
+/** Lines of a failed image's log shown under its ✗ line. */
+const TAIL = 15;
+/** Whole seconds: 12s, 3m12s. */
+const whole = (s: number) => (s < 60 ? `${Math.ceil(s)}s` : dur(Math.ceil(s)));
+
+interface Running {
+  readonly since: number;
+  last: string;
+  /** Building counts towards the ETA; a push or a test does not. */
+  readonly phase: 'build' | 'push' | 'test';
+}
 
 export function ttyReporter(o: TtyOptions): LiveReporter {
-  const running = new Map<ImageName, { since: number; last: string }>();
+  const verbosity = o.verbosity ?? 'normal';
+  const running = new Map<ImageName, Running>();
   const tails = new Map<ImageName, string[]>();
+  /** Images whose build is over, for the ETA. */
+  const built = new Set<ImageName>();
+  let expected: NonNullable<Extract<RunEvent, { type: 'run-start' }>['expected']> = [];
+  let threads = 1;
   let queued = 0;
   let done = 0;
   let failed = 0;
   let total = 0;
   let drawn = 0;
+  /** Text to print above the block at the next redraw. */
+  let pending = '';
   const paint = (code: string, s: string) => (o.color ? `${ESC}${code}m${s}${ESC}0m` : s);
   const clear = () => {
     if (drawn > 0) o.write(`${ESC}${drawn}F${ESC}0J`);
     drawn = 0;
+    if (pending) o.write(pending);
+    pending = '';
+  };
+  const eta = () => {
+    if (!expected.length) return '';
+    const ran = new Map<ImageName, number>();
+    for (const [n, r] of running) if (r.phase === 'build') ran.set(n, (o.now() - r.since) / 1000);
+    const s = etaSeconds(expected, { done: built, running: ran }, threads);
+    return s === undefined ? '' : `, ETA ${whole(s)}`;
   };
   const draw = () => {
     clear();
@@ -41,12 +75,14 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
     const lines = [
       paint(
         '1',
-        `kbuild: ${done}/${total} done, ${running.size} running, ${queued} queued${failed ? `, ${paint('31', `${failed} failed`)}` : ''}`,
+        `kbuild: ${done}/${total} done, ${running.size} running, ${queued} queued${failed ? `, ${paint('31', `${failed} failed`)}` : ''}${eta()}`,
       ),
     ];
+    const expectedOf = new Map(expected.map((e) => [e.name, e.seconds]));
     for (const [name, r] of running) {
       const secs = Math.floor((o.now() - r.since) / 1000);
-      const head = `  ${name} ${secs}s `;
+      const was = r.phase === 'build' ? expectedOf.get(name) : null;
+      const head = `  ${name} ${secs}s${was ? `/${whole(was)}` : ''} `;
       lines.push(`${head}${paint('2', r.last.slice(0, Math.max(0, width - head.length - 1)))}`);
     }
     o.write(`${lines.join('\n')}\n`);
@@ -55,16 +91,64 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
   const timer = setInterval(draw, 250);
   timer.unref();
   const above = (text: string) => {
+    pending += text;
+    draw();
+  };
+  const start = (name: ImageName, phase: Running['phase'], last = '') =>
+    running.set(name, { since: o.now(), last, phase });
+  /** An image's (or test's) end, above the block: ✓, or ✗ with the message and its log's tail. */
+  const finished = (name: ImageName, status: string, ok: boolean, message?: string | null) => {
+    done++;
+    if (ok && verbosity === 'quiet') {
+      draw();
+      return;
+    }
+    const mark = ok ? paint('32', '✓') : paint('31', '✗');
+    let text = `${mark} ${name} ${status}${ok || !message ? '' : `: ${message}`}\n`;
+    if (status === 'failed' || status === 'timeout')
+      text += `${(tails.get(name) ?? []).map((l) => `    ${l}`).join('\n')}\n`;
+    above(text);
+  };
+  const end = (text: string) => {
+    clearInterval(timer);
     clear();
     o.write(text);
-    draw();
+  };
+  const startLine = (text: string) => {
+    if (verbosity !== 'quiet') above(text);
+  };
+  const onScheduler = (ev: Extract<RunEvent, { type: 'scheduler' }>['event']) => {
+    if (ev.type === 'build-start' && ev.attempt === 1) {
+      queued--;
+      start(ev.name, 'build');
+    } else if (ev.type === 'build-end') {
+      built.add(ev.name);
+      running.delete(ev.name);
+    } else if (ev.type === 'push-start' && ev.attempt === 1) start(ev.name, 'push', 'pushing');
+    else if (ev.type === 'push-end') running.delete(ev.name);
+    else if (ev.type === 'done') {
+      const out = ev.outcome;
+      running.delete(out.name);
+      built.add(out.name);
+      if (out.status === 'parent-failed' || out.status === 'cancelled')
+        queued = Math.max(0, queued - (out.buildStart ? 0 : 1));
+      const ok = out.status === 'built' || out.status === 'pushed';
+      if (!ok && out.status !== 'parent-failed' && out.status !== 'cancelled') failed++;
+      const action = expected.find((x) => x.name === out.name)?.action;
+      finished(out.name, shownStatus(out.status, action), ok, out.message ?? '');
+    }
   };
   const report: Reporter = (e) => {
     switch (e.type) {
       case 'run-start':
+        // Again for each platform of a multi-platform build.
         total = e.images.length;
         queued = total;
-        above(
+        done = 0;
+        built.clear();
+        threads = e.threads;
+        expected = e.expected ?? [];
+        startLine(
           `kbuild: profile ${e.profile}: ${total} image(s), ${e.threads} thread(s), ${e.engine.kind} ${e.engine.serverVersion} (${e.engine.buildPath}); logs in ${e.logsDir}\n`,
         );
         return;
@@ -73,74 +157,46 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
         if (r && e.line.trim()) r.last = e.line.trim();
         const t = tails.get(e.name) ?? [];
         t.push(e.line);
-        if (t.length > 15) t.shift();
+        if (t.length > TAIL) t.shift();
         tails.set(e.name, t);
+        // Printed at the next redraw: one repaint per tick, however chatty the build.
+        if (verbosity === 'verbose') pending += `${paint('2', `${e.name} |`)} ${e.line}\n`;
         return;
       }
-      case 'scheduler': {
-        const ev = e.event;
-        if (ev.type === 'build-start' && ev.attempt === 1) {
-          queued--;
-          running.set(ev.name, { since: o.now(), last: '' });
-        } else if (ev.type === 'build-end') running.delete(ev.name);
-        else if (ev.type === 'push-start' && ev.attempt === 1)
-          running.set(ev.name, { since: o.now(), last: 'pushing' });
-        else if (ev.type === 'push-end') running.delete(ev.name);
-        else if (ev.type === 'done') {
-          running.delete(ev.outcome.name);
-          if (ev.outcome.status === 'parent-failed' || ev.outcome.status === 'cancelled')
-            queued = Math.max(0, queued - (ev.outcome.buildStart ? 0 : 1));
-          done++;
-          const ok = ev.outcome.status === 'built' || ev.outcome.status === 'pushed';
-          if (!ok && ev.outcome.status !== 'parent-failed' && ev.outcome.status !== 'cancelled')
-            failed++;
-          const mark = ok ? paint('32', '✓') : paint('31', '✗');
-          let text = `${mark} ${ev.outcome.name} ${ev.outcome.status}${ok ? '' : `: ${ev.outcome.message ?? ''}`}\n`;
-          if (ev.outcome.status === 'failed')
-            text += `${(tails.get(ev.outcome.name) ?? []).map((l) => `    ${l}`).join('\n')}\n`;
-          above(text);
-        }
+      case 'scheduler':
+        onScheduler(e.event);
         return;
-      }
       case 'interrupt':
         above(
           `kbuild: ${e.signal}: stopping — running builds and tests are cancelled, nothing new starts\n`,
         );
         return;
       case 'run-end':
-        clearInterval(timer);
-        clear();
-        o.write(`\n${formatSummary(e.summary)}`);
+        end(`\n${formatSummary(e.summary)}`);
         return;
       case 'test-run-start':
         total = e.images.length;
         queued = total;
-        above(
+        done = 0;
+        startLine(
           `kbuild: profile ${e.profile}: ${total} image(s) to test, ${e.threads} thread(s), ${e.engine.kind} ${e.engine.serverVersion}; logs in ${e.logsDir}\n`,
         );
         return;
       case 'test-start':
         queued--;
-        running.set(e.name, { since: o.now(), last: 'testing' });
+        start(e.name, 'test', 'testing');
         return;
       case 'test-end': {
         const r = e.result;
         // Images without a test, or not built, end without starting.
         if (!running.delete(r.name)) queued = Math.max(0, queued - 1);
-        done++;
         const ok = r.status === 'passed' || r.status === 'no-test';
         if (!ok && r.status !== 'cancelled') failed++;
-        const mark = ok ? paint('32', '✓') : paint('31', '✗');
-        let text = `${mark} ${r.name} ${r.status}${r.status === 'passed' ? '' : `: ${r.message ?? ''}`}\n`;
-        if (r.status === 'failed' || r.status === 'timeout')
-          text += `${(tails.get(r.name) ?? []).map((l) => `    ${l}`).join('\n')}\n`;
-        above(text);
+        finished(r.name, r.status, ok, r.message);
         return;
       }
       case 'test-run-end':
-        clearInterval(timer);
-        clear();
-        o.write(`\n${formatTestSummary(e.summary)}`);
+        end(`\n${formatTestSummary(e.summary)}`);
         return;
     }
   };

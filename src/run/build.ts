@@ -178,10 +178,11 @@ export async function runBuild(
     push: o.push,
     engine: ports.engineInfo,
     logsDir: ports.logs.dir,
-    expected: jobs.map((j) => ({
-      name: j.name,
-      parents: j.parents,
-      seconds: actionOf.get(j.name) === 'build' ? (images.lastBuildSeconds?.(j.name) ?? null) : 0,
+    expected: toBuild.map((s) => ({
+      name: s.name,
+      action: s.action,
+      parents: s.parents.filter((p) => building.has(p)),
+      seconds: s.action === 'build' ? (images.lastBuildSeconds?.(s.name) ?? null) : 0,
     })),
   });
 
@@ -522,6 +523,7 @@ export async function runBuild(
   const out: ImageSummary[] = [];
   for (const step of plan.steps) {
     const extra = {
+      planReason: step.reason,
       tags: imageTags(family, step.name),
       allowedToFail: allowed.has(step.name),
       test: tested.get(step.name)?.status ?? null,
@@ -531,6 +533,7 @@ export async function runBuild(
     if (outcome) {
       const summary = imageSummary(outcome, {
         ...extra,
+        t0,
         log: closed.has(step.name) ? await closed.get(step.name)! : null,
       });
       const unchanged =
@@ -552,6 +555,10 @@ export async function runBuild(
         buildSeconds: null,
         pushSeconds: null,
         queueSeconds: null,
+        queuedAt: null,
+        startedAt: null,
+        builtAt: null,
+        pushedAt: null,
         imageId: null,
         digest: null,
         log: null,

@@ -1,5 +1,6 @@
 /** What a build or test run tells its reporters. Logic emits these; reporters render them. */
 import type { ImageName } from '../core/model.js';
+import type { StepAction } from '../core/plan.js';
 import type { EngineInfo } from './ports.js';
 import type { SchedulerEvent } from './scheduler.js';
 import type { SmokeResult, SmokeSummary } from './smoke.js';
@@ -19,11 +20,12 @@ export type RunEvent =
       readonly engine: EngineInfo;
       readonly logsDir: string;
       /**
-       * For ETAs, per image worked on: its parents in the run and what its build took last time
-       * (0: nothing to build; null: never built).
+       * Per image worked on: the plan's action, its parents in the run, and what its build took
+       * last time (0: nothing to build; null: never built) — for ETAs and fresh images' status.
        */
       readonly expected?: readonly {
         readonly name: ImageName;
+        readonly action: StepAction;
         readonly parents: readonly ImageName[];
         readonly seconds: number | null;
       }[];

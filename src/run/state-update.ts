@@ -56,5 +56,6 @@ export function imageIdentity(
     testPassed: (n) =>
       state.images[n]?.fingerprint === observed.fingerprints.get(n)?.fingerprint &&
       state.images[n]?.testPassed === true,
+    lastBuildSeconds: (n) => state.images[n]?.seconds,
   };
 }

@@ -23,6 +23,8 @@ export interface ImageSummary {
   readonly status: SummaryStatus;
   readonly reason: string | null;
   readonly message: string | null;
+  /** Why the plan built the image or left it alone (the plan step's reason). */
+  readonly planReason: string;
   /** Wall seconds from build start to the end of its push (or build). */
   readonly seconds: number | null;
   /** From build start to build end: with --test, its smoke test included. */
@@ -30,6 +32,11 @@ export interface ImageSummary {
   readonly pushSeconds: number | null;
   /** Seconds it waited for a build slot after its parents were done. */
   readonly queueSeconds: number | null;
+  /** Seconds from the run's start: when its parents were done, its build started / ended, its push ended. */
+  readonly queuedAt: number | null;
+  readonly startedAt: number | null;
+  readonly builtAt: number | null;
+  readonly pushedAt: number | null;
   readonly imageId: string | null;
   readonly digest: string | null;
   readonly tags: readonly string[];
@@ -76,6 +83,9 @@ const secs = (a?: number, b?: number) =>
 export function imageSummary(
   o: Outcome,
   extra: {
+    /** The run's start on the outcome's clock (ms). */
+    t0: number;
+    planReason: string;
     tags: readonly string[];
     log: string | null;
     allowedToFail: boolean;
@@ -88,10 +98,15 @@ export function imageSummary(
     status: o.status,
     reason: o.reason ?? null,
     message: o.message ?? null,
+    planReason: extra.planReason,
     seconds: secs(o.buildStart, o.pushEnd ?? o.buildEnd),
     buildSeconds: secs(o.buildStart, o.buildEnd),
     pushSeconds: secs(o.pushStart, o.pushEnd),
     queueSeconds: secs(o.readyAt, o.buildStart),
+    queuedAt: secs(extra.t0, o.readyAt),
+    startedAt: secs(extra.t0, o.buildStart),
+    builtAt: secs(extra.t0, o.buildEnd),
+    pushedAt: secs(extra.t0, o.pushEnd),
     imageId: o.imageId ?? null,
     digest: o.digest ?? null,
     tags: extra.tags,

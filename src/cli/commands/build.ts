@@ -14,12 +14,15 @@ import {
   engineOption,
   outputOptions,
   profileOptions,
+  reportOptions,
   selectionOptions,
   wholeNumber,
   type Action,
   type OutputFlags,
+  type ReportFlags,
 } from '../options.js';
 import { interruptible, startRun, writeSummaryJson, type RunSession } from '../run-session.js';
+import { writeRunReports, type ReportedRun } from '../run-reports.js';
 import { table } from '../../report/table.js';
 import { archOf, publishPlatforms, type PlatformRun } from '../../run/publish-platforms.js';
 import type { Publisher } from '../../run/ports.js';
@@ -28,7 +31,7 @@ import type { FamilyObservation } from '../observe-family.js';
 import { loadSelected, shardWeights } from './shared.js';
 import { parseShard, shardSelection } from '../../core/shard.js';
 
-interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags {
+interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, ReportFlags {
   push?: boolean;
   publish: 'eager' | 'atomic';
   platform?: string;
@@ -105,7 +108,7 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
       '--arch-tags',
       'with several platforms: publish <tag>-<arch> tags instead of a manifest list (registries that cannot store lists)',
     );
-  outputOptions(cmd).action((images: string[], flags: BuildFlags) => {
+  reportOptions(outputOptions(cmd)).action((images: string[], flags: BuildFlags) => {
     run((io) => buildCommand(io, images, flags));
   });
 }
@@ -170,6 +173,7 @@ async function buildCommand(io: Io, patterns: string[], flags: BuildFlags): Prom
     session.stop();
     if (session.live) io.out(''); // the live view printed the table on stderr
     await writeSummaryJson(io, flags.summaryJson, summary);
+    await writeRunReports(io, flags, [reported(ready, summary)], summary);
     return summary.interrupted ? 130 : summary.ok ? 0 : 1;
   });
 }
@@ -247,6 +251,15 @@ async function prepareRun(
   return { ...loaded, found: found.value, unavailable };
 }
 
+/** A finished run with what --report, --junit and --metadata-file need beside its summary. */
+const reported = (ready: Prepared, summary: RunSummary): ReportedRun => ({
+  platform: ready.family.platform,
+  summary,
+  plan: ready.found.observed.plan,
+  graph: ready.family.graph,
+  fingerprints: ready.found.observed.fingerprints,
+});
+
 /** Builds a prepared family and records its state. */
 async function runPrepared(
   ready: Prepared,
@@ -311,6 +324,7 @@ async function buildPlatforms(
   const session = startRun(io, first.root, flags);
   return interruptible(session.report, async (signal) => {
     const runs: PlatformRun[] = [];
+    const reports: ReportedRun[] = [];
     let publisher: Publisher | undefined;
     for (const platform of platforms) {
       if (signal.aborted) break;
@@ -332,6 +346,7 @@ async function buildPlatforms(
         signal,
       );
       runs.push({ platform, family: loaded.family, summary });
+      reports.push({ ...reported(ready, summary), platform });
     }
     session.stop();
     const published =
@@ -348,7 +363,10 @@ async function buildPlatforms(
             signal,
           )
         : undefined;
-    if (published) {
+    if (published && flags.progress === 'json') {
+      // One more line of the JSON stream, not a table in the middle of it.
+      io.out(`${JSON.stringify({ event: 'published', ...published })}\n`);
+    } else if (published) {
       io.out(
         `\n${table(
           ['IMAGE', 'PUBLISHED', 'PLATFORMS', 'AS'],
@@ -375,6 +393,11 @@ async function buildPlatforms(
       ...(published ? { manifests: published } : {}),
       interrupted,
       ok,
+    });
+    await writeRunReports(io, flags, reports, {
+      ok,
+      interrupted,
+      ...(published ? { manifests: published } : {}),
     });
     return interrupted ? 130 : ok ? 0 : 1;
   });

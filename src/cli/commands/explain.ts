@@ -1,0 +1,142 @@
+import { Option, type Command } from 'commander';
+import { join } from 'node:path';
+import { hashContext } from '../../adapters/context-hash.js';
+import { readLockFile, readState, statePath } from '../../adapters/state.js';
+import { explainImage, type Explanation } from '../../core/explain.js';
+import type { Family } from '../../core/family.js';
+import { fingerprintFamily, type Fingerprinted } from '../../core/freshness.js';
+import { ancestors } from '../../core/graph.js';
+import { imageName, type ImageName } from '../../core/model.js';
+import { suggest } from '../../core/schema.js';
+import type { Selection } from '../../core/select.js';
+import { formatExplanation } from '../../report/explain.js';
+import { imageLabels } from '../../run/build.js';
+import type { StateFile } from '../../run/ports.js';
+import { UsageError, type Io } from '../io.js';
+import { loadProfileFamily, loadWorkspace, profileName, type ProfileOptions } from '../load.js';
+import { observeFamily } from '../observe-family.js';
+import { Failed, profileOptions, type Action } from '../options.js';
+
+interface ExplainFlags extends ProfileOptions {
+  json?: boolean;
+  /** false with --no-engine; a kind with --engine. */
+  engine?: 'docker' | 'podman' | false;
+}
+
+export function registerExplain(program: Command, run: (a: Action) => void): void {
+  const cmd = program
+    .command('explain')
+    .argument('<image>', 'the image to explain')
+    .description(
+      'show how one image is built: ancestors and descendants, rendered Dockerfile, fingerprint inputs, and whether (and why) a build would rebuild it now',
+    );
+  profileOptions(cmd)
+    .option('--json', 'print JSON')
+    .option('--no-engine', 'do not ask the engine (freshness is then unknown)')
+    .addOption(
+      new Option('--engine <engine>', 'container engine (default: detected)').choices([
+        'docker',
+        'podman',
+      ]),
+    )
+    .action((image: string, opts: ExplainFlags) => {
+      run(async (io) => {
+        const e = await explain(io, image, opts);
+        io.out(opts.json ? `${JSON.stringify(e, null, 2)}\n` : formatExplanation(e));
+        return 0;
+      });
+    });
+}
+
+async function explain(io: Io, image: string, opts: ExplainFlags): Promise<Explanation> {
+  const ws = await loadWorkspace(io, opts);
+  if (!ws.ok) throw new Failed(ws.failures);
+  const loaded = loadProfileFamily(io, ws.value, opts, profileName(io, ws.value, opts.profile));
+  if (!loaded.ok) throw new Failed(loaded.failures);
+  const family = loaded.value;
+  const root = ws.value.root;
+  const name = imageName(image);
+  if (!family.images.has(name)) {
+    const s = suggest(image, [...family.images.keys()]);
+    throw new UsageError(
+      `no image named '${image}'${s ? ` — ${s}` : ''} ('kbuild list -p ${family.profile.name}' lists them)`,
+    );
+  }
+  // The image and its ancestors, exactly as `kbuild plan IMAGE` sees them.
+  const up = ancestors(family.graph, [name]);
+  const selection: Selection = {
+    images: family.graph.order.filter((n) => n === name || up.has(n)),
+    addedAncestors: up,
+    addedDescendants: new Set(),
+  };
+  const found =
+    opts.engine === false
+      ? { ok: false as const, message: '--no-engine' }
+      : await observeFamily(root, family, selection, {
+          ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
+          force: false,
+        });
+  const state = found.ok ? found.value.state : await readState(root, family.profile.name);
+  const stored = state.images[name];
+  if (found.ok) {
+    const { observed } = found.value;
+    return explainImage(family, name, {
+      fingerprinted: observed.fingerprints.get(name),
+      step: observed.plan.steps.find((s) => s.name === name),
+      stored,
+    });
+  }
+  const offline = family.unbuildable.has(name)
+    ? undefined
+    : await offlineFingerprints(root, family, name, selection, state);
+  return explainImage(family, name, {
+    fingerprinted: offline?.get(name),
+    step: undefined,
+    stored,
+    unknown:
+      `no engine answers (${found.message}), so freshness is unknown; ` +
+      (stored
+        ? `base digests and the engine are as ${statePath(root, family.profile.name)} last recorded them`
+        : 'base digests are unknown (never built here)'),
+  });
+}
+
+/**
+ * Fingerprints without an engine: files are hashed as usual; base digests, the engine and source
+ * identities (which take an engine or the network) are taken as the state last recorded them, and
+ * kbuild.lock's pins win. Equal to the real fingerprint when those did not change.
+ */
+async function offlineFingerprints(
+  root: string,
+  family: Family,
+  name: ImageName,
+  selection: Selection,
+  state: StateFile,
+): Promise<Map<ImageName, Fingerprinted>> {
+  const names = new Set(selection.images.filter((n) => !family.unbuildable.has(n)));
+  const records = [...names].flatMap((n) => {
+    const r = state.images[n]?.record;
+    return r ? [[n, r] as const] : [];
+  });
+  const lock = await readLockFile(root);
+  const pins = (lock.ok && lock.value.profiles[family.profile.name]) || {};
+  const contexts = await Promise.all(
+    [...names].map(
+      async (n) =>
+        [
+          n,
+          await hashContext(join(root, family.project.imagesDir, family.images.get(n)!.spec.dir)),
+        ] as const,
+    ),
+  );
+  return fingerprintFamily(family, names, {
+    contexts: new Map(contexts),
+    bases: new Map([
+      ...records.flatMap(([, r]) => Object.entries(r.bases)),
+      ...Object.entries(pins),
+    ]),
+    engine: state.images[name]?.record.engine ?? '',
+    labels: (n) => imageLabels(family, n),
+    sources: new Map(records.flatMap(([n, r]) => (r.source ? [[n, r.source] as const] : []))),
+  });
+}

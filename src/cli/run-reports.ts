@@ -1,0 +1,62 @@
+/**
+ * A build's report files (--report, --junit, --metadata-file): written after the summary, however
+ * the run ended (failed or interrupted too), each atomically.
+ */
+import { dirname, resolve } from 'node:path';
+import { readLogTail } from '../adapters/logs.js';
+import { writeFileAtomically } from '../adapters/state.js';
+import type { Fingerprinted } from '../core/freshness.js';
+import type { BuildGraph, ImageName } from '../core/model.js';
+import type { Plan } from '../core/plan.js';
+import { buildMetadata } from '../report/build-metadata.js';
+import { htmlReport } from '../report/html-report.js';
+import { junitReport } from '../report/junit.js';
+import { TAIL_LINES } from '../run/image-logs.js';
+import type { PlatformsPublished } from '../run/publish-platforms.js';
+import { succeeded, type RunSummary } from '../run/summary.js';
+import type { Io } from './io.js';
+import type { ReportFlags } from './options.js';
+
+/** One platform's run with what the reports need beside its summary. */
+export interface ReportedRun {
+  readonly platform: string;
+  readonly summary: RunSummary;
+  readonly plan: Plan;
+  readonly graph: BuildGraph;
+  readonly fingerprints: ReadonlyMap<ImageName, Fingerprinted>;
+}
+
+export async function writeRunReports(
+  io: Io,
+  flags: ReportFlags,
+  runs: readonly ReportedRun[],
+  end: { ok: boolean; interrupted: boolean; manifests?: PlatformsPublished },
+): Promise<void> {
+  // A single-platform run's report does not name its platform (it is in the header's engine).
+  const sections = runs.map((r) => ({ ...r, platform: runs.length > 1 ? r.platform : null }));
+  if (flags.report) {
+    const path = resolve(io.cwd, flags.report);
+    await writeFileAtomically(path, htmlReport({ sections, ...end, dir: dirname(path) }));
+  }
+  if (flags.junit) {
+    const failedLogs = runs.flatMap((r) =>
+      r.summary.images.filter((i) => i.log && !succeeded(i.status)).map((i) => i.log!),
+    );
+    const tails = new Map(
+      await Promise.all(
+        failedLogs.map(async (p) => [p, await readLogTail(p, TAIL_LINES)] as const),
+      ),
+    );
+    await writeFileAtomically(
+      resolve(io.cwd, flags.junit),
+      junitReport(sections, (p) => tails.get(p) ?? []),
+    );
+  }
+  if (flags.metadataFile) {
+    const metadata = buildMetadata(runs, end.manifests);
+    await writeFileAtomically(
+      resolve(io.cwd, flags.metadataFile),
+      `${JSON.stringify(metadata, null, 2)}\n`,
+    );
+  }
+}
