@@ -11,8 +11,9 @@ import {
   projectCopy,
   randomTag,
   readSummary,
-  registryDigest,
   REGISTRY,
+  registryDigest,
+  removeImages,
   requireHost,
   sh,
 } from './helpers/host.js';
@@ -41,10 +42,7 @@ const count = (statuses: Record<string, string>, status: string) =>
 
 beforeAll(() => requireHost());
 afterAll(async () => {
-  const refs = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
-    .split('\n')
-    .filter((r) => r.startsWith('kbuild-test/') && r.includes(`:${tag}`));
-  if (refs.length) await sh('docker', ['rmi', '-f', ...refs]).catch(() => '');
+  await removeImages((r) => r.startsWith('kbuild-test/') && r.includes(`:${tag}`));
   project.remove();
 });
 

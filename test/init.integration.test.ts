@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Explanation } from '../src/core/explain.js';
-import { kbuild, randomTag, requireHost, sh } from './helpers/host.js';
+import { kbuild, randomTag, removeImages, requireHost, sh } from './helpers/host.js';
 
 // A new family from `kbuild init` on busybox, built by the real bin with docker.
 const parent = mkdtempSync(join(tmpdir(), 'kbuild-init-'));
@@ -14,10 +14,7 @@ const P = ['-p', 'busybox-binary', '--tag', tag];
 
 beforeAll(() => requireHost());
 afterAll(async () => {
-  const refs = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
-    .split('\n')
-    .filter((r) => r.startsWith(`${namespace}/`));
-  if (refs.length) await sh('docker', ['rmi', '-f', ...refs]).catch(() => '');
+  await removeImages((r) => r.startsWith(`${namespace}/`));
   rmSync(parent, { recursive: true, force: true });
 });
 

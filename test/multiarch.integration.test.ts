@@ -12,8 +12,9 @@ import {
   projectCopy,
   randomTag,
   readSummary,
-  registryDigest,
   REGISTRY,
+  registryDigest,
+  removeImages,
   requireHost,
   sh,
 } from './helpers/host.js';
@@ -88,10 +89,7 @@ beforeAll(() => {
   }
 });
 afterAll(async () => {
-  const refs = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
-    .split('\n')
-    .filter((r) => r.startsWith('kbuild-test/') && r.includes(`:${tag}`));
-  if (refs.length) await sh('docker', ['rmi', '-f', ...refs]).catch(() => '');
+  await removeImages((r) => r.startsWith('kbuild-test/') && r.includes(`:${tag}`));
   project.remove();
 });
 

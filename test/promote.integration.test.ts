@@ -12,8 +12,9 @@ import {
   kbuild,
   projectCopy,
   randomTag,
-  registryDigest,
   REGISTRY,
+  registryDigest,
+  removeImages,
   requireHost,
   sh,
 } from './helpers/host.js';
@@ -49,10 +50,7 @@ afterAll(async () => {
     for (const reference of digests)
       await client.deleteManifest({ registry: REGISTRY, repository, reference });
   }
-  const refs = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
-    .split('\n')
-    .filter((r) => r.includes(`${ns}/`));
-  if (refs.length) await sh('docker', ['rmi', '-f', ...refs]).catch(() => '');
+  await removeImages((r) => r.includes(`${ns}/`));
   project.remove();
 });
 

@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryClient, sha256Digest } from '../src/adapters/registry.js';
 import type { Digest } from '../src/core/model.js';
-import { kbuild, projectCopy, randomTag, REGISTRY, requireHost, sh } from './helpers/host.js';
+import {
+  kbuild,
+  projectCopy,
+  randomTag,
+  REGISTRY,
+  removeImages,
+  requireHost,
+  sh,
+} from './helpers/host.js';
 
 const project = projectCopy('bb');
 const ns = `kbuild-prune-${randomTag()}`;
@@ -45,10 +53,7 @@ afterAll(async () => {
     if (h.ok) digests.add(h.value.digest);
   }
   for (const d of digests) await client.deleteManifest(at(d));
-  const refs = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
-    .split('\n')
-    .filter((r) => r.includes(`${ns}/`) || r.includes(`${ns}-local/`));
-  if (refs.length) await sh('docker', ['rmi', '-f', ...refs]).catch(() => '');
+  await removeImages((r) => r.includes(`${ns}/`) || r.includes(`${ns}-local/`));
   project.remove();
 });
 

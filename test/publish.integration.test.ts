@@ -11,10 +11,10 @@ import {
   projectCopy,
   randomTag,
   readSummary,
-  registryDigest,
   REGISTRY,
+  registryDigest,
+  removeImages,
   requireHost,
-  sh,
 } from './helpers/host.js';
 
 const project = projectCopy('bb');
@@ -48,10 +48,7 @@ async function publish(...extra: string[]) {
 
 beforeAll(() => requireHost());
 afterAll(async () => {
-  const refs = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
-    .split('\n')
-    .filter((r) => r.includes('kbuild-test/') && r.endsWith(`:${tag}`));
-  if (refs.length) await sh('docker', ['rmi', '-f', ...refs]).catch(() => '');
+  await removeImages((r) => r.includes('kbuild-test/') && r.endsWith(`:${tag}`));
   project.remove();
 });
 

@@ -19,8 +19,9 @@ import {
   kbuild,
   projectCopy,
   randomTag,
-  registryDigest,
   REGISTRY,
+  registryDigest,
+  removeImages,
   requireHost,
   sh,
 } from './helpers/host.js';
@@ -67,10 +68,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  const refs = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
-    .split('\n')
-    .filter((ref) => ref.endsWith(`:${tag}`));
-  if (refs.length) await sh('docker', ['rmi', '-f', ...refs]).catch(() => '');
+  await removeImages((ref) => ref.endsWith(`:${tag}`));
   project.remove();
 });
 

@@ -13,8 +13,9 @@ import {
   projectCopy,
   randomTag,
   readSummary,
-  registryDigest,
   REGISTRY,
+  registryDigest,
+  removeImages,
   requireHost,
   sh,
 } from './helpers/host.js';
@@ -56,10 +57,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await second?.stop();
-  const refs = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
-    .split('\n')
-    .filter((r) => r.includes('kbuild-test/') && r.endsWith(`:${tag}`));
-  if (refs.length) await sh('docker', ['rmi', '-f', ...refs]).catch(() => '');
+  await removeImages((r) => r.includes('kbuild-test/') && r.endsWith(`:${tag}`));
   project.remove();
 });
 

@@ -17,6 +17,7 @@ import {
   projectCopy,
   randomTag,
   readSummary,
+  removeImages,
   requireHost,
   sh,
 } from './helpers/host.js';
@@ -87,10 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((r) => server.close(r));
-  const refs = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
-    .split('\n')
-    .filter((r) => r.startsWith('kbuild-test/') && r.endsWith(`:${tag}`));
-  if (refs.length) await sh('docker', ['rmi', '-f', ...refs]).catch(() => '');
+  await removeImages((r) => r.startsWith('kbuild-test/') && r.endsWith(`:${tag}`));
   project.remove();
 });
 

@@ -128,3 +128,11 @@ export function processesMatching(marker: string): string[] {
 }
 
 export const randomTag = () => `t${Math.random().toString(36).slice(2, 10)}`;
+
+/** Removes this engine's local images whose `repository:tag` matches (a test's own, afterwards). */
+export async function removeImages(match: (ref: string) => boolean): Promise<void> {
+  const refs = (await sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']))
+    .split('\n')
+    .filter((r) => r && match(r));
+  if (refs.length) await sh('docker', ['rmi', '-f', ...refs]).catch(() => '');
+}
