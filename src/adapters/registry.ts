@@ -12,6 +12,12 @@
  * Invalid repository names, tags or digests are bugs of the caller (references are validated
  * in src/core/reference.ts) and throw a TypeError rather than reaching the network.
  */
+import {
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  OCI_INDEX,
+  OCI_MANIFEST,
+} from '../core/manifest-list.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -175,11 +181,12 @@ export interface RegistryClient {
 // ---------------------------------------------------------------------------
 // Media types and names.
 
+/** The manifest media types kbuild reads and writes (spelt once, in core/manifest-list). */
 export const MEDIA_TYPES = {
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  dockerManifest: DOCKER_MANIFEST,
+  dockerManifestList: DOCKER_MANIFEST_LIST,
+  ociManifest: OCI_MANIFEST,
+  ociIndex: OCI_INDEX,
 } as const;
 
 const MANIFEST_ACCEPT = [

@@ -3,6 +3,7 @@
  * Pure arithmetic over the run's images and progress: the reporters pass in the clock's readings.
  */
 import type { ImageName } from '../core/model.js';
+import { remainingPath } from '../run/scheduler.js';
 
 /** An image of the run: its parents in the run, and its expected seconds (null: never built). */
 export interface EtaImage {
@@ -42,17 +43,13 @@ export function etaSeconds(
       progress.done.has(i.name) ? 0 : ran === undefined ? expected : Math.max(0, expected - ran),
     );
   }
-  const parentsOf = new Map(images.map((i) => [i.name, i.parents]));
-  const chain = new Map<ImageName, number>();
-  const finish = (n: ImageName): number => {
-    const memo = chain.get(n);
-    if (memo !== undefined) return memo;
-    const after = Math.max(0, ...(parentsOf.get(n) ?? []).map(finish));
-    const t = (left.get(n) ?? 0) + after;
-    chain.set(n, t);
-    return t;
-  };
-  const longest = Math.max(0, ...images.map((i) => finish(i.name)));
+  // The longest remaining chain: the scheduler's own priority, over what is left of each image.
+  const longest = Math.max(
+    0,
+    ...remainingPath(
+      images.map((i) => ({ name: i.name, parents: i.parents, weight: left.get(i.name)! })),
+    ).values(),
+  );
   const work = [...left.values()].reduce((a, b) => a + b, 0);
   return Math.max(longest, work / Math.max(1, threads));
 }
