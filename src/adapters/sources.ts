@@ -26,6 +26,7 @@ import {
   type ArchiveEntry,
   type SourceSpec,
 } from '../core/sources.js';
+import { shortId } from '../core/fingerprint.js';
 import { fileSha256 } from './context-hash.js';
 import { lastLine, runCommand } from './exec.js';
 
@@ -66,7 +67,6 @@ function keyedLock() {
   };
 }
 
-const short = (id: string) => id.replace(/^(sha256:|git:)/, '').slice(0, 12);
 const isRemoteGit = (url: string) => /^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^/:]+:/i.test(url);
 
 export function createSourceFetcher(opts: {
@@ -366,9 +366,9 @@ export function createSourceFetcher(opts: {
       const dest = join(contextDir, sourceArchiveName(image, spec));
       await mkdir(dirname(dest), { recursive: true });
       await copyFile(got.value, dest);
-      await utimes(dest, ...contentTime(await fileSha256(dest)));
+      await utimes(dest, ...contentTime(identity));
       op.log(
-        `kbuild: source ${image}: ${describeSource(spec)} (${short(identity)}, ${listed.value.length} entries) -> ${sourceArchiveName(image, spec)}`,
+        `kbuild: source ${image}: ${describeSource(spec)} (${shortId(identity)}, ${listed.value.length} entries) -> ${sourceArchiveName(image, spec)}`,
       );
       return ok(undefined);
     },
@@ -381,8 +381,10 @@ export function createSourceFetcher(opts: {
  * BuildKit re-sends a context file only when its size or mtime changed, and tar archives of one
  * project often have the same size, so a new archive would silently be taken for the old one.
  */
-function contentTime(sha: string): [Date, Date] {
-  const t = new Date(FIXED_TIME.getTime() + parseInt(sha.slice(0, 8), 16) * 1000);
+function contentTime(identity: string): [Date, Date] {
+  // The identity (sha256:<hex>, git:<commit>) already names the content: no need to hash it again.
+  const hex = identity.replace(/^\w+:/, '');
+  const t = new Date(FIXED_TIME.getTime() + parseInt(hex.slice(0, 8), 16) * 1000);
   return [t, t];
 }
 

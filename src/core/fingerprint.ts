@@ -103,7 +103,7 @@ export function diffRecords(
 
 const MAX_LISTED = 5;
 /** `git:0123456789ab` for `git:<40 hex>`, `sha256:…` likewise. */
-const shortId = (id: string) => id.replace(/^(\w+:)?([0-9a-f]{12})[0-9a-f]+$/, '$1$2');
+export const shortId = (id: string) => id.replace(/^(\w+:)?([0-9a-f]{12})[0-9a-f]+$/, '$1$2');
 const list = (xs: readonly string[]) =>
   xs.length > MAX_LISTED
     ? `${xs.slice(0, MAX_LISTED).join(', ')}, +${xs.length - MAX_LISTED} more`
