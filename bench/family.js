@@ -10,35 +10,39 @@ import { fileURLToPath } from 'node:url';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const bin = join(here, '..', 'bin', 'kbuild.js');
 
-export function familyBench() {
-  const dir = join(here, 'out', 'family');
+/** A fresh copy of the shipped project under bench/out/<name>. */
+function projectCopy(name) {
+  const dir = join(here, 'out', name);
   rmSync(dir, { recursive: true, force: true });
   for (const f of ['kbuild.yaml', 'images', 'profiles'])
     cpSync(join(here, '..', f), join(dir, f), { recursive: true });
+  return dir;
+}
+
+/** One whole `kbuild` process on `dir`: its wall seconds and its run summary. */
+function timedKbuild(dir, args) {
   const summary = join(dir, 'summary.json');
+  const t0 = performance.now();
+  execFileSync(process.execPath, [bin, ...args, '-q', '--summary-json', summary, '-C', dir], {
+    env: { ...process.env, CI: 'true' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return { seconds: (performance.now() - t0) / 1000, s: JSON.parse(readFileSync(summary, 'utf8')) };
+}
+
+export function familyBench() {
+  const dir = projectCopy('family');
   const run = (label) => {
-    const t0 = performance.now();
-    execFileSync(
-      process.execPath,
-      [
-        bin,
-        '--profile',
-        'debian-binary',
-        '--push',
-        '--registry',
-        '127.0.0.1:5000',
-        '-q',
-        '--summary-json',
-        summary,
-        '-C',
-        dir,
-      ],
-      { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    const s = JSON.parse(readFileSync(summary, 'utf8'));
+    const { seconds, s } = timedKbuild(dir, [
+      '--profile',
+      'debian-binary',
+      '--push',
+      '--registry',
+      '127.0.0.1:5000',
+    ]);
     const row = {
       label,
-      seconds: (performance.now() - t0) / 1000,
+      seconds,
       counts: s.counts,
       pushes: s.images.filter((i) => i.status === 'pushed').length,
     };
@@ -73,29 +77,21 @@ export function familyBench() {
  * cache, every package downloaded again), at each thread count. Not pushed: this measures builds.
  */
 export function coldBench(profile, threadCounts) {
-  const dir = join(here, 'out', 'cold');
-  rmSync(dir, { recursive: true, force: true });
-  for (const f of ['kbuild.yaml', 'images', 'profiles'])
-    cpSync(join(here, '..', f), join(dir, f), { recursive: true });
-  const summary = join(dir, 'summary.json');
+  const dir = projectCopy('cold');
   return threadCounts.map((threads) => {
-    const t0 = performance.now();
-    execFileSync(
-      process.execPath,
-      [bin, '--profile', profile, '--force', '--no-cache', '-j', String(threads), '-q'].concat([
-        '--summary-json',
-        summary,
-        '-C',
-        dir,
-      ]),
-      { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    const s = JSON.parse(readFileSync(summary, 'utf8'));
+    const { seconds, s } = timedKbuild(dir, [
+      '--profile',
+      profile,
+      '--force',
+      '--no-cache',
+      '-j',
+      String(threads),
+    ]);
     const built = s.images.filter((i) => i.status === 'built');
     const work = built.reduce((t, i) => t + (i.buildSeconds ?? 0), 0);
     const row = {
       threads,
-      seconds: (performance.now() - t0) / 1000,
+      seconds,
       built: built.length,
       work,
       ok: s.ok,
