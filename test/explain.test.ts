@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Explanation } from '../src/core/explain.js';
+import type { Explanation } from '../src/core/plan/explain.js';
 import { fixture, runCli } from './helpers/run-cli.js';
 
 // A copy: explain reads .kbuild/state, which a test writes.

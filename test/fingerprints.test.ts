@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashContext, sentContextFiles } from '../src/adapters/context-hash.js';
 import { loadProfileFamily, loadWorkspace } from '../src/cli/load.js';
-import { fingerprintFamily } from '../src/core/freshness.js';
+import { fingerprintFamily } from '../src/core/plan/freshness.js';
 import type { ImageName } from '../src/core/model.js';
 import { fixture } from './helpers/run-cli.js';
 

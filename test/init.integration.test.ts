@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Explanation } from '../src/core/explain.js';
+import type { Explanation } from '../src/core/plan/explain.js';
 import { kbuild, randomTag, removeImages, requireHost, sh } from './helpers/host.js';
 
 // A new family from `kbuild init` on busybox, built by the real bin with docker.

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryClient } from '../src/adapters/registry.js';
-import { readManifest } from '../src/core/manifest-content.js';
+import { readManifest } from '../src/core/registry/manifest-content.js';
 import type { Digest } from '../src/core/model.js';
 import { startExtraRegistry, type ExtraRegistry } from './helpers/extra-registry.js';
 import {

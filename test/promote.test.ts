@@ -4,13 +4,13 @@
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRegistryClient } from '../src/adapters/registry.js';
-import { readManifest } from '../src/core/manifest-content.js';
+import { readManifest } from '../src/core/registry/manifest-content.js';
 import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
   OCI_INDEX,
   OCI_MANIFEST,
-} from '../src/core/manifest-list.js';
+} from '../src/core/registry/manifest-list.js';
 import { imageName } from '../src/core/model.js';
 import { promote, type PromoteRequest } from '../src/run/promote.js';
 import { startFakeRegistry, type FakeRegistry } from './helpers/fake-registry.js';

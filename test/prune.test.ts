@@ -4,10 +4,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRegistryClient } from '../src/adapters/registry.js';
-import { parseProject } from '../src/core/config.js';
-import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST } from '../src/core/manifest-list.js';
+import { parseProject } from '../src/core/config/config.js';
+import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST } from '../src/core/registry/manifest-list.js';
 import { imageName } from '../src/core/model.js';
-import type { RetentionRule } from '../src/core/retention.js';
+import type { RetentionRule } from '../src/core/registry/retention.js';
 import type { Registry } from '../src/run/ports.js';
 import { pruneLocal } from '../src/run/prune-local.js';
 import { pruneRegistry, type PruneRegistryRequest } from '../src/run/prune-registry.js';

@@ -12,7 +12,7 @@ import { access, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { err, ok, type Digest, type Result } from '../core/model.js';
-import { canonicalName, parseReference } from '../core/reference.js';
+import { canonicalName, parseReference } from '../core/dockerfile/reference.js';
 import type {
   BuildPath,
   BuildRequest,

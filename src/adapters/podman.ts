@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { err, ok, type Digest, type Result } from '../core/model.js';
-import { parseReference } from '../core/reference.js';
+import { parseReference } from '../core/dockerfile/reference.js';
 import type { BuildRequest, Engine, EngineFailure, EngineInfo, OpOptions } from '../run/ports.js';
 import {
   missingRefs,

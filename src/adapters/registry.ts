@@ -17,7 +17,7 @@ import {
   DOCKER_MANIFEST_LIST,
   OCI_INDEX,
   OCI_MANIFEST,
-} from '../core/manifest-list.js';
+} from '../core/registry/manifest-list.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

@@ -26,7 +26,7 @@ import {
   type ArchiveEntry,
   type SourceSpec,
 } from '../core/sources.js';
-import { shortId } from '../core/fingerprint.js';
+import { shortId } from '../core/plan/fingerprint.js';
 import { fileSha256 } from './context-hash.js';
 import { lastLine, runCommand } from './exec.js';
 

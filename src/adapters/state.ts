@@ -4,7 +4,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { EMPTY_LOCK, LOCK_FILE, parseLock, type Lock } from '../core/lock.js';
+import { EMPTY_LOCK, LOCK_FILE, parseLock, type Lock } from '../core/config/lock.js';
 import type { ConfigProblem, Result } from '../core/model.js';
 import type { StateFile } from '../run/ports.js';
 

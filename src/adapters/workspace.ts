@@ -8,11 +8,11 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ProfileSource } from '../core/config.js';
-import type { FoundTemplate } from '../core/images.js';
+import type { ProfileSource } from '../core/config/config.js';
+import type { FoundTemplate } from '../core/config/images.js';
 import type { Failure, Result } from '../core/model.js';
 import { err, ok } from '../core/model.js';
-import type { TemplatePlugin } from '../core/render.js';
+import type { TemplatePlugin } from '../core/jinja/render.js';
 
 export const PROJECT_FILE = 'kbuild.yaml';
 

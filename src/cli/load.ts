@@ -2,13 +2,18 @@
  * The composition root's loading half: reads the project from disk (adapters), then runs the
  * pure core over it (config, images, rendering, graph, selection). Every failure is collected.
  */
-import { applyOverrides, parseKeyValues, parseProject, resolveProfile } from '../core/config.js';
+import {
+  applyOverrides,
+  parseKeyValues,
+  parseProject,
+  resolveProfile,
+} from '../core/config/config.js';
 import { loadFamily, type Family } from '../core/family.js';
-import { discoverImages } from '../core/images.js';
+import { discoverImages } from '../core/config/images.js';
 import type { Failure, ImageSpec, ProjectConfig } from '../core/model.js';
-import { createRenderer, type Renderer } from '../core/render.js';
+import { createRenderer, type Renderer } from '../core/jinja/render.js';
 import { selectImages, type Selection } from '../core/select.js';
-import { suggest } from '../core/schema.js';
+import { suggest } from '../core/config/schema.js';
 import {
   findProjectRoot,
   loadPlugins,
@@ -18,7 +23,7 @@ import {
   readProfiles,
   readProjectFile,
 } from '../adapters/workspace.js';
-import type { ProfileSource } from '../core/config.js';
+import type { ProfileSource } from '../core/config/config.js';
 import { UsageError, type Io } from './io.js';
 
 /** Options shared by every command that loads a profile. */

@@ -5,9 +5,9 @@
 import { dirname, resolve } from 'node:path';
 import { readLogTail } from '../adapters/logs.js';
 import { writeFileAtomically } from '../adapters/state.js';
-import type { Fingerprinted } from '../core/freshness.js';
+import type { Fingerprinted } from '../core/plan/freshness.js';
 import type { BuildGraph, ImageName } from '../core/model.js';
-import type { Plan } from '../core/plan.js';
+import type { Plan } from '../core/plan/plan.js';
 import { buildMetadata } from '../report/build-metadata.js';
 import { htmlReport } from '../report/html-report.js';
 import { junitReport } from '../report/junit.js';

@@ -3,7 +3,7 @@
  * parents or external bases, the graph built, and what cannot be built for the profile marked.
  * All problems are collected, so `kbuild validate` can print every one at once.
  */
-import { parseDockerfile } from './dockerfile.js';
+import { parseDockerfile } from './dockerfile/dockerfile.js';
 import { buildGraph } from './graph.js';
 import type {
   BuildGraph,
@@ -15,9 +15,9 @@ import type {
   ProjectConfig,
   RenderedImage,
 } from './model.js';
-import { canonicalName, parseReference } from './reference.js';
-import type { Renderer } from './render.js';
-import { suggest } from './schema.js';
+import { canonicalName, parseReference } from './dockerfile/reference.js';
+import type { Renderer } from './jinja/render.js';
+import { suggest } from './config/schema.js';
 import { sourceTemplateValue, type SourceSpec } from './sources.js';
 
 /** How the family's images are named for a profile. */

@@ -4,8 +4,6 @@
  * Naming: yaml keys are snake_case (as users of Jinja-era image families expect);
  * TypeScript fields are camelCase.
  */
-import type { RetentionRule } from './retention.js';
-import type { SourceSpec } from './sources.js';
 
 // ---------------------------------------------------------------------------
 // Brands: strings that must not be mixed up.
@@ -51,6 +49,32 @@ export interface ConfigProblem extends SourceLocation {
 
 // ---------------------------------------------------------------------------
 // Configuration.
+
+/** One retention rule of kbuild.yaml (`retention:`): which registry tags prune keeps. */
+export interface RetentionRule {
+  /** The pattern as written: a glob, or `/regex/`. */
+  readonly tags: string;
+  readonly pattern: RegExp;
+  /** Keep tags whose name dates them less than this many days ago. */
+  readonly keepDays?: number;
+  /** Keep the newest N tags the rule matches (by version, else by the date in the name). */
+  readonly keepNewest?: number;
+  /** Where the rule is written, e.g. `kbuild.yaml:12`. */
+  readonly where: string;
+}
+
+/** Where an image's source archive comes from (`sources.<image>`). */
+export type SourceSpec =
+  | { readonly type: 'url'; readonly url: string; readonly sha256: string; readonly at: Locate }
+  | { readonly type: 'git'; readonly url: string; readonly reference: string; readonly at: Locate }
+  | {
+      readonly type: 'local';
+      /** Relative to the project root, or absolute. */
+      readonly path: string;
+      /** Required for an archive; a directory is packed by kbuild and has none. */
+      readonly sha256?: string;
+      readonly at: Locate;
+    };
 
 /** kbuild.yaml, validated. */
 export interface ProjectConfig {

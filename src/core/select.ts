@@ -5,7 +5,7 @@
  */
 import type { BuildGraph, Failure, ImageName } from './model.js';
 import { ancestors, descendants } from './graph.js';
-import { suggest } from './schema.js';
+import { suggest } from './config/schema.js';
 
 export interface SelectionRequest {
   /** Patterns to select; empty means every image. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProject, resolveProfile, type ProfileSource } from './config.js';
+import { parseProject, resolveProfile, type ProfileSource } from './config/config.js';
 import { archiveSuffix, entryEscapes, sourceArchiveName, sourceTemplateValue } from './sources.js';
 
 const SHA = 'a'.repeat(64);

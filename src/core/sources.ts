@@ -6,20 +6,10 @@
  * Pure: the schema, validation, the archive's name in the context, and the check that an
  * archive's entries stay inside it. The adapters download, pack and list (adapters/sources.ts).
  */
-import type { ConfigProblem, Locate, SourceLocation } from './model.js';
-import type { Schema } from './schema.js';
+import type { ConfigProblem, Locate, SourceLocation, SourceSpec } from './model.js';
+import type { Schema } from './config/schema.js';
 
-export type SourceSpec =
-  | { readonly type: 'url'; readonly url: string; readonly sha256: string; readonly at: Locate }
-  | { readonly type: 'git'; readonly url: string; readonly reference: string; readonly at: Locate }
-  | {
-      readonly type: 'local';
-      /** Relative to the project root, or absolute. */
-      readonly path: string;
-      /** Required for an archive; a directory is packed by kbuild and has none. */
-      readonly sha256?: string;
-      readonly at: Locate;
-    };
+export type { SourceSpec };
 
 const field = (doc: string): Schema => ({ kind: 'string', doc });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sampleImages, sampleSummary } from '../../test/helpers/sample-run.js';
-import type { Fingerprinted } from '../core/freshness.js';
-import type { FingerprintRecord } from '../core/fingerprint.js';
+import type { Fingerprinted } from '../core/plan/freshness.js';
+import type { FingerprintRecord } from '../core/plan/fingerprint.js';
 import { imageName, type Fingerprint, type ImageName } from '../core/model.js';
 import type { PlatformsPublished } from '../run/publish-platforms.js';
 import { buildMetadata, type MetadataRun } from './build-metadata.js';

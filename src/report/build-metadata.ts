@@ -4,7 +4,7 @@
  * fingerprint, the digests of its external bases) and how the run left it. Keyed by image name.
  * Pure: summaries and the observed fingerprints in, an object out.
  */
-import type { Fingerprinted } from '../core/freshness.js';
+import type { Fingerprinted } from '../core/plan/freshness.js';
 import type { ImageName } from '../core/model.js';
 import type { PlatformsPublished } from '../run/publish-platforms.js';
 import {

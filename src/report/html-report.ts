@@ -7,7 +7,7 @@
  */
 import { posix } from 'node:path';
 import type { BuildGraph, ImageName } from '../core/model.js';
-import type { Plan } from '../core/plan.js';
+import type { Plan } from '../core/plan/plan.js';
 import {
   succeeded,
   type ImageSummary,

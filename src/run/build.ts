@@ -3,9 +3,9 @@
  * log kept, smoke-tested and pushed when asked, and a summary of everything at the end.
  */
 import type { Family } from '../core/family.js';
-import { fingerprintTag } from '../core/fingerprint.js';
+import { fingerprintTag } from '../core/plan/fingerprint.js';
 import type { Fingerprint, ImageName } from '../core/model.js';
-import type { Plan } from '../core/plan.js';
+import type { Plan } from '../core/plan/plan.js';
 import type { Reporter } from './events.js';
 import { imageLogs } from './image-logs.js';
 import type {

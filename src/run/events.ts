@@ -1,6 +1,6 @@
 /** What a build or test run tells its reporters. Logic emits these; reporters render them. */
 import type { ImageName } from '../core/model.js';
-import type { StepAction } from '../core/plan.js';
+import type { StepAction } from '../core/plan/plan.js';
 import type { EngineInfo } from './ports.js';
 import type { SchedulerEvent } from './scheduler.js';
 import type { SmokeResult, SmokeSummary } from './smoke.js';

@@ -4,12 +4,12 @@
  * plan. Shared by `kbuild plan` and `kbuild build`, so the plan says exactly what a build does.
  */
 import type { Family } from '../core/family.js';
-import { fingerprintFamily, freshness, type Fingerprinted } from '../core/freshness.js';
-import { fingerprintTag, type FingerprintRecord } from '../core/fingerprint.js';
+import { fingerprintFamily, freshness, type Fingerprinted } from '../core/plan/freshness.js';
+import { fingerprintTag, type FingerprintRecord } from '../core/plan/fingerprint.js';
 import { ancestors } from '../core/graph.js';
 import type { ImageName, Result } from '../core/model.js';
-import { driftedBases } from '../core/lock.js';
-import { planBuild, type Plan } from '../core/plan.js';
+import { driftedBases } from '../core/config/lock.js';
+import { planBuild, type Plan } from '../core/plan/plan.js';
 import type { Selection } from '../core/select.js';
 import type { Engine, EngineKind, LocalImage } from './ports.js';
 

@@ -2,7 +2,7 @@
  * The ports through which a run talks to the outside world. Adapters implement them
  * (src/adapters), tests use fakes (test/helpers/fake-engine.ts); the scheduler only sees these.
  */
-import type { FingerprintRecord } from '../core/fingerprint.js';
+import type { FingerprintRecord } from '../core/plan/fingerprint.js';
 import type { Digest, Result } from '../core/model.js';
 
 export type EngineKind = 'docker' | 'podman' | 'fake';

@@ -8,7 +8,7 @@
  *
  * All or nothing at the start: when any image is missing under the source tag, nothing is written.
  */
-import { readManifest } from '../core/manifest-content.js';
+import { readManifest } from '../core/registry/manifest-content.js';
 import type { Digest, ImageName, Result } from '../core/model.js';
 import { err, ok } from '../core/model.js';
 import { mapLimited } from './limited.js';

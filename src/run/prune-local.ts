@@ -3,7 +3,7 @@
  * newest `keep` per image, are removed from the engine (core/local-prune.ts decides), and the
  * space that frees is counted: the sizes of the images that are gone afterwards.
  */
-import { chooseLocalRemovals, type LocalDecision } from '../core/local-prune.js';
+import { chooseLocalRemovals, type LocalDecision } from '../core/registry/local-prune.js';
 import type { ImageName, Result } from '../core/model.js';
 import { ok } from '../core/model.js';
 import type { Engine, EngineFailure } from './ports.js';

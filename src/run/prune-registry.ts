@@ -4,14 +4,14 @@
  * and, when asked to, delete the doomed manifests by digest; then check that every kept tag
  * still resolves to the digest it had.
  */
-import { IMAGE_MANIFEST_TYPES, readManifest } from '../core/manifest-content.js';
+import { IMAGE_MANIFEST_TYPES, readManifest } from '../core/registry/manifest-content.js';
 import type { Digest, ImageName } from '../core/model.js';
 import {
   decideRetention,
   type RetentionRule,
   type TagDecision,
   type TaggedManifest,
-} from '../core/retention.js';
+} from '../core/registry/retention.js';
 import { mapLimited } from './limited.js';
 import type { Registry } from './ports.js';
 

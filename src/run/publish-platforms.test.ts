@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Family } from '../core/family.js';
-import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, listedPlatforms } from '../core/manifest-list.js';
+import {
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  listedPlatforms,
+} from '../core/registry/manifest-list.js';
 import type { ImageName } from '../core/model.js';
 import type { Publisher } from './ports.js';
 import { archOf, publishPlatforms, type PlatformRun } from './publish-platforms.js';

@@ -5,7 +5,7 @@
  * store lists.
  */
 import type { Family } from '../core/family.js';
-import { listedPlatforms, manifestList, platformMatches } from '../core/manifest-list.js';
+import { listedPlatforms, manifestList, platformMatches } from '../core/registry/manifest-list.js';
 import type { ImageName } from '../core/model.js';
 import type { Publisher } from './ports.js';
 import type { RunSummary } from './summary.js';

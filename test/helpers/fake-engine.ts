@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { err, ok, type Digest, type Result } from '../../src/core/model.js';
-import { canonicalName, parseReference } from '../../src/core/reference.js';
+import { canonicalName, parseReference } from '../../src/core/dockerfile/reference.js';
 import type {
   BuildRequest,
   Engine,

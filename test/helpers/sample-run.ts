@@ -10,7 +10,7 @@
 import { buildGraph } from '../../src/core/graph.js';
 import type { BuildGraph } from '../../src/core/model.js';
 import { imageName } from '../../src/core/model.js';
-import type { Plan, StepAction } from '../../src/core/plan.js';
+import type { Plan, StepAction } from '../../src/core/plan/plan.js';
 import type { EngineInfo } from '../../src/run/ports.js';
 import { countStatuses, type ImageSummary, type RunSummary } from '../../src/run/summary.js';
 

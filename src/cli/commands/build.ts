@@ -29,7 +29,7 @@ import type { Publisher } from '../../run/ports.js';
 import type { RunSummary } from '../../run/summary.js';
 import type { FamilyObservation } from '../observe-family.js';
 import { loadSelected, shardWeights } from './shared.js';
-import { parseShard, shardSelection } from '../../core/shard.js';
+import { parseShard, shardSelection } from '../../core/plan/shard.js';
 
 interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, ReportFlags {
   push?: boolean;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { namespaceFrom, scaffoldFamily } from '../../core/scaffold.js';
+import { namespaceFrom, scaffoldFamily } from '../../core/config/scaffold.js';
 import { UsageError, type Io } from '../io.js';
 import type { Action } from '../options.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readLockFile, writeLockFile } from '../../adapters/state.js';
-import { withProfile } from '../../core/lock.js';
+import { withProfile } from '../../core/config/lock.js';
 import { table } from '../../report/table.js';
 import type { Io } from '../io.js';
 import { loadProfileFamily, loadWorkspace, type ProfileOptions } from '../load.js';

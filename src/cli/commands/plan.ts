@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
-import { planBuild } from '../../core/plan.js';
+import { planBuild } from '../../core/plan/plan.js';
 import { table } from '../../report/table.js';
-import { shardSelection } from '../../core/shard.js';
+import { shardSelection } from '../../core/plan/shard.js';
 import { UsageError, type Io } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
 import { profileOptions, selectionOptions, wholeNumber, type Action } from '../options.js';

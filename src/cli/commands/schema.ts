@@ -1,6 +1,6 @@
 import { Argument, type Command } from 'commander';
-import { imageMetaSchema, profileSchema, projectSchema } from '../../core/config.js';
-import { toJsonSchema } from '../../core/schema.js';
+import { imageMetaSchema, profileSchema, projectSchema } from '../../core/config/config.js';
+import { toJsonSchema } from '../../core/config/schema.js';
 import type { Action } from '../options.js';
 
 const FILES = { kbuild: projectSchema, profile: profileSchema, image: imageMetaSchema } as const;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { hashContext } from '../../adapters/context-hash.js';
 import { readState } from '../../adapters/state.js';
 import { snapshotAt } from '../../adapters/git-snapshot.js';
-import { changedImages } from '../../core/changes.js';
+import { changedImages } from '../../core/plan/changes.js';
 import { descendants } from '../../core/graph.js';
 import type { Family } from '../../core/family.js';
 import type { ImageName } from '../../core/model.js';

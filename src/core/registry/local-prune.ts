@@ -3,7 +3,7 @@
  * current fingerprint uses, except the newest `keep` of them (to go back to). Pure: what the
  * engine lists and which ids are current in; a decision with its reason per local image out.
  */
-import type { ImageName } from './model.js';
+import type { ImageName } from '../model.js';
 
 export interface LocalBuild {
   readonly id: string;

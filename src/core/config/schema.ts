@@ -5,7 +5,7 @@
  */
 import { closest, distance } from 'fastest-levenshtein';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
-import type { ConfigProblem } from './model.js';
+import type { ConfigProblem } from '../model.js';
 
 export type Schema =
   | { readonly kind: 'string'; readonly doc: string; readonly enum?: readonly string[] }

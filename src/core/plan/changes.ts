@@ -3,10 +3,10 @@
  * Dockerfile (family references normalised), build args or build context, or an image that is
  * new. Templates, included macros, profile settings and kbuild.yaml all show up this way.
  */
-import type { Family } from './family.js';
+import type { Family } from '../family.js';
 import { withoutFamilyRefs } from './freshness.js';
 import { canonicalJson } from './fingerprint.js';
-import type { ImageName } from './model.js';
+import type { ImageName } from '../model.js';
 
 export function changedImages(
   before: Family | undefined,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseProject, projectSchema } from './config.js';
-import type { Digest } from './model.js';
+import { parseProject, projectSchema } from '../config/config.js';
+import type { Digest } from '../model.js';
 import {
   decideRetention,
   isFingerprintTag,
@@ -10,7 +10,7 @@ import {
   type RetentionRule,
   type TaggedManifest,
 } from './retention.js';
-import { toJsonSchema } from './schema.js';
+import { toJsonSchema } from '../config/schema.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0); // 2026-11-28T12:00Z
 const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chooseLocalRemovals } from './local-prune.js';
-import { imageName } from './model.js';
+import { imageName } from '../model.js';
 
 const build = (id: string, day: number, size = 100) => ({
   id,

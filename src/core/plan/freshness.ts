@@ -3,7 +3,7 @@
  * fingerprint exists), retag (it exists, but the shared tag does not name it), or build (with
  * the reasons, from the stored record). Pure: the adapters observe the engine and the files.
  */
-import type { Family } from './family.js';
+import type { Family } from '../family.js';
 import {
   diffRecords,
   FINGERPRINT_SCHEMA,
@@ -12,7 +12,7 @@ import {
   sha256,
   type FingerprintRecord,
 } from './fingerprint.js';
-import type { Fingerprint, ImageName } from './model.js';
+import type { Fingerprint, ImageName } from '../model.js';
 
 export interface Fingerprinted {
   readonly fingerprint: Fingerprint;

@@ -3,7 +3,7 @@
  * manifest list), or the config and layer blobs of an image manifest. Pure: bytes in, digests out.
  */
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from './manifest-list.js';
-import type { Digest } from './model.js';
+import type { Digest } from '../model.js';
 
 export interface Descriptor {
   readonly digest: Digest;

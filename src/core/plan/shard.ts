@@ -5,9 +5,9 @@
  * build seconds (the previous run's, 1 when unknown). Pure and deterministic: every job computes
  * the same split from the same inputs.
  */
-import { ancestors } from './graph.js';
-import type { BuildGraph, ImageName } from './model.js';
-import type { Selection } from './select.js';
+import { ancestors } from '../graph.js';
+import type { BuildGraph, ImageName } from '../model.js';
+import type { Selection } from '../select.js';
 
 export interface ShardSpec {
   /** 1-based. */

@@ -4,8 +4,8 @@
  * shows up as `base-moved (ref)` when the lock is updated — and a base that drifted in the engine
  * without a new lock is an error, not a silent rebuild on another base.
  */
-import type { ConfigProblem, Result } from './model.js';
-import { err, ok } from './model.js';
+import type { ConfigProblem, Result } from '../model.js';
+import { err, ok } from '../model.js';
 
 export const LOCK_FILE = 'kbuild.lock';
 export const LOCK_SCHEMA = 1;

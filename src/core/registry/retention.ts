@@ -14,21 +14,11 @@
  * or an index a kept tag names, references it.
  */
 import semver from 'semver';
-import type { ConfigProblem, Digest, Locate } from './model.js';
-import type { Schema } from './schema.js';
-import { globToRegExp } from './select.js';
+import type { ConfigProblem, Digest, Locate, RetentionRule } from '../model.js';
+import type { Schema } from '../config/schema.js';
+import { globToRegExp } from '../select.js';
 
-export interface RetentionRule {
-  /** The pattern as written: a glob, or `/regex/`. */
-  readonly tags: string;
-  readonly pattern: RegExp;
-  /** Keep tags whose name dates them less than this many days ago. */
-  readonly keepDays?: number;
-  /** Keep the newest N tags the rule matches (by version, else by the date in the name). */
-  readonly keepNewest?: number;
-  /** Where the rule is written, e.g. `kbuild.yaml:12`. */
-  readonly where: string;
-}
+export type { RetentionRule };
 
 const ruleField = (doc: string, min?: number): Schema =>
   min === undefined ? { kind: 'string', doc } : { kind: 'number', doc, min };

@@ -14,7 +14,7 @@
  * `BUILDPLATFORM`, ... when the caller did not pass them) is kept as written, and the
  * result says so (`unresolved`), rather than guessing.
  */
-import { err, ok, type Result } from './model.js';
+import { err, ok, type Result } from '../model.js';
 
 /** A variable as seen by the expander. */
 export interface ShellVar {

@@ -4,7 +4,7 @@
  * CLI writes them.
  */
 import { DEFAULT_PACKAGE_MANAGER } from './config.js';
-import { parseReference } from './reference.js';
+import { parseReference } from '../dockerfile/reference.js';
 
 export interface ScaffoldOptions {
   /** The family's external base, e.g. debian:bookworm or busybox:latest. */

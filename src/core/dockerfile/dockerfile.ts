@@ -22,7 +22,7 @@
  * One pass over the lines; each line is scanned a bounded number of times, no regular
  * expression can backtrack badly.
  */
-import { err, ok, type BaseReference, type Result } from './model.js';
+import { err, ok, type BaseReference, type Result } from '../model.js';
 import { parseReference } from './reference.js';
 import { expandWord, NO_VARS, UNKNOWN_VARS, type ShellVar } from './shell-word.js';
 

@@ -3,8 +3,8 @@
  * directory's name, and two images with one name are an error naming both paths.
  */
 import { EMPTY_META, parseImageMeta } from './config.js';
-import type { ConfigProblem, Failure, ImageSpec } from './model.js';
-import { imageName } from './model.js';
+import type { ConfigProblem, Failure, ImageSpec } from '../model.js';
+import { imageName } from '../model.js';
 
 export interface FoundTemplate {
   /** Path of the Dockerfile.j2 relative to the images root, posix. */

@@ -17,14 +17,8 @@
  * The generated code calls `env.kbuild.*` (JinjaRuntime); `kfile` is the template key and
  * `kloc` its table of source locations.
  */
-import {
-  ITER_FILTER,
-  LOOP_FILTER,
-  SLICE_FILTER,
-  TUPLE_FILTER,
-  JinjaParser,
-} from './jinja-parser.js';
-import type { Loc } from './jinja-runtime.js';
+import { ITER_FILTER, LOOP_FILTER, SLICE_FILTER, TUPLE_FILTER, JinjaParser } from './parser.js';
+import type { Loc } from './runtime.js';
 import {
   CompilerBase,
   isNode,

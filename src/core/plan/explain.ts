@@ -3,7 +3,7 @@
  * sits in the graph, what it is made of (its fingerprint inputs), and whether it would be rebuilt
  * now and why. Pure: the CLI observes the engine and the state, this only assembles.
  */
-import type { Family } from './family.js';
+import type { Family } from '../family.js';
 import {
   diffRecords,
   fingerprintTag,
@@ -11,8 +11,8 @@ import {
   type FingerprintRecord,
 } from './fingerprint.js';
 import type { Fingerprinted } from './freshness.js';
-import { ancestors, descendants } from './graph.js';
-import type { ImageName } from './model.js';
+import { ancestors, descendants } from '../graph.js';
+import type { ImageName } from '../model.js';
 import type { PlanStep, StepAction } from './plan.js';
 
 /** What the state file remembers of the image's last successful build. */

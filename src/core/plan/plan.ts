@@ -3,10 +3,10 @@
  * critical path, and for each image whether it must be built and why. Pure: the graph, the
  * selection and (optionally) freshness in, steps out.
  */
-import type { Family } from './family.js';
+import type { Family } from '../family.js';
 import type { Freshness } from './freshness.js';
-import type { ImageName } from './model.js';
-import type { Selection } from './select.js';
+import type { ImageName } from '../model.js';
+import type { Selection } from '../select.js';
 
 /** build: run the engine; fresh: nothing to do; retag: the image exists, a tag moves; unbuildable. */
 export type StepAction = 'build' | 'fresh' | 'retag' | 'unbuildable';

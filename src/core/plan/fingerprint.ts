@@ -5,7 +5,7 @@
  * Pure: the adapters hash the files and ask the engine for base digests; this only combines.
  */
 import { createHash } from 'node:crypto';
-import type { Fingerprint } from './model.js';
+import type { Fingerprint } from '../model.js';
 
 /** Bump when the record's meaning changes: every image is then rebuilt once. */
 export const FINGERPRINT_SCHEMA = 1;

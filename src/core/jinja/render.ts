@@ -24,7 +24,7 @@
  * value of the last override given.
  */
 import nunjucks from 'nunjucks';
-import { CompileError, compileTemplate, type CompileOptions } from './jinja-compiler.js';
+import { CompileError, compileTemplate, type CompileOptions } from './compiler.js';
 import {
   jinjaFilterAliases,
   jinjaFilters,
@@ -33,16 +33,16 @@ import {
   jinjaTests,
   undefinedTolerantFilters,
   withSignature,
-} from './jinja-filters.js';
-import { preprocessTemplate } from './jinja-preprocess.js';
+} from './filters.js';
+import { preprocessTemplate } from './preprocess.js';
 import {
   TemplateFailure,
   cleanMessage,
   createJinjaRuntime,
   findFailure,
   type JinjaRuntime,
-} from './jinja-runtime.js';
-import { err, ok, type Result } from './model.js';
+} from './runtime.js';
+import { err, ok, type Result } from '../model.js';
 import { copyData, pyTypeName, unwrapString } from './python-values.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildGraph } from './graph.js';
-import type { BuildGraph, ImageName } from './model.js';
+import { buildGraph } from '../graph.js';
+import type { BuildGraph, ImageName } from '../model.js';
 import { assignShards, parseShard } from './shard.js';
 
 const n = (s: string) => s as ImageName;

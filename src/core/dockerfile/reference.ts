@@ -9,7 +9,7 @@
  * Written as hand-made scanners rather than the upstream regular expressions: every check
  * is one linear pass, and each failure can say exactly what is wrong.
  */
-import { err, ok, type Result } from './model.js';
+import { err, ok, type Result } from '../model.js';
 
 /** An image reference split into its parts, as written (no defaults filled in). */
 export interface ImageReference {

@@ -12,11 +12,11 @@ import type {
   Profile,
   ProjectConfig,
   Result,
-} from './model.js';
-import { err, ok } from './model.js';
+} from '../model.js';
+import { err, ok } from '../model.js';
 import { parseAndValidate, suggest, type ParsedYaml, type Schema } from './schema.js';
-import { parseRetention, retentionSchema } from './retention.js';
-import { parseSources, sourcesSchema } from './sources.js';
+import { parseRetention, retentionSchema } from '../registry/retention.js';
+import { parseSources, sourcesSchema } from '../sources.js';
 
 const str = (doc: string, extra: Partial<{ enum: readonly string[] }> = {}): Schema => ({
   kind: 'string',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDockerfile, type DockerfileProblem, type ParsedDockerfile } from './dockerfile.js';
-import type { BaseReference } from './model.js';
+import type { BaseReference } from '../model.js';
 
 /** Dockerfile text from lines (keeps tests readable where indentation matters). */
 const df = (...lines: string[]): string => lines.join('\n') + '\n';
