@@ -17,8 +17,8 @@ import {
   retryAfterMs,
   sha256Digest,
   type RegistryClientOptions,
-  type RegistryFailure,
 } from '../src/adapters/registry.js';
+import type { RegistryFailure } from '../src/run/ports.js';
 import { REGISTRY, requireHost } from './helpers/host.js';
 import {
   closedPort,

@@ -25,6 +25,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { err, ok, type Digest, type Result } from '../core/model.js';
+import type { ManifestRef, Registry, RegistryFailure } from '../run/ports.js';
 
 // ---------------------------------------------------------------------------
 // Public types.
@@ -65,117 +66,6 @@ export interface RegistryClientOptions {
    * memory): a blob no larger goes in one PUT, a larger one in PATCHes. Default 16 MiB.
    */
   readonly blobChunkBytes?: number;
-}
-
-export type RegistryFailure =
-  | { readonly reason: 'not-found'; readonly message: string }
-  | { readonly reason: 'unauthorized'; readonly message: string }
-  /** The registry refuses the operation or the media type (manifest lists, deletes disabled). */
-  | { readonly reason: 'unsupported'; readonly message: string }
-  /** No HTTP answer: refused or reset connection, DNS, timeout, TLS. */
-  | { readonly reason: 'unreachable'; readonly message: string; readonly transient: boolean }
-  | {
-      readonly reason: 'http-error';
-      readonly status: number;
-      readonly message: string;
-      readonly transient: boolean;
-    }
-  /** An answer kbuild cannot use: a body that is not what the API promises, a digest mismatch. */
-  | { readonly reason: 'invalid-response'; readonly message: string }
-  /** The caller's signal aborted the operation. */
-  | { readonly reason: 'aborted'; readonly message: string };
-
-/** A manifest in a registry; `reference` is a tag or a digest. */
-export interface ManifestRef {
-  /** Host and optional port, e.g. `127.0.0.1:5000`, `ghcr.io`. */
-  readonly registry: string;
-  /** Repository path without the registry, e.g. `kbuild/base`. */
-  readonly repository: string;
-  readonly reference: string;
-}
-
-/** A manifest named by its digest (deleting by tag is not part of the API). */
-export interface DigestRef extends ManifestRef {
-  readonly reference: Digest;
-}
-
-export interface Manifest {
-  readonly digest: Digest;
-  readonly mediaType: string;
-  readonly body: Uint8Array;
-}
-
-export interface RegistryClient {
-  /** The digest and media type of a manifest, without its body; `not-found` when absent. */
-  headManifest(
-    ref: ManifestRef,
-    signal?: AbortSignal,
-  ): Promise<Result<{ digest: Digest; mediaType: string }, RegistryFailure>>;
-  /** A manifest as stored, byte for byte (any of the four manifest media types). */
-  getManifest(ref: ManifestRef, signal?: AbortSignal): Promise<Result<Manifest, RegistryFailure>>;
-  /** Stores a manifest under a tag or digest; answers the digest the registry computed. */
-  putManifest(
-    ref: ManifestRef,
-    manifest: { readonly mediaType: string; readonly body: Uint8Array },
-    signal?: AbortSignal,
-  ): Promise<Result<{ digest: Digest }, RegistryFailure>>;
-  /**
-   * Tags an existing manifest under another tag of the same repository, with no layer
-   * transfer: GET the manifest, PUT the same bytes under `toTag` (so the digest is the same).
-   */
-  copyTag(
-    from: ManifestRef,
-    toTag: string,
-    signal?: AbortSignal,
-  ): Promise<Result<{ digest: Digest }, RegistryFailure>>;
-  blobExists(
-    registry: string,
-    repository: string,
-    digest: Digest,
-    signal?: AbortSignal,
-  ): Promise<Result<boolean, RegistryFailure>>;
-  /**
-   * Cross-repository blob mount: true when mounted (201); false when the registry started an
-   * upload instead (202: the blob is not in `fromRepository`, or mounts are not allowed), in
-   * which case that upload is cancelled.
-   */
-  mountBlob(
-    registry: string,
-    repository: string,
-    digest: Digest,
-    fromRepository: string,
-    signal?: AbortSignal,
-  ): Promise<Result<boolean, RegistryFailure>>;
-  /** Deletes a manifest and so every tag pointing at it; `unsupported` when deletes are disabled. */
-  deleteManifest(ref: DigestRef, signal?: AbortSignal): Promise<Result<void, RegistryFailure>>;
-  /** Every tag of a repository, following `Link: <...>; rel="next"` pagination. */
-  listTags(
-    registry: string,
-    repository: string,
-    signal?: AbortSignal,
-  ): Promise<Result<string[], RegistryFailure>>;
-  /**
-   * A blob's bytes as a stream, never held whole (`size` from Content-Length when given). The
-   * caller reads or cancels it. The attempt's time limit applies to each pause in the stream.
-   */
-  getBlob(
-    registry: string,
-    repository: string,
-    digest: Digest,
-    signal?: AbortSignal,
-  ): Promise<Result<{ stream: ReadableStream<Uint8Array>; size?: number }, RegistryFailure>>;
-  /**
-   * Uploads a blob from a stream (which it consumes, or cancels on failure): POST, then one PUT
-   * when it fits one chunk (a monolithic upload), else a PATCH per chunk and a closing PUT. The
-   * bytes are checked against `digest` before the upload is committed.
-   */
-  uploadBlob(
-    registry: string,
-    repository: string,
-    digest: Digest,
-    content: ReadableStream<Uint8Array>,
-    signal?: AbortSignal,
-  ): Promise<Result<{ bytes: number }, RegistryFailure>>;
 }
 
 // ---------------------------------------------------------------------------
@@ -316,7 +206,7 @@ interface CachedToken {
 }
 
 /** Creates a registry client. It keeps credentials and tokens in memory, per registry. */
-export function createRegistryClient(opts: RegistryClientOptions = {}): RegistryClient {
+export function createRegistryClient(opts: RegistryClientOptions = {}): Registry {
   const fetchImpl = opts.fetch ?? fetch;
   const retries = Math.max(0, opts.retries ?? 3);
   const sleep = opts.sleep ?? defaultSleep;
@@ -644,7 +534,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
     };
   }
 
-  const client: RegistryClient = {
+  const client: Registry = {
     async headManifest(ref, signal) {
       const call = manifestCall('HEAD', ref, signal, { headers: { Accept: MANIFEST_ACCEPT } });
       const r = await send(call);

@@ -193,70 +193,125 @@ export interface StateFile {
   readonly images: Readonly<Record<string, ImageState>>;
 }
 
+/**
+ * Why a registry call failed. Transient ones (5xx, 429, resets, timeouts) have been retried by
+ * the adapter before they are reported; no message holds a credential or token.
+ */
+export type RegistryFailure =
+  | { readonly reason: 'not-found'; readonly message: string }
+  | { readonly reason: 'unauthorized'; readonly message: string }
+  /** The registry refuses the operation or the media type (manifest lists, deletes disabled). */
+  | { readonly reason: 'unsupported'; readonly message: string }
+  /** No HTTP answer: refused or reset connection, DNS, timeout, TLS. */
+  | { readonly reason: 'unreachable'; readonly message: string; readonly transient: boolean }
+  | {
+      readonly reason: 'http-error';
+      readonly status: number;
+      readonly message: string;
+      readonly transient: boolean;
+    }
+  /** An answer kbuild cannot use: a body that is not what the API promises, a digest mismatch. */
+  | { readonly reason: 'invalid-response'; readonly message: string }
+  /** The caller's signal aborted the operation. */
+  | { readonly reason: 'aborted'; readonly message: string };
+
 /** A manifest in a registry; `reference` is a tag or a digest. */
-export interface RegistryRef {
+export interface ManifestRef {
+  /** Host and optional port, e.g. `127.0.0.1:5000`, `ghcr.io`. */
   readonly registry: string;
+  /** Repository path without the registry, e.g. `kbuild/base`. */
   readonly repository: string;
   readonly reference: string;
 }
 
-/** Why a registry call failed (adapters/registry.ts RegistryFailure, seen through the port). */
-export interface RegistryError {
-  readonly reason: string;
-  readonly message: string;
+/** A manifest named by its digest (deleting by tag is not part of the API). */
+export interface DigestRef extends ManifestRef {
+  readonly reference: Digest;
 }
 
-/** The registry API that promote and prune use (adapters/registry.ts implements it). */
+export interface Manifest {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly body: Uint8Array;
+}
+
+/**
+ * The registry API (OCI distribution v2) that promote, prune and publishing use; the adapter
+ * (src/adapters/registry) implements it. Invalid repository names, tags or digests are bugs of
+ * the caller: they throw a TypeError rather than reaching the network.
+ */
 export interface Registry {
+  /** The digest and media type of a manifest, without its body; `not-found` when absent. */
   headManifest(
-    ref: RegistryRef,
+    ref: ManifestRef,
     signal?: AbortSignal,
-  ): Promise<Result<{ digest: Digest; mediaType: string }, RegistryError>>;
-  getManifest(
-    ref: RegistryRef,
-    signal?: AbortSignal,
-  ): Promise<Result<{ digest: Digest; mediaType: string; body: Uint8Array }, RegistryError>>;
+  ): Promise<Result<{ digest: Digest; mediaType: string }, RegistryFailure>>;
+  /** A manifest as stored, byte for byte (any of the four manifest media types). */
+  getManifest(ref: ManifestRef, signal?: AbortSignal): Promise<Result<Manifest, RegistryFailure>>;
+  /** Stores a manifest under a tag or digest; answers the digest the registry computed. */
   putManifest(
-    ref: RegistryRef,
+    ref: ManifestRef,
     manifest: { readonly mediaType: string; readonly body: Uint8Array },
     signal?: AbortSignal,
-  ): Promise<Result<{ digest: Digest }, RegistryError>>;
+  ): Promise<Result<{ digest: Digest }, RegistryFailure>>;
+  /**
+   * Tags an existing manifest under another tag of the same repository, with no layer
+   * transfer: GET the manifest, PUT the same bytes under `toTag` (so the digest is the same).
+   */
+  copyTag(
+    from: ManifestRef,
+    toTag: string,
+    signal?: AbortSignal,
+  ): Promise<Result<{ digest: Digest }, RegistryFailure>>;
   blobExists(
     registry: string,
     repository: string,
     digest: Digest,
     signal?: AbortSignal,
-  ): Promise<Result<boolean, RegistryError>>;
-  /** True when mounted from `fromRepository` of the same registry; false when it was not there. */
+  ): Promise<Result<boolean, RegistryFailure>>;
+  /**
+   * Cross-repository blob mount: true when mounted (201); false when the registry started an
+   * upload instead (202: the blob is not in `fromRepository`, or mounts are not allowed), in
+   * which case that upload is cancelled.
+   */
   mountBlob(
     registry: string,
     repository: string,
     digest: Digest,
     fromRepository: string,
     signal?: AbortSignal,
-  ): Promise<Result<boolean, RegistryError>>;
+  ): Promise<Result<boolean, RegistryFailure>>;
+  /**
+   * Deletes a manifest by digest, and with it every tag pointing at it; `unsupported` when
+   * deletes are disabled.
+   */
+  deleteManifest(ref: DigestRef, signal?: AbortSignal): Promise<Result<void, RegistryFailure>>;
+  /** Every tag of a repository, following `Link: <...>; rel="next"` pagination. */
+  listTags(
+    registry: string,
+    repository: string,
+    signal?: AbortSignal,
+  ): Promise<Result<string[], RegistryFailure>>;
+  /**
+   * A blob's bytes as a stream, never held whole (`size` from Content-Length when given). The
+   * caller reads or cancels it. The attempt's time limit applies to each pause in the stream.
+   */
   getBlob(
     registry: string,
     repository: string,
     digest: Digest,
     signal?: AbortSignal,
-  ): Promise<Result<{ stream: ReadableStream<Uint8Array>; size?: number }, RegistryError>>;
-  /** Consumes `content` (or cancels it on failure). */
+  ): Promise<Result<{ stream: ReadableStream<Uint8Array>; size?: number }, RegistryFailure>>;
+  /**
+   * Uploads a blob from a stream (which it consumes, or cancels on failure): POST, then one PUT
+   * when it fits one chunk (a monolithic upload), else a PATCH per chunk and a closing PUT. The
+   * bytes are checked against `digest` before the upload is committed.
+   */
   uploadBlob(
     registry: string,
     repository: string,
     digest: Digest,
     content: ReadableStream<Uint8Array>,
     signal?: AbortSignal,
-  ): Promise<Result<{ bytes: number }, RegistryError>>;
-  /** Deletes a manifest by digest, and with it every tag pointing at it. */
-  deleteManifest(
-    ref: RegistryRef & { readonly reference: Digest },
-    signal?: AbortSignal,
-  ): Promise<Result<void, RegistryError>>;
-  listTags(
-    registry: string,
-    repository: string,
-    signal?: AbortSignal,
-  ): Promise<Result<string[], RegistryError>>;
+  ): Promise<Result<{ bytes: number }, RegistryFailure>>;
 }
