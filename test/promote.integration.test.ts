@@ -4,7 +4,7 @@
  * within A, through the compiled bin. Needs `scripts/setup-host.sh` (it fails, never skips).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRegistryClient } from '../src/adapters/registry.js';
+import { createRegistryClient } from '../src/adapters/registry/index.js';
 import { readManifest } from '../src/core/registry/manifest-content.js';
 import type { Digest } from '../src/core/model.js';
 import { startExtraRegistry, type ExtraRegistry } from './helpers/extra-registry.js';

@@ -3,7 +3,7 @@
  * mounted or found, an index with its children, by digest; idempotent; all or nothing.
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRegistryClient } from '../src/adapters/registry.js';
+import { createRegistryClient } from '../src/adapters/registry/index.js';
 import { readManifest } from '../src/core/registry/manifest-content.js';
 import {
   DOCKER_MANIFEST,

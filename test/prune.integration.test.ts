@@ -6,7 +6,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRegistryClient, sha256Digest } from '../src/adapters/registry.js';
+import { createRegistryClient, sha256Digest } from '../src/adapters/registry/index.js';
 import type { Digest } from '../src/core/model.js';
 import {
   kbuild,

@@ -3,7 +3,7 @@
  * `prune --local` against the fake engine: what is decided, deleted, kept and checked.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRegistryClient } from '../src/adapters/registry.js';
+import { createRegistryClient } from '../src/adapters/registry/index.js';
 import { parseProject } from '../src/core/config/config.js';
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST } from '../src/core/registry/manifest-list.js';
 import { imageName } from '../src/core/model.js';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../src/core/model.js';
-import { createRegistryClient, inChunks } from '../src/adapters/registry.js';
+import { createRegistryClient, inChunks } from '../src/adapters/registry/index.js';
 import type { RegistryFailure } from '../src/run/ports.js';
 import { startFakeRegistry, type FakeRegistry } from './helpers/fake-registry.js';
 

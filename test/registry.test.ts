@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../src/core/model.js';
+import { isLoopbackHost } from '../src/core/dockerfile/reference.js';
 import {
   createRegistryClient,
   credentialsFromConfigFiles,
@@ -17,7 +18,7 @@ import {
   retryAfterMs,
   sha256Digest,
   type RegistryClientOptions,
-} from '../src/adapters/registry.js';
+} from '../src/adapters/registry/index.js';
 import type { RegistryFailure } from '../src/run/ports.js';
 import { REGISTRY, requireHost } from './helpers/host.js';
 import {
@@ -717,5 +718,39 @@ describe('header parsing', () => {
     expect(retryAfterMs('Thu, 01 Jan 2026 00:00:05 GMT', now)).toBe(5000);
     expect(retryAfterMs('Wed, 31 Dec 2025 00:00:00 GMT', now)).toBe(0);
     expect(retryAfterMs('soon', now)).toBeUndefined();
+  });
+});
+
+describe('loopback registries', () => {
+  it('are 127.0.0.0/8, localhost and ::1, with or without a port', () => {
+    const loopback = ['127.0.0.1', '127.0.0.1:5000', '127.1.2.3:80', 'localhost', 'localhost:5000'];
+    for (const host of [...loopback, '[::1]', '[::1]:5000', '::1']) {
+      expect(isLoopbackHost(host), host).toBe(true);
+    }
+    const elsewhere = ['128.0.0.1', '127.0.0.256', '127.0.0', 'localhost.example', 'a.localhost'];
+    for (const host of [...elsewhere, 'ghcr.io:443', '[::2]:5000', 'localhost:', '[::1]x']) {
+      expect(isLoopbackHost(host), host).toBe(false);
+    }
+  });
+
+  it('are spoken to over http, every other registry over https', async () => {
+    const urls: string[] = [];
+    const c = createRegistryClient({
+      retries: 0,
+      fetch: (input) => {
+        urls.push(urlOf(input));
+        return Promise.resolve(new Response(null, { status: 404 }));
+      },
+    });
+    const digest = `sha256:${'0'.repeat(64)}` as Digest;
+    for (const registry of ['127.0.0.1:5000', 'localhost:5000', '[::1]:5000', 'ghcr.io']) {
+      expect(value(await c.blobExists(registry, 'a/b', digest))).toBe(false);
+    }
+    expect(urls.map((u) => u.slice(0, u.indexOf('/v2/')))).toEqual([
+      'http://127.0.0.1:5000',
+      'http://localhost:5000',
+      'http://[::1]:5000',
+      'https://ghcr.io',
+    ]);
   });
 });

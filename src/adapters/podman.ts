@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { err, ok, type Digest, type Result } from '../core/model.js';
-import { parseReference } from '../core/dockerfile/reference.js';
+import { isLoopbackHost, parseReference } from '../core/dockerfile/reference.js';
 import type { BuildRequest, Engine, EngineFailure, EngineInfo, OpOptions } from '../run/ports.js';
 import {
   missingRefs,
@@ -37,12 +37,7 @@ const UNAVAILABLE = /Cannot connect to Podman|unable to connect to Podman|databa
 /** Whether a reference's registry is on this host (no TLS there, as docker assumes too). */
 export function isLoopbackRegistry(ref: string): boolean {
   const r = parseReference(ref);
-  const domain = r.ok ? r.value.domain : undefined;
-  if (!domain) return false;
-  const host = domain.startsWith('[')
-    ? domain.slice(0, domain.indexOf(']') + 1)
-    : domain.split(':')[0]!;
-  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return r.ok && r.value.domain !== undefined && isLoopbackHost(r.value.domain);
 }
 
 function buildArgs(req: BuildRequest, iidfile: string): string[] {

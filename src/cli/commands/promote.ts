@@ -57,7 +57,7 @@ async function promoteCommand(io: Io, patterns: string[], flags: PromoteFlags): 
   }
   const from = { registry, tag: flags.from };
   const to = { registry: flags.toRegistry ?? registry, tag: flags.to };
-  const { createRegistryClient } = await import('../../adapters/registry.js');
+  const { createRegistryClient } = await import('../../adapters/registry/index.js');
   const r = await promote(createRegistryClient(), {
     images: names.map((name) => ({ name, repository: family.naming.repository(name) })),
     from,

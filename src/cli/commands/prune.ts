@@ -91,7 +91,7 @@ async function pruneRegistryCommand(
     io.err(
       `kbuild: ${family.project.file || 'kbuild.yaml'} has no 'retention' rules: every tag is kept\n`,
     );
-  const { createRegistryClient } = await import('../../adapters/registry.js');
+  const { createRegistryClient } = await import('../../adapters/registry/index.js');
   const repos = await pruneRegistry(createRegistryClient(), {
     registry,
     images: selection.images.map((name) => ({ name, repository: family.naming.repository(name) })),

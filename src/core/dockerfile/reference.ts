@@ -128,8 +128,64 @@ export function canonicalName(r: ImageReference): string {
   });
 }
 
+/**
+ * Whether a registry host, with or without a port, is this machine: `localhost`, an address of
+ * 127.0.0.0/8, or `::1` (written `[::1]`, and bare when there is no port). Such registries are
+ * spoken to without TLS: docker treats 127.0.0.0/8 as insecure on its own, kbuild passes
+ * `--tls-verify=false` to podman for them, and its registry client uses http there.
+ * Names that only resolve to loopback (`*.localhost`, /etc/hosts entries) are not counted.
+ */
+export function isLoopbackHost(domain: string): boolean {
+  if (domain === '::1') return true;
+  let host = domain;
+  let port: string | undefined;
+  if (domain.startsWith('[')) {
+    const close = domain.indexOf(']');
+    if (close < 0) return false;
+    host = domain.slice(1, close);
+    const after = domain.slice(close + 1);
+    if (after !== '') {
+      if (!after.startsWith(':')) return false;
+      port = after.slice(1);
+    }
+    if (host !== '::1') return false;
+  } else {
+    const colon = domain.indexOf(':');
+    if (colon >= 0) {
+      host = domain.slice(0, colon);
+      port = domain.slice(colon + 1);
+    }
+    if (host !== 'localhost' && !isLoopbackIPv4(host)) return false;
+  }
+  return port === undefined || /^[0-9]+$/.test(port);
+}
+
+/** 127.0.0.0/8 in dotted-quad form. */
+function isLoopbackIPv4(host: string): boolean {
+  const octets = host.split('.');
+  return (
+    octets.length === 4 &&
+    octets[0] === '127' &&
+    octets.every((o) => /^[0-9]{1,3}$/.test(o) && Number(o) <= 255)
+  );
+}
+
 // ---------------------------------------------------------------------------
-// Checks. Each returns undefined when the part is valid, else what is wrong with it.
+// Checks. Each returns undefined when the part is valid, else what is wrong with it. The
+// registry client checks the repository, tag and digest it is handed with the same rules.
+
+/** repository := path-component (`/` path-component)*, at most 255 characters (no registry). */
+export function repositoryProblem(repository: string): string | undefined {
+  if (repository === '') return 'it has no repository name';
+  if (repository.length > MAX_NAME_LENGTH) {
+    return `the repository name is longer than ${MAX_NAME_LENGTH} characters`;
+  }
+  for (const component of repository.split('/')) {
+    const problem = pathComponentProblem(component);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
 
 const isLowerAlnum = (c: string): boolean => (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 const isAlnum = (c: string): boolean => isLowerAlnum(c) || (c >= 'A' && c <= 'Z');
@@ -214,7 +270,7 @@ function domainProblem(domain: string): string | undefined {
 }
 
 /** tag := [A-Za-z0-9_] [A-Za-z0-9_.-]{0,127} */
-function tagProblem(tag: string): string | undefined {
+export function tagProblem(tag: string): string | undefined {
   if (tag === '') return 'it ends with ":" but has no tag after it';
   if (tag.length > MAX_TAG_LENGTH) return `the tag is longer than ${MAX_TAG_LENGTH} characters`;
   const first = tag.charAt(0);
@@ -228,7 +284,7 @@ function tagProblem(tag: string): string | undefined {
 }
 
 /** digest := algorithm `:` hex, with the hex length of a supported algorithm. */
-function digestProblem(digest: string): string | undefined {
+export function digestProblem(digest: string): string | undefined {
   const colon = digest.indexOf(':');
   if (colon <= 0 || colon === digest.length - 1) {
     return `digest "${digest}" must look like sha256:<64 hex characters>`;
