@@ -1,27 +1,6 @@
-/** parseDockerfile on how lines are read: continuations, comments, directives, heredocs (instruction-reader.ts). */
+/** parseDockerfile on how lines are read: continuations, comments, directives, heredocs. */
 import { describe, expect, it } from 'vitest';
-import { parseDockerfile, type DockerfileProblem, type ParsedDockerfile } from './dockerfile.js';
-
-/** Dockerfile text from lines (keeps tests readable where indentation matters). */
-const df = (...lines: string[]): string => lines.join('\n') + '\n';
-
-function parse(text: string, buildArgs: Record<string, string> = {}): ParsedDockerfile {
-  const r = parseDockerfile(text, buildArgs);
-  if (!r.ok)
-    throw new Error(`expected the Dockerfile to parse: line ${r.error.line}: ${r.error.message}`);
-  return r.value;
-}
-
-/** Just the references, as `kind ref @line`. */
-function refs(text: string, buildArgs: Record<string, string> = {}): string[] {
-  return parse(text, buildArgs).refs.map((r) => `${r.kind} ${r.ref} @${r.line}`);
-}
-
-function problem(text: string, buildArgs: Record<string, string> = {}): DockerfileProblem {
-  const r = parseDockerfile(text, buildArgs);
-  if (r.ok) throw new Error(`expected a problem, got ${JSON.stringify(r.value)}`);
-  return r.error;
-}
+import { df, parse, refs, problem } from '../../../test/helpers/parse-dockerfile.js';
 
 describe('parseDockerfile', () => {
   describe('lines', () => {
