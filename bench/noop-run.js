@@ -3,11 +3,11 @@
 // observation, run and state update as the CLI; only the engine differs. Prints the counts.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeState } from '../dist/adapters/state.js';
+import { readState, writeState } from '../dist/adapters/state.js';
 import { loadSelected } from '../dist/cli/commands/shared.js';
 import { observeFamily } from '../dist/cli/observe-family.js';
-import { runBuild } from '../dist/run/build.js';
-import { imageIdentity, stateAfterRun } from '../dist/run/state-update.js';
+import { runBuild } from '../dist/run/build/run-build.js';
+import { stateAfterRun } from '../dist/run/build/state-update.js';
 
 const dir = process.argv[2];
 const storeFile = join(dir, '.fake-engine.json');
@@ -55,13 +55,17 @@ const opts = {
   exclude: [],
 };
 const { family, selection, root } = await loadSelected(io, opts, []);
-const found = await observeFamily(root, family, selection, { force: false, use: { engine, info } });
+const state = await readState(root, family.profile.name);
+const found = await observeFamily(root, family, selection, state, {
+  force: false,
+  use: { engine, info },
+});
 if (!found.ok) throw new Error(found.message);
-const { state, observed } = found.value;
-const summary = await runBuild(
+const { observed } = found.value;
+const summary = await runBuild({
   family,
-  observed.plan,
-  {
+  plan: observed.plan,
+  options: {
     threads: 4,
     pushThreads: 2,
     retries: 0,
@@ -74,7 +78,7 @@ const summary = await runBuild(
     test: false,
     publish: 'eager',
   },
-  {
+  ports: {
     engine,
     engineInfo: info,
     logs: { dir, open: () => ({ write: () => {}, close: async () => '' }) },
@@ -82,11 +86,10 @@ const summary = await runBuild(
     now: () => performance.now(),
     sleep: async () => {},
   },
-  { runId: 'bench', startedAt: new Date().toISOString() },
-  imageIdentity(observed, state, ''),
-  new AbortController().signal,
-  () => {},
-);
-await writeState(root, stateAfterRun(state, summary, observed, ''));
+  id: { runId: 'bench', startedAt: new Date().toISOString() },
+  signal: new AbortController().signal,
+  report: () => {},
+});
+await writeState(root, stateAfterRun(state, summary, observed.plan, ''));
 writeFileSync(storeFile, JSON.stringify([...store]));
 process.stdout.write(JSON.stringify({ builds, counts: summary.counts }));

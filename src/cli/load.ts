@@ -10,7 +10,7 @@ import {
 } from '../core/config/config.js';
 import { loadFamily, type Family } from '../core/family.js';
 import { discoverImages } from '../core/config/images.js';
-import type { Failure, ImageSpec, ProjectConfig } from '../core/model.js';
+import type { Failure, ImageSpec, Profile, ProjectConfig } from '../core/model.js';
 import { createRenderer, type Renderer } from '../core/jinja/render.js';
 import { selectImages, type Selection } from '../core/select.js';
 import { suggest } from '../core/config/schema.js';
@@ -120,7 +120,29 @@ export function loadProfileFamily(
   name: string,
   /** The platform to render for; default: the profile's first, else this host's. */
   platform?: string,
+  /** Appended to the shared tag (one platform of several: `-<arch>`). */
+  tagSuffix?: string,
 ): Loaded<Family> {
+  const p = loadProfile(io, ws, opts, name);
+  if (!p.ok) return p;
+  const { family, failures } = loadFamily({
+    project: ws.project,
+    profile: p.value,
+    images: ws.images,
+    renderer: ws.renderer,
+    platform: platform ?? p.value.platforms[0] ?? hostPlatform(),
+    ...(tagSuffix ? { tagSuffix } : {}),
+  });
+  return family ? { ok: true, value: family } : { ok: false, failures };
+}
+
+/** The profile named `name` with the command line's overrides (nothing rendered yet). */
+export function loadProfile(
+  io: Io,
+  ws: Workspace,
+  opts: ProfileOptions,
+  name: string,
+): Loaded<Profile> {
   if (!ws.profiles.has(name)) {
     const available = [...ws.profiles.keys()].sort();
     const s = suggest(name, available);
@@ -144,14 +166,7 @@ export function loadProfileFamily(
     vars: vars.value,
     buildArgs: buildArgs.value,
   });
-  const { family, failures } = loadFamily({
-    project: ws.project,
-    profile: p,
-    images: ws.images,
-    renderer: ws.renderer,
-    platform: platform ?? p.platforms[0] ?? hostPlatform(),
-  });
-  return family ? { ok: true, value: family } : { ok: false, failures };
+  return { ok: true, value: p };
 }
 
 /** Selection from positional patterns (or the profile's), excludes and closure flags. */

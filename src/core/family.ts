@@ -18,19 +18,10 @@ import type {
 import { canonicalName, parseReference } from './dockerfile/reference.js';
 import type { Renderer } from './jinja/render.js';
 import { suggest } from './config/schema.js';
+import { imageLabels, makeNaming, type Naming } from './naming.js';
 import { sourceTemplateValue, type SourceSpec } from './sources.js';
 
-/** How the family's images are named for a profile. */
-export interface Naming {
-  readonly registry: string;
-  readonly namespace: string;
-  readonly prefix: string;
-  readonly tag: string;
-  /** `namespace/prefix+name` (no registry, no tag). */
-  readonly repository: (name: string) => string;
-  /** `namespace/prefix+name:tag`: the local reference an image is built as. */
-  readonly ref: (name: string) => string;
-}
+export type { Naming };
 
 export interface FamilyInput {
   readonly project: ProjectConfig;
@@ -39,6 +30,8 @@ export interface FamilyInput {
   readonly renderer: Renderer;
   /** The platform templates are rendered for, e.g. linux/amd64. */
   readonly platform: string;
+  /** Appended to the rendered shared tag (one platform of several builds as `<tag>-<arch>`). */
+  readonly tagSuffix?: string;
 }
 
 export interface Family {
@@ -130,19 +123,19 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
     failures.push({ reason: 'template-error', image: what, ...r.error });
     return '';
   };
-  const tag = renderSmall(tagTemplate, tagFile, 'the tag');
+  const tag = renderSmall(tagTemplate, tagFile, 'the tag') + (input.tagSuffix ?? '');
   const prefix = renderSmall(prefixTemplate, prefixFile, 'the image prefix');
   const namespace = String(context['namespace']);
   const registry = String(context['registry']);
-  const repository = (n: string) => `${namespace ? `${namespace}/` : ''}${prefix}${n}`;
-  const naming: Naming = {
+  const metaOf = new Map(images.map((i) => [i.name as string, i.meta]));
+  const naming = makeNaming({
     registry,
     namespace,
     prefix,
     tag,
-    repository,
-    ref: (n) => `${repository(n)}:${tag}`,
-  };
+    labels: (n) => imageLabels(project, profile, n, metaOf.get(n)),
+  });
+  const repository = naming.repository;
   Object.assign(context, { tag, image_prefix: prefix });
   const familyByRepo = new Map(names.map((n) => [repository(n), n as ImageName]));
 

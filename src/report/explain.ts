@@ -1,6 +1,6 @@
 /** `kbuild explain` for people: the image's place in the graph, its inputs, and the verdict. */
 import type { Explanation } from '../core/plan/explain.js';
-import { fingerprintTag } from '../core/plan/fingerprint.js';
+import { fingerprintTag } from '../core/naming.js';
 import type { Fingerprint, ImageName } from '../core/model.js';
 import { dur } from './summary-table.js';
 import { table } from './table.js';

@@ -1,25 +1,31 @@
 /**
  * Looks at the world before a build: hashes build contexts, asks the engine for the external
- * bases and for images carrying each fingerprint (one batched call each), and turns that into a
- * plan. Shared by `kbuild plan` and `kbuild build`, so the plan says exactly what a build does.
+ * bases and for images carrying each fingerprint (one batched call each), asks the registry for
+ * what is not here, and turns that into a plan whose steps carry every image's facts. Shared by
+ * `kbuild plan` and `kbuild build`, so the plan says exactly what a build does.
  */
 import type { Family } from '../core/family.js';
 import { fingerprintFamily, freshness, type Fingerprinted } from '../core/plan/freshness.js';
-import { fingerprintTag, type FingerprintRecord } from '../core/plan/fingerprint.js';
 import { ancestors } from '../core/graph.js';
 import type { ImageName, Result } from '../core/model.js';
 import { driftedBases } from '../core/config/lock.js';
-import { planBuild, type Plan } from '../core/plan/plan.js';
+import { fingerprintTag } from '../core/naming.js';
+import {
+  baseMissingMessage,
+  planBuild,
+  type Blocked,
+  type ImageFacts,
+  type Plan,
+} from '../core/plan/plan.js';
 import type { Selection } from '../core/select.js';
-import type { Engine, EngineKind, LocalImage } from './ports.js';
+import type { Engine, EngineKind, LocalImage, RegistryFailure, StateFile } from './ports.js';
 
 export interface ObservePorts {
   readonly engine: Engine;
   readonly engineKind: EngineKind;
   readonly hashContext: (name: ImageName) => Promise<Record<string, string>>;
-  readonly stored: (name: ImageName) => FingerprintRecord | undefined;
-  readonly labels: (name: ImageName) => Record<string, string>;
-  readonly tags: (name: ImageName) => string[];
+  /** The stored state (fingerprints, records, last build times, pushes, tests). */
+  readonly state: StateFile;
   /**
    * Pulls an external base the engine lacks (build only): its id is then known, and the same as on
    * the host that built the family, so fingerprints match. Answers whether it worked.
@@ -27,29 +33,29 @@ export interface ObservePorts {
   readonly pullBase?: (ref: string) => Promise<boolean>;
   /** kbuild.lock's pins for this profile: base reference -> digest. */
   readonly pins?: Readonly<Record<string, string>>;
-  /** The digest the registry holds under repository:tag (absent: the registry is not asked). */
-  readonly remote?: (repository: string, tag: string) => Promise<string | undefined>;
+  /**
+   * The digest the registry holds under repository:tag (undefined: not there); absent: the
+   * registry is not asked.
+   */
+  readonly remote?: (
+    repository: string,
+    tag: string,
+  ) => Promise<Result<string | undefined, RegistryFailure>>;
   /** What an image's source is (family.sources), or why it cannot be had. */
   readonly sourceIdentity?: (name: ImageName) => Promise<Result<string, string>>;
 }
 
 export interface Observed {
+  /** The plan; its steps carry each image's facts and why a build cannot start. */
   readonly plan: Plan;
+  /** Fingerprints of the selection and its ancestors (what explain and reports show). */
   readonly fingerprints: ReadonlyMap<ImageName, Fingerprinted>;
-  /** The local reference carrying each image's fingerprint, e.g. kbuild/base:fp-0123… */
-  readonly fpRef: (name: ImageName) => string;
-  /** Local images found, by reference. */
-  readonly local: ReadonlyMap<string, LocalImage>;
   /** Bases the engine holds at another digest than kbuild.lock pins. */
   readonly drift: readonly { ref: string; pinned: string; now: string }[];
-  /** Digests of images found (by fingerprint) only in the registry. */
-  readonly remoteDigests: ReadonlyMap<ImageName, string>;
-  /** External bases the engine does not have, with the images built on them. */
-  readonly missingBases: ReadonlyMap<string, ImageName[]>;
   /** Each image's source identity (see FingerprintRecord.source). */
   readonly sources: ReadonlyMap<ImageName, string>;
-  /** Images whose source cannot be had (a git reference that does not exist…), with why. */
-  readonly sourceProblems: ReadonlyMap<ImageName, string>;
+  /** Why the registry could not be asked (images then count as not there), if so. */
+  readonly registryProblem?: string;
 }
 
 export async function observe(
@@ -87,60 +93,103 @@ export async function observe(
       ...Object.entries(ports.pins ?? {}),
     ]),
     engine: ports.engineKind,
-    labels: ports.labels,
+    labels: (n) => family.naming.labels(n),
     sources,
   });
-  const fpRef = (n: ImageName) =>
-    `${family.naming.repository(n)}:${fingerprintTag(fingerprints.get(n)!.fingerprint)}`;
-  const refs = [...names].flatMap((n) => [fpRef(n), ...ports.tags(n)]);
-  const local = await ports.engine.inspect(refs);
-  // What is not here may be in the registry, built by another host: one HEAD each, at once.
-  const remoteDigests = new Map<ImageName, string>();
-  const remote = ports.remote;
-  if (remote && !force) {
-    await Promise.all(
-      [...names]
-        .filter((n) => !local.has(fpRef(n)))
-        .map(async (n) => {
-          const d = await remote(
-            family.naming.repository(n),
-            fingerprintTag(fingerprints.get(n)!.fingerprint),
-          );
-          if (d) remoteDigests.set(n, d);
-        }),
-    );
-  }
+  const { naming } = family;
+  const fpRef = (n: ImageName) => naming.fpRef(n, fingerprints.get(n)!.fingerprint);
+  const local = await ports.engine.inspect(
+    [...names].flatMap((n) => [fpRef(n), ...naming.tags(n)]),
+  );
+  const { remoteDigests, problem } = await lookInRegistry(
+    ports,
+    force ? [] : [...names].filter((n) => !local.has(fpRef(n))),
+    (n) => [naming.repository(n), fingerprintTag(fingerprints.get(n)!.fingerprint)],
+  );
+  const expected = expectedSeconds(ports.state);
   const plan = planBuild(family, selection, (n) => {
     const fp = fingerprints.get(n)!;
     const found = local.get(fpRef(n));
-    const tagged = found !== undefined && ports.tags(n).every((t) => local.get(t)?.id === found.id);
+    const tagged =
+      found !== undefined && naming.tags(n).every((t) => local.get(t)?.id === found.id);
     const remoteDigest = remoteDigests.get(n);
+    const st = ports.state.images[n];
+    const same = st?.fingerprint === fp.fingerprint;
+    const facts: ImageFacts = {
+      fingerprint: fp.fingerprint,
+      record: fp.record,
+      fpRef: fpRef(n),
+      ...(found ? { localId: found.id } : {}),
+      ...(remoteDigest ? { remoteDigest } : {}),
+      // Pushed before, with this very fingerprint, to this registry.
+      ...(same && st.digest && st.registry === naming.registry
+        ? { publishedDigest: st.digest }
+        : {}),
+      testPassed: same && st.testPassed === true,
+      ...(st?.seconds !== undefined ? { lastSeconds: st.seconds } : {}),
+      expectedSeconds: expected(n),
+    };
     const seen = {
       present: found !== undefined,
       tagged,
       ...(remoteDigest ? { remoteDigest } : {}),
     };
-    return freshness(fp, ports.stored(n), seen, force);
+    const blocked = blockedBy(family, n, bases, sourceProblems, ports);
+    return {
+      freshness: freshness(fp, st?.record, seen, force),
+      facts,
+      ...(blocked ? { blocked } : {}),
+    };
   });
-  const missingBases = new Map<string, ImageName[]>();
-  for (const step of plan.steps) {
-    if (step.action !== 'build') continue;
-    for (const b of family.graph.nodes.get(step.name)!.externals) {
-      if (!bases.has(b)) missingBases.set(b, [...(missingBases.get(b) ?? []), step.name]);
-    }
-  }
   const drift = driftedBases(ports.pins, new Map([...bases].map(([ref, img]) => [ref, img.id])));
-  return {
-    plan,
-    fingerprints,
-    fpRef,
-    local,
-    missingBases,
-    remoteDigests,
-    drift,
-    sources,
-    sourceProblems,
-  };
+  return { plan, fingerprints, drift, sources, ...(problem ? { registryProblem: problem } : {}) };
+}
+
+/** Why an image could not start building here: a base that is not there, a source not to be had. */
+function blockedBy(
+  family: Family,
+  name: ImageName,
+  bases: ReadonlyMap<string, LocalImage>,
+  sourceProblems: ReadonlyMap<ImageName, string>,
+  ports: ObservePorts,
+): Blocked | undefined {
+  const missing = family.graph.nodes.get(name)!.externals.find((b) => !bases.has(b));
+  if (missing !== undefined)
+    return {
+      reason: 'base-missing',
+      message: baseMissingMessage(missing, ports.engineKind, ports.pullBase !== undefined),
+    };
+  const source = sourceProblems.get(name);
+  return source !== undefined ? { reason: 'source-failed', message: source } : undefined;
+}
+
+/** Per image, seconds its next build is expected to take: its last, else the mean of those known. */
+function expectedSeconds(state: StateFile): (name: ImageName) => number {
+  const known = Object.values(state.images)
+    .map((i) => i.seconds)
+    .filter((s): s is number => typeof s === 'number' && s > 0);
+  const mean = known.length ? known.reduce((a, b) => a + b, 0) / known.length : 1;
+  return (n) => state.images[n]?.seconds ?? mean;
+}
+
+/** Digests of images found (by fingerprint) only in the registry: one HEAD each, at once. */
+async function lookInRegistry(
+  ports: ObservePorts,
+  names: readonly ImageName[],
+  where: (name: ImageName) => [repository: string, tag: string],
+): Promise<{ remoteDigests: Map<ImageName, string>; problem?: string }> {
+  const remoteDigests = new Map<ImageName, string>();
+  const remote = ports.remote;
+  let problem: string | undefined;
+  if (!remote) return { remoteDigests };
+  await Promise.all(
+    names.map(async (n) => {
+      const r = await remote(...where(n));
+      if (r.ok && r.value) remoteDigests.set(n, r.value);
+      else if (!r.ok) problem ??= r.error.message;
+    }),
+  );
+  return { remoteDigests, ...(problem ? { problem } : {}) };
 }
 
 /** The external bases in the engine, pulling the missing ones first when allowed. */

@@ -6,7 +6,8 @@ import {
   listedPlatforms,
 } from '../core/registry/manifest-list.js';
 import type { ImageName } from '../core/model.js';
-import type { Publisher } from './ports.js';
+import { memoryRegistry } from '../../test/helpers/memory-registry.js';
+import { registryView } from './build/registry-view.js';
 import { archOf, publishPlatforms, type PlatformRun } from './publish-platforms.js';
 import type { ImageSummary, RunSummary, SummaryStatus } from './summary.js';
 
@@ -21,30 +22,11 @@ const run = (platform: string, images: ImageSummary[]): PlatformRun => ({
 
 /** A registry in memory; `refuseLists` answers a list PUT as Distribution does without support. */
 function fakeRegistry(opts: { refuseLists?: boolean } = {}) {
-  const store = new Map<string, { mediaType: string; body: string; digest: string }>();
-  const put = (repo: string, ref: string, mediaType: string, body: string) => {
-    const digest = `sha256:${Buffer.from(body).toString('hex').slice(0, 16)}`;
-    store.set(`${repo}:${ref}`, { mediaType, body, digest });
-    store.set(`${repo}@${digest}`, { mediaType, body, digest });
-    return digest;
-  };
-  const publisher: Publisher = {
-    current: (repo, tag) => Promise.resolve(store.get(`${repo}:${tag}`)?.digest),
-    alias: () => Promise.resolve(undefined),
-    manifest: (repo, ref) => {
-      const m = store.get(ref.startsWith('sha256:') ? `${repo}@${ref}` : `${repo}:${ref}`);
-      return Promise.resolve(m ? { ...m, size: m.body.length } : undefined);
-    },
-    put: (repo, tag, mediaType, body) =>
-      Promise.resolve(
-        opts.refuseLists && mediaType === DOCKER_MANIFEST_LIST
-          ? { error: 'HTTP 400 manifest invalid' }
-          : { digest: put(repo, tag, mediaType, body) },
-      ),
-  };
+  const memory = memoryRegistry();
+  if (opts.refuseLists) memory.refuse = (_, mediaType) => mediaType === DOCKER_MANIFEST_LIST;
   const pushed = (repo: string, arch: string) =>
-    put(repo, `fp-${arch}`, DOCKER_MANIFEST, `{"${arch}":1}`);
-  return { store, publisher, pushed };
+    memory.put(repo, `fp-${arch}`, DOCKER_MANIFEST, `{"${arch}":1}`);
+  return { store: memory.store, publisher: registryView(memory, 'r.test'), pushed };
 }
 
 const opts = { tag: 'v1', archTags: false, atomic: false, allowedToFail: new Set<string>() };

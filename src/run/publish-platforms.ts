@@ -7,7 +7,7 @@
 import type { Family } from '../core/family.js';
 import { listedPlatforms, manifestList, platformMatches } from '../core/registry/manifest-list.js';
 import type { ImageName } from '../core/model.js';
-import type { Publisher } from './ports.js';
+import type { RegistryView } from './build/registry-view.js';
 import type { RunSummary } from './summary.js';
 
 /** One platform's build of the family. */
@@ -48,7 +48,7 @@ export async function publishPlatforms(
     /** Images whose failure does not block an atomic publish. */
     readonly allowedToFail: ReadonlySet<string>;
   },
-  publisher: Publisher,
+  registry: RegistryView,
   signal: AbortSignal,
 ): Promise<PlatformsPublished> {
   const family = runs[0]!.family;
@@ -89,7 +89,7 @@ export async function publishPlatforms(
       });
       continue;
     }
-    out.push(await publishImage(publisher, repo, name, children, opts, signal));
+    out.push(await publishImage(registry, repo, name, children, opts, signal));
   }
   const failed = out.filter((i) => i.status === 'refused' || i.status === 'incomplete');
   const done = out.filter((i) => i.status === 'published');
@@ -105,7 +105,7 @@ export async function publishPlatforms(
 }
 
 async function publishImage(
-  publisher: Publisher,
+  registry: RegistryView,
   repo: string,
   name: ImageName,
   children: readonly { platform: string; digest: string }[],
@@ -115,45 +115,60 @@ async function publishImage(
   const platforms = children.map((c) => c.platform);
   const manifests = [];
   for (const c of children) {
-    const m = await publisher.manifest(repo, c.digest, signal);
-    if (!m) {
+    const m = await registry.manifest(repo, c.digest, signal);
+    if (!m.ok) {
       return {
         name,
         refs: [],
         platforms,
         status: 'incomplete',
-        message: `${repo}@${c.digest} (${c.platform}) is not in the registry`,
+        message:
+          m.error.reason === 'not-found'
+            ? `${repo}@${c.digest} (${c.platform}) is not in the registry`
+            : `${repo}@${c.digest} (${c.platform}) could not be read: ${m.error.message}`,
       };
     }
-    manifests.push({ ...m, platform: c.platform });
+    manifests.push({
+      digest: m.value.digest,
+      mediaType: m.value.mediaType,
+      size: m.value.body.length,
+      body: new TextDecoder().decode(m.value.body),
+      platform: c.platform,
+    });
   }
   if (opts.archTags) {
     const refs: string[] = [];
     for (const m of manifests) {
       const tag = `${opts.tag}-${archOf(m.platform)}`;
-      const r = await publisher.put(repo, tag, m.mediaType, m.body, signal);
-      if ('error' in r)
-        return { name, refs, platforms, status: 'refused', message: `${repo}:${tag}: ${r.error}` };
+      const r = await registry.put(repo, tag, encoded(m), signal);
+      if (!r.ok)
+        return {
+          name,
+          refs,
+          platforms,
+          status: 'refused',
+          message: `${repo}:${tag}: ${r.error.message}`,
+        };
       refs.push(`${repo}:${tag}`);
     }
     return { name, refs, platforms, status: 'published', message: refs.join(', ') };
   }
   const list = manifestList(manifests);
-  const put = await publisher.put(repo, opts.tag, list.mediaType, list.body, signal);
-  if ('error' in put) {
+  const put = await registry.put(repo, opts.tag, encoded(list), signal);
+  if (!put.ok) {
     return {
       name,
       refs: [],
       platforms,
       status: 'refused',
-      message: `the registry refused the manifest list for ${repo}:${opts.tag} (${put.error}); registries that cannot store lists get per-platform tags with --arch-tags (${opts.tag}-<arch>)`,
+      message: `the registry refused the manifest list for ${repo}:${opts.tag} (${put.error.message}); registries that cannot store lists get per-platform tags with --arch-tags (${opts.tag}-<arch>)`,
     };
   }
   // Read it back: the shared tag must now serve every platform.
-  const stored = await publisher.manifest(repo, opts.tag, signal);
-  const listed = stored ? listedPlatforms(stored.body) : [];
+  const stored = await registry.manifest(repo, opts.tag, signal);
+  const listed = stored.ok ? listedPlatforms(new TextDecoder().decode(stored.value.body)) : [];
   const missing = platforms.filter((p) => !listed.some((l) => platformMatches(p, l)));
-  if (!stored || stored.digest !== put.digest || missing.length) {
+  if (!stored.ok || stored.value.digest !== put.value.digest || missing.length) {
     return {
       name,
       refs: [`${repo}:${opts.tag}`],
@@ -167,7 +182,12 @@ async function publishImage(
     refs: [`${repo}:${opts.tag}`],
     platforms,
     status: 'published',
-    digest: put.digest,
+    digest: put.value.digest,
     message: `${repo}:${opts.tag} lists ${listed.join(', ')}`,
   };
 }
+
+const encoded = (m: { mediaType: string; body: string }) => ({
+  mediaType: m.mediaType,
+  body: new TextEncoder().encode(m.body),
+});

@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { join } from 'node:path';
 import { hashContext } from '../../adapters/context-hash.js';
 import { readLockFile, readState, statePath } from '../../adapters/state.js';
 import { explainImage, type Explanation } from '../../core/plan/explain.js';
@@ -10,11 +9,10 @@ import { imageName, type ImageName } from '../../core/model.js';
 import { suggest } from '../../core/config/schema.js';
 import type { Selection } from '../../core/select.js';
 import { formatExplanation } from '../../report/explain.js';
-import { imageLabels } from '../../run/build.js';
 import type { StateFile } from '../../run/ports.js';
 import { UsageError, type Io } from '../io.js';
 import { loadProfileFamily, loadWorkspace, profileName, type ProfileOptions } from '../load.js';
-import { observeFamily } from '../observe-family.js';
+import { imagePath, observeFamily } from '../observe-family.js';
 import { Failed, profileOptions, type Action } from '../options.js';
 
 interface ExplainFlags extends ProfileOptions {
@@ -69,14 +67,14 @@ async function explain(io: Io, image: string, opts: ExplainFlags): Promise<Expla
     addedAncestors: up,
     addedDescendants: new Set(),
   };
+  const state = await readState(root, family.profile.name);
   const found =
     opts.engine === false
       ? { ok: false as const, message: '--no-engine' }
-      : await observeFamily(root, family, selection, {
+      : await observeFamily(root, family, selection, state, {
           ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
           force: false,
         });
-  const state = found.ok ? found.value.state : await readState(root, family.profile.name);
   const stored = state.images[name];
   if (found.ok) {
     const { observed } = found.value;
@@ -121,13 +119,7 @@ async function offlineFingerprints(
   const lock = await readLockFile(root);
   const pins = (lock.ok && lock.value.profiles[family.profile.name]) || {};
   const contexts = await Promise.all(
-    [...names].map(
-      async (n) =>
-        [
-          n,
-          await hashContext(join(root, family.project.imagesDir, family.images.get(n)!.spec.dir)),
-        ] as const,
-    ),
+    [...names].map(async (n) => [n, await hashContext(imagePath(root, family, n))] as const),
   );
   return fingerprintFamily(family, names, {
     contexts: new Map(contexts),
@@ -136,7 +128,7 @@ async function offlineFingerprints(
       ...Object.entries(pins),
     ]),
     engine: state.images[name]?.record.engine ?? '',
-    labels: (n) => imageLabels(family, n),
+    labels: (n) => family.naming.labels(n),
     sources: new Map(records.flatMap(([n, r]) => (r.source ? [[n, r.source] as const] : []))),
   });
 }

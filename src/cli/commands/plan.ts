@@ -1,12 +1,13 @@
 import { Option, type Command } from 'commander';
-import { planBuild } from '../../core/plan/plan.js';
+import { planBuild, type Plan } from '../../core/plan/plan.js';
 import { table } from '../../report/table.js';
 import { shardSelection } from '../../core/plan/shard.js';
 import { UsageError, type Io } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
 import { profileOptions, selectionOptions, wholeNumber, type Action } from '../options.js';
 import { observeFamily } from '../observe-family.js';
-import { driftMessage } from './build.js';
+import { driftMessage, reportObservation } from '../build-run.js';
+import { readState } from '../../adapters/state.js';
 import { loadSelected, shardWeights } from './shared.js';
 
 interface PlanFlags extends ProfileOptions, SelectionOptions {
@@ -48,10 +49,11 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
     .action((images: string[], opts: PlanFlags) => {
       run(async (io: Io) => {
         const { family, selection, root } = await loadSelected(io, opts, images);
+        const state = await readState(root, family.profile.name);
         if (opts.format === 'matrix') {
           if (!opts.shards) throw new UsageError('--format matrix needs --shards N');
           const count = wholeNumber('--shards', opts.shards, 1);
-          const weights = await shardWeights(root, family.profile.name);
+          const weights = shardWeights(state);
           const { shares } = shardSelection(
             family.graph,
             selection,
@@ -74,7 +76,7 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
         if (opts.shards) throw new UsageError('--shards goes with --format matrix');
         let plan = planBuild(family, selection);
         if (opts.engine !== false) {
-          const found = await observeFamily(root, family, selection, {
+          const found = await observeFamily(root, family, selection, state, {
             ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
             force: opts.force ?? false,
           });
@@ -82,17 +84,14 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
             plan = found.value.observed.plan;
             for (const d of found.value.observed.drift)
               io.err(driftMessage(d, found.value.info.kind));
-            for (const message of found.value.observed.sourceProblems.values())
-              io.err(`kbuild: ${message}\n`);
+            reportObservation(io, found.value);
           } else
             io.err(
               `kbuild: no engine answers, so freshness is unknown and every image shows as build (${found.message})\n`,
             );
         }
         if (opts.json || opts.format === 'json') {
-          io.out(
-            `${JSON.stringify({ ...plan, criticalPathLength: plan.criticalPath.length }, null, 2)}\n`,
-          );
+          io.out(`${JSON.stringify(planJson(plan), null, 2)}\n`);
           return 0;
         }
         io.out(
@@ -103,7 +102,7 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
               s.name,
               s.action,
               s.wave >= 0 ? String(s.wave) : '',
-              s.reason,
+              s.blocked ? `${s.reason}; fails: ${s.blocked.reason}` : s.reason,
             ]),
           ),
         );
@@ -116,4 +115,20 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
         return 0;
       });
     });
+}
+
+/**
+ * The plan as JSON: each step with its facts (fingerprint, fp reference, digests, expected
+ * seconds) but not the whole fingerprint record (`kbuild explain` shows that).
+ */
+function planJson(plan: Plan) {
+  return {
+    ...plan,
+    steps: plan.steps.map(({ facts, ...step }) => {
+      if (!facts) return step;
+      const { record: _record, ...shown } = facts;
+      return { ...step, facts: shown };
+    }),
+    criticalPathLength: plan.criticalPath.length,
+  };
 }

@@ -5,6 +5,7 @@ import type { Io } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
 import { profileOptions, selectionOptions, type Action } from '../options.js';
 import { loadSelected } from './shared.js';
+import { imagePath } from '../observe-family.js';
 
 export function registerRender(program: Command, run: (a: Action) => void): void {
   const cmd = program
@@ -19,7 +20,7 @@ export function registerRender(program: Command, run: (a: Action) => void): void
         opts: ProfileOptions & SelectionOptions & { workDir?: string; stdout?: boolean },
       ) => {
         run(async (io: Io) => {
-          const { family, selection } = await loadSelected(io, opts, images);
+          const { family, selection, root } = await loadSelected(io, opts, images);
           if (opts.stdout) {
             for (const name of selection.images)
               io.out(
@@ -27,17 +28,15 @@ export function registerRender(program: Command, run: (a: Action) => void): void
               );
             return 0;
           }
-          const root = resolve(io.cwd, opts.project ?? '.');
           const workDir = resolve(
             io.cwd,
             opts.workDir ?? join('.kbuild', 'render', family.profile.name),
           );
           for (const name of selection.images) {
-            const img = family.images.get(name)!;
             await writeBuildDir(
               join(workDir, name),
-              img.dockerfile,
-              join(root, family.project.imagesDir, img.spec.dir),
+              family.images.get(name)!.dockerfile,
+              imagePath(root, family, name),
             );
           }
           io.out(`rendered ${selection.images.length} image(s) to ${workDir}\n`);

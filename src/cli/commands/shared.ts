@@ -1,10 +1,10 @@
 /** What every profile command does first: load the workspace and the profile's family. */
 import { join } from 'node:path';
 import { hashContext } from '../../adapters/context-hash.js';
-import { readState } from '../../adapters/state.js';
 import { snapshotAt } from '../../adapters/git-snapshot.js';
 import { changedImages } from '../../core/plan/changes.js';
 import { descendants } from '../../core/graph.js';
+import { imageDir } from '../../core/naming.js';
 import type { Family } from '../../core/family.js';
 import type { ImageName } from '../../core/model.js';
 import type { Selection } from '../../core/select.js';
@@ -19,38 +19,55 @@ import {
   type Workspace,
 } from '../load.js';
 import { Failed } from '../options.js';
+import type { StateFile } from '../../run/ports.js';
+
+/** A profile's family and the images selected from it. */
+export interface Selected {
+  readonly family: Family;
+  readonly selection: Selection;
+  readonly root: string;
+  /** The workspace it was rendered from (to render another platform without reading it again). */
+  readonly workspace: Workspace;
+}
 
 export async function loadSelected(
   io: Io,
   opts: ProfileOptions & SelectionOptions,
   patterns: readonly string[],
-  /** Render for this platform instead of the profile's first. */
-  platform?: string,
-): Promise<{ family: Family; selection: Selection; root: string }> {
-  const ws = await loadWorkspace(io, opts);
-  if (!ws.ok) throw new Failed(ws.failures);
+  at: {
+    /** The workspace already read; default: read it. */
+    readonly workspace?: Workspace;
+    /** Render for this platform instead of the profile's first. */
+    readonly platform?: string;
+    /** Appended to the shared tag (one platform of several: `-<arch>`). */
+    readonly tagSuffix?: string;
+  } = {},
+): Promise<Selected> {
+  let workspace = at.workspace;
+  if (!workspace) {
+    const ws = await loadWorkspace(io, opts);
+    if (!ws.ok) throw new Failed(ws.failures);
+    workspace = ws.value;
+  }
   const family = loadProfileFamily(
     io,
-    ws.value,
+    workspace,
     opts,
-    profileName(io, ws.value, opts.profile),
-    platform,
+    profileName(io, workspace, opts.profile),
+    at.platform,
+    at.tagSuffix,
   );
   if (!family.ok) throw new Failed(family.failures);
-  if (opts.changedSince) {
-    const selection = await changedSelection(
-      io,
-      ws.value,
-      opts,
-      family.value,
-      patterns,
-      opts.changedSince,
-    );
-    return { family: family.value, selection, root: ws.value.root };
-  }
-  const selection = select(family.value, patterns, opts);
-  if (!selection.ok) throw new Failed(selection.failures);
-  return { family: family.value, selection: selection.value, root: ws.value.root };
+  const selection = opts.changedSince
+    ? await changedSelection(io, workspace, opts, family.value, patterns, opts.changedSince)
+    : select(family.value, patterns, opts);
+  if ('ok' in selection && !selection.ok) throw new Failed(selection.failures);
+  return {
+    family: family.value,
+    selection: 'ok' in selection ? selection.value : selection,
+    root: workspace.root,
+    workspace,
+  };
 }
 
 /**
@@ -82,7 +99,7 @@ async function changedSelection(
             async (img) =>
               [
                 img.spec.name,
-                await hashContext(join(root, f!.project.imagesDir, img.spec.dir)),
+                await hashContext(join(root, imageDir(f!.project, img.spec))),
               ] as const,
           ),
         ),
@@ -119,10 +136,6 @@ async function changedSelection(
  * Expected seconds per image for splitting a selection into shards: the last build's, 1 when
  * unknown. Every job of a CI matrix must see the same state (or none) to split it the same way.
  */
-export async function shardWeights(
-  root: string,
-  profile: string,
-): Promise<(n: ImageName) => number> {
-  const state = await readState(root, profile);
+export function shardWeights(state: StateFile): (n: ImageName) => number {
   return (n) => Math.max(1, state.images[n]?.seconds ?? 1);
 }

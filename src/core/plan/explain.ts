@@ -4,12 +4,8 @@
  * now and why. Pure: the CLI observes the engine and the state, this only assembles.
  */
 import type { Family } from '../family.js';
-import {
-  diffRecords,
-  fingerprintTag,
-  formatReason,
-  type FingerprintRecord,
-} from './fingerprint.js';
+import { diffRecords, formatReason, type FingerprintRecord } from './fingerprint.js';
+import { fingerprintTag } from '../naming.js';
 import type { Fingerprinted } from './freshness.js';
 import { ancestors, descendants } from '../graph.js';
 import type { ImageName } from '../model.js';

@@ -3,11 +3,11 @@ import {
   canonicalJson,
   diffRecords,
   fingerprintOf,
-  fingerprintTag,
   formatReason,
   sha256,
   type FingerprintRecord,
 } from './fingerprint.js';
+import { fingerprintTag } from '../naming.js';
 
 const record = (over: Partial<FingerprintRecord> = {}): FingerprintRecord => ({
   schema: 1,

@@ -48,9 +48,6 @@ export function fingerprintOf(record: FingerprintRecord): Fingerprint {
   return sha256(canonicalJson(record)) as Fingerprint;
 }
 
-/** The short form used in tags: `fp-<first 24 hex>`. */
-export const fingerprintTag = (fp: Fingerprint) => `fp-${fp.slice(0, 24)}`;
-
 /** Why an image must be built; `plan` prints these. */
 export type RebuildReason =
   | { readonly kind: 'new' }

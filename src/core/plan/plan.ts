@@ -5,11 +5,49 @@
  */
 import type { Family } from '../family.js';
 import type { Freshness } from './freshness.js';
-import type { ImageName } from '../model.js';
+import type { FingerprintRecord } from './fingerprint.js';
+import type { Fingerprint, ImageName } from '../model.js';
 import type { Selection } from '../select.js';
 
 /** build: run the engine; fresh: nothing to do; retag: the image exists, a tag moves; unbuildable. */
 export type StepAction = 'build' | 'fresh' | 'retag' | 'unbuildable';
+
+/**
+ * What the observation found out about one image: everything a build needs to decide and do its
+ * work, so that `plan` and `build` act on the same data.
+ */
+export interface ImageFacts {
+  readonly fingerprint: Fingerprint;
+  readonly record: FingerprintRecord;
+  /** The local reference carrying the fingerprint, e.g. kbuild/base:fp-0123… */
+  readonly fpRef: string;
+  /** Id of the local image carrying the fingerprint (fresh and retagged images). */
+  readonly localId?: string;
+  /** The registry's digest under the fp tag, when only the registry has the image. */
+  readonly remoteDigest?: string;
+  /** The digest this fingerprint was last pushed as to this registry (from the state). */
+  readonly publishedDigest?: string;
+  /** This fingerprint passed its smoke test in an earlier run. */
+  readonly testPassed: boolean;
+  /** Seconds its last build took (any fingerprint); absent: never built here. */
+  readonly lastSeconds?: number;
+  /** Expected build seconds: the last build's, else the mean of the family's known ones, else 1. */
+  readonly expectedSeconds: number;
+}
+
+/** Why an image to build cannot even start here; the build fails it with this reason. */
+export interface Blocked {
+  readonly reason: 'base-missing' | 'source-failed';
+  readonly message: string;
+}
+
+/** One image as observed, for planBuild. */
+export interface ObservedImage {
+  readonly freshness: Freshness;
+  readonly facts: ImageFacts;
+  /** Set only where the image would be built. */
+  readonly blocked?: Blocked;
+}
 
 export interface PlanStep {
   readonly name: ImageName;
@@ -25,6 +63,10 @@ export interface PlanStep {
   readonly parents: readonly ImageName[];
   /** For builds: 0 with no parent being built, else one more than the latest such parent's; -1 otherwise. */
   readonly wave: number;
+  /** What the observation found (absent when no engine was asked, and for unbuildable images). */
+  readonly facts?: ImageFacts;
+  /** Why this build cannot start here (its base or its source cannot be had). */
+  readonly blocked?: Blocked;
 }
 
 export interface Plan {
@@ -37,13 +79,13 @@ export interface Plan {
 }
 
 /**
- * `fresh` decides, per image, build / retag / nothing (from fingerprints); without it every
- * buildable image is built (no engine was asked).
+ * `observed` decides, per image, build / retag / nothing (from fingerprints) and carries its
+ * facts; without it every buildable image is built (no engine was asked).
  */
 export function planBuild(
   family: Family,
   selection: Selection,
-  fresh?: (name: ImageName) => Freshness,
+  observed?: (name: ImageName) => ObservedImage,
 ): Plan {
   const selected = new Set(selection.images);
   const wave = new Map<ImageName, number>();
@@ -53,9 +95,8 @@ export function planBuild(
     const node = family.graph.nodes.get(name)!;
     const parents = node.parents.filter((p) => selected.has(p));
     const blocked = family.unbuildable.get(name);
-    const decision: Freshness = blocked
-      ? { action: 'build', reason: '' }
-      : (fresh?.(name) ?? { action: 'build', reason: '' });
+    const seen = blocked ? undefined : observed?.(name);
+    const decision: Freshness = seen?.freshness ?? { action: 'build', reason: '' };
     const action = blocked ? 'unbuildable' : decision.action;
     const selectedAs = selection.addedAncestors.has(name)
       ? 'ancestor'
@@ -99,6 +140,8 @@ export function planBuild(
       selectedAs,
       parents,
       wave: wave.get(name) ?? -1,
+      ...(seen ? { facts: seen.facts } : {}),
+      ...(seen?.blocked && action === 'build' ? { blocked: seen.blocked } : {}),
     });
   }
   const waves: ImageName[][] = [];
@@ -108,4 +151,21 @@ export function planBuild(
     [],
   );
   return { profile: family.profile.name, steps, waves, criticalPath };
+}
+
+/** Why a base image blocks its images, and how to provide one. */
+export function baseMissingMessage(base: string, engine: string, pullTried: boolean): string {
+  return (
+    `base image '${base}' is not in the ${engine} engine ${pullTried ? 'and could not be pulled' : '(kbuild build tries to pull it)'}; provide it: ` +
+    `--base-image REF (any local image, e.g. one made with debootstrap + '${engine} import'), ` +
+    `or '${engine} tag SOME-LOCAL-IMAGE ${base}'`
+  );
+}
+
+/** The builds the plan cannot start, grouped by message (one line per missing base or source). */
+export function blockedSteps(plan: Plan): Map<string, ImageName[]> {
+  const out = new Map<string, ImageName[]>();
+  for (const s of plan.steps)
+    if (s.blocked) out.set(s.blocked.message, [...(out.get(s.blocked.message) ?? []), s.name]);
+  return out;
 }

@@ -1,0 +1,308 @@
+/**
+ * `kbuild build` once its flags are settled: load the family (the workspace read once, each
+ * platform rendered once), observe it, run the build, record the state, write the reports.
+ */
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { writeBuildDir } from '../adapters/build-context.js';
+import { createLogStore } from '../adapters/logs.js';
+import { readState, writeState } from '../adapters/state.js';
+import type { Family } from '../core/family.js';
+import { ok, type ImageName } from '../core/model.js';
+import { blockedSteps } from '../core/plan/plan.js';
+import { shardSelection } from '../core/plan/shard.js';
+import type { BuildOptions } from '../run/build/context.js';
+import type { RegistryView } from '../run/build/registry-view.js';
+import { runBuild } from '../run/build/run-build.js';
+import { stateAfterRun } from '../run/build/state-update.js';
+import { archOf, publishPlatforms, type PlatformRun } from '../run/publish-platforms.js';
+import type { RunSummary } from '../run/summary.js';
+import { table } from '../report/table.js';
+import { UsageError, type Io } from './io.js';
+import {
+  loadProfile,
+  loadWorkspace,
+  profileName,
+  type ProfileOptions,
+  type SelectionOptions,
+  type Workspace,
+} from './load.js';
+import {
+  imagePath,
+  observeFamily,
+  type FamilyObservation,
+  type ObserveSettings,
+} from './observe-family.js';
+import { Failed, type OutputFlags, type ReportFlags } from './options.js';
+import { writeRunReports, type ReportedRun } from './run-reports.js';
+import { interruptible, startRun, writeSummaryJson, type RunSession } from './run-session.js';
+import { loadSelected, shardWeights, type Selected } from './commands/shared.js';
+import type { StateFile } from '../run/ports.js';
+
+export interface BuildSettings {
+  readonly load: ProfileOptions & SelectionOptions;
+  readonly options: BuildOptions;
+  readonly observe: ObserveSettings;
+  readonly output: Omit<OutputFlags, 'engine' | 'summaryJson'>;
+  readonly files: ReportFlags & { readonly summaryJson?: string };
+  /** --platform; undefined: the profile's. */
+  readonly platforms?: readonly string[];
+  readonly archTags: boolean;
+  readonly shard?: { readonly index: number; readonly count: number; readonly waitSeconds: number };
+}
+
+export async function buildFamily(io: Io, patterns: string[], s: BuildSettings): Promise<number> {
+  // The workspace is read once; the profile says the platforms before anything is rendered, and
+  // each platform's family is rendered once.
+  const ws = await loadWorkspace(io, s.load);
+  if (!ws.ok) throw new Failed(ws.failures);
+  const profile = loadProfile(io, ws.value, s.load, profileName(io, ws.value, s.load.profile));
+  if (!profile.ok) throw new Failed(profile.failures);
+  const platforms = s.platforms ?? [...new Set(profile.value.platforms)];
+  if (platforms.length > 1) {
+    if (s.shard) throw new UsageError('--shard builds one platform at a time: add --platform');
+    return buildPlatforms(io, patterns, s, ws.value, platforms);
+  }
+  if (s.archTags) throw new UsageError('--arch-tags needs two or more platforms (--platform)');
+  const first = await loadSelected(io, s.load, patterns, {
+    workspace: ws.value,
+    ...(platforms[0] ? { platform: platforms[0] } : {}),
+  });
+  needsRegistry(s, first.family);
+  const state = await readState(first.root, first.family.profile.name);
+  let one = first;
+  let options = s.options;
+  if (s.shard) {
+    const share = shardSelection(
+      one.family.graph,
+      one.selection,
+      one.family.unbuildable,
+      s.shard,
+      shardWeights(state),
+    );
+    one = { ...one, selection: share.selection };
+    options = { ...options, foreign: share.foreign, shardWaitSeconds: s.shard.waitSeconds };
+  }
+  const ready = await prepareRun(io, one, state, s.observe);
+  if (typeof ready === 'number') return ready;
+  const session = startRun(io, one.root, s.output);
+  return interruptible(session.report, async (signal) => {
+    const summary = await runPrepared(ready, options, session, session.logsDir, signal);
+    session.stop();
+    if (session.live) io.out(''); // the live view printed the table on stderr
+    await writeSummaryJson(io, s.files.summaryJson, summary);
+    await writeRunReports(io, s.files, [reported(ready, summary)], summary);
+    return summary.interrupted ? 130 : summary.ok ? 0 : 1;
+  });
+}
+
+/** --push needs somewhere to push to. */
+function needsRegistry(s: BuildSettings, family: Family): void {
+  if (s.options.push && !family.naming.registry)
+    throw new UsageError(
+      `--push needs a registry: pass --registry HOST[:PORT] or set 'registry' in kbuild.yaml or ${family.profile.file}`,
+    );
+}
+
+/** A family observed and ready to build. */
+interface Prepared extends Selected {
+  readonly state: StateFile;
+  readonly found: FamilyObservation;
+}
+
+/** Observes the family; an exit code when it cannot be built at all (no engine, drifted bases). */
+async function prepareRun(
+  io: Io,
+  loaded: Selected,
+  state: StateFile,
+  settings: ObserveSettings,
+): Promise<Prepared | number> {
+  const { family, selection, root } = loaded;
+  const found = await observeFamily(root, family, selection, state, settings);
+  if (!found.ok) {
+    io.err(`kbuild: no container engine: ${found.message}\n`);
+    return 1;
+  }
+  const { info, observed } = found.value;
+  if (observed.drift.length) {
+    for (const d of observed.drift) io.err(driftMessage(d, info.kind));
+    return 1;
+  }
+  reportObservation(io, found.value);
+  return { ...loaded, state, found: found.value };
+}
+
+/**
+ * What the observation found that a user must hear before anything runs: builds that cannot start
+ * (a base or a source that cannot be had: those images fail, the rest go on), and a registry that
+ * could not be asked. `plan` and `build` say the same.
+ */
+export function reportObservation(io: Io, found: FamilyObservation): void {
+  for (const [message, users] of blockedSteps(found.observed.plan))
+    io.err(`kbuild: ${message} (needed by ${users.join(', ')})\n`);
+  if (found.observed.registryProblem)
+    io.err(
+      `kbuild: warning: the registry could not be asked (${found.observed.registryProblem}); images are looked for in the engine only\n`,
+    );
+}
+
+/** A finished run with what --report, --junit and --metadata-file need beside its summary. */
+const reported = (ready: Prepared, summary: RunSummary): ReportedRun => ({
+  platform: ready.family.platform,
+  summary,
+  plan: ready.found.observed.plan,
+  graph: ready.family.graph,
+  fingerprints: ready.found.observed.fingerprints,
+});
+
+/** Builds a prepared family and records its state. */
+async function runPrepared(
+  ready: Prepared,
+  options: BuildOptions,
+  session: RunSession,
+  logsDir: string,
+  signal: AbortSignal,
+): Promise<RunSummary> {
+  const { family, root, state } = ready;
+  const { engine, info, observed, registry, sources } = ready.found;
+  const buildRoot = join(root, '.kbuild', 'build', state.profile);
+  const summary = await runBuild({
+    family,
+    plan: observed.plan,
+    options,
+    ports: {
+      engine,
+      engineInfo: info,
+      logs: createLogStore(logsDir),
+      prepare: async (name, dockerfile, op) => {
+        const dir = join(buildRoot, name);
+        await writeBuildDir(dir, dockerfile, imagePath(root, family, name as ImageName));
+        const source = family.sources.get(name as ImageName);
+        if (source && sources) {
+          const identity = observed.sources.get(name as ImageName) ?? '';
+          const placed = await sources.place(name, source, identity, dir, op);
+          if (!placed.ok) return placed;
+        }
+        return ok({ contextDir: dir, dockerfile: join(dir, 'Dockerfile') });
+      },
+      now: () => performance.now(),
+      sleep: (ms, s) => delay(ms, undefined, { signal: s }).catch(() => undefined),
+      ...(registry ? { registry } : {}),
+    },
+    id: { runId: session.runId, startedAt: session.started.toISOString() },
+    signal,
+    report: session.report,
+  });
+  await writeState(root, stateAfterRun(state, summary, observed.plan, family.naming.registry));
+  return summary;
+}
+
+/**
+ * Several platforms: the family is rendered and built once per platform, one platform after
+ * another (each in DAG order, in parallel inside it), every image tagged `<tag>-<arch>` locally so
+ * a child builds on its own platform's parent. Images are pushed by digest under their fp tags;
+ * at the end each image gets one manifest list under the shared tag (or `<tag>-<arch>` tags with
+ * --arch-tags), only for images built on every platform (with --publish atomic: only when all were).
+ */
+async function buildPlatforms(
+  io: Io,
+  patterns: string[],
+  s: BuildSettings,
+  workspace: Workspace,
+  platforms: readonly string[],
+): Promise<number> {
+  const options = s.options;
+  const loadPlatform = (platform: string) =>
+    loadSelected(io, s.load, patterns, { workspace, platform, tagSuffix: `-${archOf(platform)}` });
+  const first = await loadPlatform(platforms[0]!);
+  needsRegistry(s, first.family);
+  // The shared tag, without the first platform's suffix.
+  const tag = first.family.naming.tag.slice(0, -`-${archOf(platforms[0]!)}`.length);
+  const session = startRun(io, first.root, s.output);
+  return interruptible(session.report, async (signal) => {
+    const runs: PlatformRun[] = [];
+    const reports: ReportedRun[] = [];
+    let registry: RegistryView | undefined;
+    for (const platform of platforms) {
+      if (signal.aborted) break;
+      const arch = archOf(platform);
+      const loaded = platform === platforms[0] ? first : await loadPlatform(platform);
+      const state = await readState(loaded.root, `${loaded.family.profile.name}@${arch}`);
+      const ready = await prepareRun(io, loaded, state, s.observe);
+      if (typeof ready === 'number') return ready;
+      registry ??= ready.found.registry;
+      const summary = await runPrepared(
+        ready,
+        { ...options, publish: options.push ? 'deferred' : options.publish },
+        session,
+        join(session.logsDir, arch),
+        signal,
+      );
+      runs.push({ platform, family: loaded.family, summary });
+      reports.push({ ...reported(ready, summary), platform });
+    }
+    session.stop();
+    const published =
+      options.push && registry && runs.length
+        ? await publishPlatforms(
+            runs,
+            {
+              tag,
+              archTags: s.archTags,
+              atomic: options.publish === 'atomic',
+              allowedToFail: new Set(first.family.profile.allowedToFail),
+            },
+            registry,
+            signal,
+          )
+        : undefined;
+    if (published && s.output.progress === 'json') {
+      // One more line of the JSON stream, not a table in the middle of it.
+      io.out(`${JSON.stringify({ event: 'published', ...published })}\n`);
+    } else if (published) {
+      io.out(
+        `\n${table(
+          ['IMAGE', 'PUBLISHED', 'PLATFORMS', 'AS'],
+          published.images.map((i) => [
+            i.name,
+            i.status,
+            i.platforms.join(' '),
+            i.status === 'published' ? i.refs.join(' ') : i.message,
+          ]),
+        )}\n${published.message}\n`,
+      );
+    }
+    const interrupted = signal.aborted || runs.some((r) => r.summary.interrupted);
+    const ok =
+      !interrupted &&
+      runs.length === platforms.length &&
+      runs.every((r) => r.summary.ok) &&
+      (published?.published ?? true);
+    await writeSummaryJson(io, s.files.summaryJson, {
+      runId: session.runId,
+      profile: first.family.profile.name,
+      tag,
+      platforms: runs.map((r) => ({ platform: r.platform, ...r.summary })),
+      ...(published ? { manifests: published } : {}),
+      interrupted,
+      ok,
+    });
+    await writeRunReports(io, s.files, reports, {
+      ok,
+      interrupted,
+      ...(published ? { manifests: published } : {}),
+    });
+    return interrupted ? 130 : ok ? 0 : 1;
+  });
+}
+
+/** A base that moved away from its pin: say both digests and both ways out. */
+export function driftMessage(
+  d: { ref: string; pinned: string; now: string },
+  engine: string,
+): string {
+  return (
+    `kbuild.lock: base image '${d.ref}' is ${d.now} in ${engine}, but the lock pins ${d.pinned}; nothing was built. ` +
+    `Accept the new base with 'kbuild lock --profile …' (its images then rebuild as base-moved), or put the pinned image back (${engine} tag <image> ${d.ref}).\n`
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * What one build run is given (family, plan, options, ports) and what its actions share while it
+ * runs: one context object, every piece of shared state declared here, before any action uses it.
+ */
+import type { Family } from '../../core/family.js';
+import type { ImageName } from '../../core/model.js';
+import type { ImageFacts, Plan, PlanStep } from '../../core/plan/plan.js';
+import type { Reporter } from '../events.js';
+import type { ImageLogs } from '../image-logs.js';
+import type { Engine, EngineInfo, LogStore, PrepareContext } from '../ports.js';
+import type { Outcome } from '../scheduler.js';
+import type { ImageTestStatus, PublishSummary } from '../summary.js';
+import type { RegistryView } from './registry-view.js';
+
+export interface BuildOptions {
+  readonly threads: number;
+  readonly pushThreads: number;
+  readonly retries: number;
+  readonly pushRetries: number;
+  /** Per image; 0: none. */
+  readonly timeoutSeconds: number;
+  readonly failFast: boolean;
+  readonly push: boolean;
+  readonly pull: boolean;
+  readonly noCache: boolean;
+  /** Smoke-test each image after its build, before its push (fresh ones too); a failure fails it. */
+  readonly test: boolean;
+  /**
+   * With push: `eager` moves each image's shared tag as soon as it is pushed; `atomic` pushes
+   * images under their fp tags only and moves every shared tag at the end, only when the whole
+   * selection succeeded (so the shared tag always names one complete set); `deferred` pushes
+   * under fp tags only and leaves the shared tags to the caller (one platform of several).
+   */
+  readonly publish: 'eager' | 'atomic' | 'deferred';
+  /**
+   * CI fan-out (--shard): images another job builds, with who builds them. They are waited for in
+   * the registry (by fp tag, up to `shardWaitSeconds`), pulled where a child builds on them here,
+   * and never pushed or tagged by this run.
+   */
+  readonly foreign?: ReadonlyMap<ImageName, string>;
+  readonly shardWaitSeconds?: number;
+}
+
+export interface BuildPorts {
+  readonly engine: Engine;
+  readonly engineInfo: EngineInfo;
+  readonly logs: LogStore;
+  readonly prepare: PrepareContext;
+  /** Monotonic milliseconds. */
+  readonly now: () => number;
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The family's registry; without it every image is pushed through the engine. */
+  readonly registry?: RegistryView;
+}
+
+export interface RunIdentity {
+  readonly runId: string;
+  /** ISO time the run started (for the summary only: never baked into an image). */
+  readonly startedAt: string;
+}
+
+/** Everything a build run is given. */
+export interface BuildRun {
+  readonly family: Family;
+  /** The observed plan: every step to work on carries its facts. */
+  readonly plan: Plan;
+  readonly options: BuildOptions;
+  readonly ports: BuildPorts;
+  readonly id: RunIdentity;
+  readonly signal: AbortSignal;
+  readonly report: Reporter;
+}
+
+/** What the run's actions share while it runs. */
+export interface RunState {
+  readonly logs: ImageLogs;
+  /** Registry-only images something builds on here: they are pulled. */
+  readonly neededHere: ReadonlySet<ImageName>;
+  /** Digests of other shards' images, as found in the registry. */
+  readonly waitedFor: Map<ImageName, string>;
+  /** Unchanged images the registry already holds under the shared tag, with their digest. */
+  readonly published: Map<ImageName, string>;
+  /** Registry-only images whose shared tag this run moved (a manifest copy in the registry). */
+  readonly moved: Set<ImageName>;
+  /** Smoke tests run (or not) with --test. */
+  readonly tested: Map<ImageName, { status: ImageTestStatus; seconds: number | null }>;
+}
+
+export interface BuildContext extends BuildRun {
+  readonly state: RunState;
+  readonly publish: PublishMode;
+  readonly step: (name: ImageName) => PlanStep;
+  readonly facts: (name: ImageName) => ImageFacts;
+}
+
+/**
+ * How pushed images become the family's shared tag (eager, atomic, deferred: see publish.ts).
+ */
+export interface PublishMode {
+  readonly mode: 'eager' | 'atomic' | 'deferred';
+  /**
+   * The registry holds the image's fingerprint as `digest`: eager points the shared tag at it
+   * now; the others leave the shared tag alone. The error text when the registry refused.
+   */
+  adopt(
+    ctx: BuildContext,
+    name: ImageName,
+    digest: string,
+    log: (line: string) => void,
+    signal: AbortSignal,
+  ): Promise<string | undefined>;
+  /** The registry reference an image is pushed as. */
+  pushRef(ctx: BuildContext, name: ImageName): string;
+  /** After the push: eager adds the fp tag beside the shared one (so other hosts find it). */
+  afterPush(
+    ctx: BuildContext,
+    name: ImageName,
+    log: (line: string) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** When every image is done: atomic moves every shared tag, or none. */
+  finish(
+    ctx: BuildContext,
+    outcomes: ReadonlyMap<ImageName, Outcome>,
+  ): Promise<PublishSummary | undefined>;
+}
