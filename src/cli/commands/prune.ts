@@ -16,6 +16,7 @@ import {
 } from '../options.js';
 import { observeFamily } from '../observe-family.js';
 import { loadSelected } from './shared.js';
+import { readState } from '../../adapters/state.js';
 
 interface PruneFlags extends Omit<ProfileOptions, 'registry'>, SelectionOptions {
   /** true for a bare --registry (the family's registry), or the host given. */
@@ -144,7 +145,8 @@ async function pruneLocalCommand(
   flags: PruneFlags,
   json: Record<string, unknown>,
 ): Promise<number> {
-  const found = await observeFamily(root, family, selection, {
+  const state = await readState(root, family.profile.name);
+  const found = await observeFamily(root, family, selection, state, {
     ...(flags.engine ? { engine: flags.engine } : {}),
     force: false,
     registryCache: false,
@@ -160,10 +162,11 @@ async function pruneLocalCommand(
       `kbuild: skipping ${n}: it cannot be built for this profile, so it has no current fingerprint\n`,
     );
   const { registry } = family.naming;
+  const steps = new Map(observed.plan.steps.map((s) => [s.name, s]));
   const r = await pruneLocal(engine, {
     images: names.map((name) => {
       const repo = family.naming.repository(name);
-      const id = observed.local.get(observed.fpRef(name))?.id;
+      const id = steps.get(name)?.facts?.localId;
       return {
         name,
         repositories: registry ? [repo, `${registry}/${repo}`] : [repo],
