@@ -3,7 +3,7 @@ import { imageName } from '../core/model.js';
 import type { RunEvent } from '../run/events.js';
 import type { EngineInfo } from '../run/ports.js';
 import type { Outcome } from '../run/scheduler.js';
-import type { SmokeResult, SmokeSummary } from '../run/smoke.js';
+import type { SmokeResult, SmokeSummary } from '../run/smoke-result.js';
 import type { RunSummary } from '../run/summary.js';
 import { etaSeconds } from './eta.js';
 import { jsonLinesReporter } from './json-lines.js';

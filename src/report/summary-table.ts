@@ -1,5 +1,5 @@
 /** The final table of a run, and its one-line verdict. */
-import type { SmokeSummary } from '../run/smoke.js';
+import type { SmokeSummary } from '../run/smoke-result.js';
 import type { RunSummary } from '../run/summary.js';
 import { table } from './table.js';
 

@@ -3,7 +3,7 @@ import type { ImageName } from '../core/model.js';
 import type { StepAction } from '../core/plan/plan.js';
 import type { EngineInfo } from './ports.js';
 import type { SchedulerEvent } from './scheduler.js';
-import type { SmokeResult, SmokeSummary } from './smoke.js';
+import type { SmokeResult, SmokeSummary } from './smoke-result.js';
 import type { RunSummary } from './summary.js';
 
 export type RunEvent =

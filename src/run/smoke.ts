@@ -9,17 +9,12 @@ import type { ImageMeta, ImageName } from '../core/model.js';
 import type { Reporter } from './events.js';
 import { imageLogs } from './image-logs.js';
 import type { Engine, EngineInfo, LogStore } from './ports.js';
+import type { SmokeResult, SmokeStatus, SmokeSummary, TestRun } from './smoke-result.js';
+
+// The results live in smoke-result.ts (events.ts and summary.ts name them without importing this).
+export type { SmokeResult, SmokeStatus, SmokeSummary, TestRun } from './smoke-result.js';
 
 export type ImageTest = NonNullable<ImageMeta['test']>;
-
-/** How one test run ended. */
-export interface TestRun {
-  readonly status: 'passed' | 'failed' | 'timeout' | 'cancelled';
-  /** The test's exit code, when it ran to its end. */
-  readonly exitCode: number | null;
-  /** Why it did not pass, in one line. */
-  readonly message: string | null;
-}
 
 /** Runs an image's smoke test in a new container of `image` (no network); its output goes to `log`. */
 export async function runTest(
@@ -64,37 +59,6 @@ export async function runTest(
       return { status: 'failed', exitCode: null, message };
     }
   }
-}
-
-export type SmokeStatus = TestRun['status'] | 'no-test' | 'not-built';
-
-export interface SmokeResult {
-  readonly name: ImageName;
-  readonly status: SmokeStatus;
-  /** The reference tested (or that could not be had). */
-  readonly image: string;
-  readonly exitCode: number | null;
-  readonly message: string | null;
-  /** Seconds the test ran (with the pull, when the image had to be pulled). */
-  readonly seconds: number | null;
-  /** The last lines of the test's output, when it did not pass. */
-  readonly tail: readonly string[];
-  readonly log: string | null;
-}
-
-export interface SmokeSummary {
-  readonly runId: string;
-  readonly profile: string;
-  readonly tag: string;
-  readonly threads: number;
-  readonly start: string;
-  readonly seconds: number;
-  readonly engine: EngineInfo;
-  readonly interrupted: boolean;
-  /** True when every test passed (images without a test do not count). */
-  readonly ok: boolean;
-  readonly counts: Readonly<Record<SmokeStatus, number>>;
-  readonly images: readonly SmokeResult[];
 }
 
 export interface SmokePorts {

@@ -2,7 +2,7 @@
 import type { ImageName } from '../core/model.js';
 import type { EngineInfo } from './ports.js';
 import type { Outcome } from './scheduler.js';
-import type { TestRun } from './smoke.js';
+import type { TestRun } from './smoke-result.js';
 
 export type SummaryStatus =
   | 'built'
