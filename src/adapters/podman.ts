@@ -8,29 +8,27 @@
 import { join } from 'node:path';
 import { err, ok, type Digest, type Result } from '../core/model.js';
 import { isLoopbackHost, parseReference } from '../core/dockerfile/reference.js';
-import type { BuildRequest, Engine, EngineFailure, EngineInfo, OpOptions } from '../run/ports.js';
+import type { BuildRequest, Engine, EngineFailure, EngineInfo } from '../run/ports.js';
 import {
-  missingRefs,
-  onPath,
-  pairInspected,
-  parseInspect,
-  readImageId,
-  withTempDir,
+  buildFlags,
+  buildWithIidfile,
+  engineCliOperations,
   onceUntilSuccess,
-  pullImage,
-  runContainer,
-  listRepositoryImages,
-  removeLocalImages,
-} from './docker.js';
-import { commandFailure, lastLine, pushFailure, runCommand, type ExecResult } from './exec.js';
+  onPath,
+  operationLimits,
+  parseJson,
+  QUICK_SECONDS,
+  readImageId,
+  runQuick,
+  withTempDir,
+} from './engine-cli.js';
+import { commandFailure, lastLine, pushFailure, runCommand } from './exec.js';
 
 export interface PodmanEngineOptions {
   /** The podman binary (a path or a name on PATH); default: `podman` on PATH. */
   readonly client?: string;
 }
 
-/** Short engine calls that hang this long are treated as a broken engine. */
-const QUICK_SECONDS = 30;
 /** Output that means podman cannot reach its service (podman --remote) or its storage. */
 const UNAVAILABLE = /Cannot connect to Podman|unable to connect to Podman|database is locked/i;
 
@@ -41,16 +39,7 @@ export function isLoopbackRegistry(ref: string): boolean {
 }
 
 function buildArgs(req: BuildRequest, iidfile: string): string[] {
-  const args = ['build', '--format', 'docker', '--iidfile', iidfile, '-f', req.dockerfile];
-  for (const t of req.tags) args.push('-t', t);
-  for (const [k, v] of Object.entries(req.buildArgs)) args.push('--build-arg', `${k}=${v}`);
-  for (const [k, v] of Object.entries(req.labels)) args.push('--label', `${k}=${v}`);
-  if (req.network) args.push('--network', req.network);
-  if (req.platform) args.push('--platform', req.platform);
-  if (req.pull) args.push('--pull=always');
-  if (req.noCache) args.push('--no-cache');
-  args.push(req.contextDir);
-  return args;
+  return ['build', '--format', 'docker', ...buildFlags(req, iidfile, '--pull=always')];
 }
 
 /** What podman is and whether its storage answers. */
@@ -62,12 +51,11 @@ export async function detectPodman(
   if (!client) {
     return err({ reason: 'engine-unavailable', message: 'podman is not installed (not on PATH)' });
   }
-  const r = await runCommand({
-    file: client,
-    args: ['info', '--format', '{{json .Version}}\t{{.Host.OS}}/{{.Host.Arch}}'],
-    timeoutSeconds: QUICK_SECONDS,
-    killGraceMs: 1000,
-  });
+  const r = await runQuick(client, [
+    'info',
+    '--format',
+    '{{json .Version}}\t{{.Host.OS}}/{{.Host.Arch}}',
+  ]);
   if (r.status !== 'exited' || r.exitCode !== 0) {
     const f = commandFailure(r);
     const why =
@@ -79,12 +67,9 @@ export async function detectPodman(
     return err({ reason: 'engine-unavailable', message: `${client} info: ${why}` });
   }
   const [versionJson = '', platform = ''] = r.stdout.trim().split('\t');
-  let version = 'unknown';
-  try {
-    version = (JSON.parse(versionJson) as { Version?: string }).Version ?? version;
-  } catch {
-    // keep 'unknown': the engine works, only its version text is odd
-  }
+  // An odd version text leaves 'unknown': the engine works all the same.
+  const version =
+    (parseJson(versionJson) as { Version?: string } | null | undefined)?.Version ?? 'unknown';
   return ok({
     kind: 'podman',
     client,
@@ -98,66 +83,31 @@ export async function detectPodman(
 /** An Engine over the podman CLI; detection runs once per engine (a failed one is retried). */
 export function createPodmanEngine(opts: PodmanEngineOptions = {}): Engine {
   const info = onceUntilSuccess(() => detectPodman(opts));
-  const quick = (client: string, args: string[]): Promise<ExecResult> =>
-    runCommand({ file: client, args, timeoutSeconds: QUICK_SECONDS, killGraceMs: 1000 });
+  const noTls = (ref: string) => (isLoopbackRegistry(ref) ? ['--tls-verify=false'] : []);
 
   return {
     kind: 'podman',
     info,
+    ...engineCliOperations({
+      info,
+      unavailable: UNAVAILABLE,
+      pullFlags: noTls,
+      // Without --time 0, podman first waits 10 s for the container to stop by itself.
+      forceRemove: ['rm', '--force', '--time', '0'],
+    }),
 
-    async build(req, op: OpOptions) {
+    async build(req, op) {
       const i = await info();
       if (!i.ok) return i;
       const { client } = i.value;
       op.log(`kbuild: building with podman ${i.value.clientVersion} (${client}), buildah`);
-      return withTempDir(async (dir) => {
-        const iidfile = join(dir, 'iid');
-        const r = await runCommand({
-          file: client,
-          args: buildArgs(req, iidfile),
-          // podman leaves its RUN container (a session of its own) running when signalled, and
-          // its working containers in storage: kill the container, and podman cleans up itself.
-          stopStyle: 'work-first',
-          signal: op.signal,
-          log: op.log,
-          ...(op.timeoutSeconds ? { timeoutSeconds: op.timeoutSeconds } : {}),
-        });
-        if (r.status !== 'exited' || r.exitCode !== 0) return err(commandFailure(r, UNAVAILABLE));
-        const imageId = await readImageId(iidfile);
-        if (!imageId) {
-          return err({
-            reason: 'engine-exit',
-            exitCode: 0,
-            message: 'podman build succeeded but wrote no image id to --iidfile',
-          } as const);
-        }
-        return ok({ imageId });
+      return buildWithIidfile(client, (iidfile) => buildArgs(req, iidfile), op, {
+        name: 'podman',
+        unavailable: UNAVAILABLE,
+        // podman leaves its RUN container (a session of its own) running when signalled, and
+        // its working containers in storage: kill the container, and podman cleans up itself.
+        stopStyle: 'work-first',
       });
-    },
-
-    async tag(source, target) {
-      const i = await info();
-      if (!i.ok) return i;
-      const r = await quick(i.value.client, ['tag', source, target]);
-      if (r.status !== 'exited' || r.exitCode !== 0) return err(commandFailure(r, UNAVAILABLE));
-      return ok(undefined);
-    },
-
-    async pull(ref, op) {
-      const i = await info();
-      const tls = isLoopbackRegistry(ref) ? ['--tls-verify=false'] : [];
-      return i.ok ? pullImage(i.value.client, tls, ref, op, UNAVAILABLE) : i;
-    },
-
-    async run(req, op) {
-      const i = await info();
-      // Without --time 0, podman first waits 10 s for the container to stop by itself.
-      return i.ok
-        ? runContainer(i.value.client, req, op, {
-            unavailable: UNAVAILABLE,
-            forceRemove: ['rm', '--force', '--time', '0'],
-          })
-        : i;
     },
 
     async push(ref, op) {
@@ -167,17 +117,9 @@ export function createPodmanEngine(opts: PodmanEngineOptions = {}): Engine {
         const digestfile = join(dir, 'digest');
         const r = await runCommand({
           file: i.value.client,
-          args: [
-            'push',
-            ...(isLoopbackRegistry(ref) ? ['--tls-verify=false'] : []),
-            '--digestfile',
-            digestfile,
-            ref,
-          ],
+          args: ['push', ...noTls(ref), '--digestfile', digestfile, ref],
           stopStyle: 'work-first',
-          signal: op.signal,
-          log: op.log,
-          ...(op.timeoutSeconds ? { timeoutSeconds: op.timeoutSeconds } : {}),
+          ...operationLimits(op),
         });
         if (r.status !== 'exited' || r.exitCode !== 0) return err(pushFailure(r, UNAVAILABLE));
         const digest = await readImageId(digestfile);
@@ -190,26 +132,6 @@ export function createPodmanEngine(opts: PodmanEngineOptions = {}): Engine {
         }
         return ok({ digest: digest as Digest });
       });
-    },
-
-    async inspect(refs) {
-      const unique = [...new Set(refs)];
-      if (unique.length === 0) return new Map();
-      const i = await info();
-      if (!i.ok) return new Map();
-      const r = await quick(i.value.client, ['image', 'inspect', ...unique]);
-      if (r.status !== 'exited') return new Map();
-      return pairInspected(unique, parseInspect(r.stdout), missingRefs(r.stderr, unique));
-    },
-
-    async listImages(repositories) {
-      const i = await info();
-      return i.ok ? listRepositoryImages(i.value.client, repositories, UNAVAILABLE) : i;
-    },
-
-    async removeImages(refs) {
-      const i = await info();
-      return i.ok ? removeLocalImages(i.value.client, refs, UNAVAILABLE) : i;
     },
   };
 }
