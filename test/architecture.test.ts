@@ -501,6 +501,25 @@ describe('the shape of src/', () => {
     expect(offenders, `files over ${maxLines} lines:\n  ${offenders.join('\n  ')}\n`).toEqual([]);
   });
 
+  it(`has no test, bench or script file over ${maxLines} lines either`, () => {
+    const walk = (dir: string): string[] =>
+      readdirSync(join(repoRoot, dir), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory()
+          ? e.name === 'fixtures' || e.name === 'out'
+            ? []
+            : walk(`${dir}/${e.name}`)
+          : /\.(ts|js|sh)$/.test(e.name)
+            ? [`${dir}/${e.name}`]
+            : [],
+      );
+    const offenders = ['test', 'bench', 'scripts']
+      .flatMap(walk)
+      .map((f) => ({ file: f, lines: lineCount(readFileSync(join(repoRoot, f), 'utf8')) }))
+      .filter((f) => f.lines > maxLines)
+      .map((f) => `${f.file}: ${f.lines} lines`);
+    expect(offenders, `files over ${maxLines} lines:\n  ${offenders.join('\n  ')}\n`).toEqual([]);
+  });
+
   it(`has no folder with more than ${maxTsPerFolder} .ts files directly in it`, () => {
     const perFolder = new Map<string, number>();
     for (const f of files) {
@@ -532,11 +551,15 @@ describe('the shape of src/', () => {
     expect(offenders, `src/core/model.ts imports: ${offenders.join(', ')}`).toEqual([]);
   });
 
-  it('nothing in src/core (tests included) imports from outside src/core', () => {
+  it('nothing in src/core imports from outside src/core (its tests: test/helpers too)', () => {
     const offenders = files
       .filter((f) => f.startsWith('src/core/'))
       .flatMap((f) => importsOf.get(f)!)
-      .filter((i) => !i.target.startsWith('src/core/'))
+      .filter(
+        (i) =>
+          !i.target.startsWith('src/core/') &&
+          !(i.from.endsWith('.test.ts') && i.target.startsWith('test/helpers/')),
+      )
       .map((i) => `${i.from}: '${i.specifier}' (${i.target})`);
     expect(offenders, `src/core imports from outside:\n  ${offenders.join('\n  ')}\n`).toEqual([]);
   });
