@@ -9,7 +9,6 @@ import { createLogStore } from '../adapters/logs.js';
 import { readState, writeState } from '../adapters/state.js';
 import type { Family } from '../core/family.js';
 import { ok, type ImageName } from '../core/model.js';
-import { blockedSteps } from '../core/plan/plan.js';
 import { shardSelection } from '../core/plan/shard.js';
 import type { BuildOptions } from '../run/build/context.js';
 import type { RegistryView } from '../run/build/registry-view.js';
@@ -28,8 +27,10 @@ import {
   type Workspace,
 } from './load.js';
 import {
+  driftMessage,
   imagePath,
   observeFamily,
+  reportObservation,
   type FamilyObservation,
   type ObserveSettings,
 } from './observe-family.js';
@@ -130,20 +131,6 @@ async function prepareRun(
   }
   reportObservation(io, found.value);
   return { ...loaded, state, found: found.value };
-}
-
-/**
- * What the observation found that a user must hear before anything runs: builds that cannot start
- * (a base or a source that cannot be had: those images fail, the rest go on), and a registry that
- * could not be asked. `plan` and `build` say the same.
- */
-export function reportObservation(io: Io, found: FamilyObservation): void {
-  for (const [message, users] of blockedSteps(found.observed.plan))
-    io.err(`kbuild: ${message} (needed by ${users.join(', ')})\n`);
-  if (found.observed.registryProblem)
-    io.err(
-      `kbuild: warning: the registry could not be asked (${found.observed.registryProblem}); images are looked for in the engine only\n`,
-    );
 }
 
 /** A finished run with what --report, --junit and --metadata-file need beside its summary. */
@@ -294,15 +281,4 @@ async function buildPlatforms(
     });
     return interrupted ? 130 : ok ? 0 : 1;
   });
-}
-
-/** A base that moved away from its pin: say both digests and both ways out. */
-export function driftMessage(
-  d: { ref: string; pinned: string; now: string },
-  engine: string,
-): string {
-  return (
-    `kbuild.lock: base image '${d.ref}' is ${d.now} in ${engine}, but the lock pins ${d.pinned}; nothing was built. ` +
-    `Accept the new base with 'kbuild lock --profile …' (its images then rebuild as base-moved), or put the pinned image back (${engine} tag <image> ${d.ref}).\n`
-  );
 }

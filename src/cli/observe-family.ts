@@ -7,6 +7,8 @@ import type { Family } from '../core/family.js';
 import { imageDir } from '../core/naming.js';
 import type { ImageName } from '../core/model.js';
 import type { Selection } from '../core/select.js';
+import { blockedSteps } from '../core/plan/plan.js';
+import type { Io } from './io.js';
 import { observe, type Observed } from '../run/observe.js';
 import { registryView, type RegistryView } from '../run/build/registry-view.js';
 import type { Engine, EngineInfo, StateFile } from '../run/ports.js';
@@ -121,4 +123,29 @@ export async function observeFamily(
 async function familyRegistry(host: string): Promise<RegistryView> {
   const { createRegistryClient } = await import('../adapters/registry/index.js');
   return registryView(createRegistryClient({ retries: 2 }), host);
+}
+
+/**
+ * What the observation found that a user must hear before anything runs: builds that cannot start
+ * (a base or a source that cannot be had: those images fail, the rest go on), and a registry that
+ * could not be asked. `plan` and `build` say the same.
+ */
+export function reportObservation(io: Io, found: FamilyObservation): void {
+  for (const [message, users] of blockedSteps(found.observed.plan))
+    io.err(`kbuild: ${message} (needed by ${users.join(', ')})\n`);
+  if (found.observed.registryProblem)
+    io.err(
+      `kbuild: warning: the registry could not be asked (${found.observed.registryProblem}); images are looked for in the engine only\n`,
+    );
+}
+
+/** A base that moved away from its pin: say both digests and both ways out. */
+export function driftMessage(
+  d: { ref: string; pinned: string; now: string },
+  engine: string,
+): string {
+  return (
+    `kbuild.lock: base image '${d.ref}' is ${d.now} in ${engine}, but the lock pins ${d.pinned}; nothing was built. ` +
+    `Accept the new base with 'kbuild lock --profile …' (its images then rebuild as base-moved), or put the pinned image back (${engine} tag <image> ${d.ref}).\n`
+  );
 }

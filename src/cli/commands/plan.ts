@@ -5,8 +5,7 @@ import { shardSelection } from '../../core/plan/shard.js';
 import { UsageError, type Io } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
 import { profileOptions, selectionOptions, wholeNumber, type Action } from '../options.js';
-import { observeFamily } from '../observe-family.js';
-import { driftMessage, reportObservation } from '../build-run.js';
+import { driftMessage, observeFamily, reportObservation } from '../observe-family.js';
 import { readState } from '../../adapters/state.js';
 import { loadSelected, shardWeights } from './shared.js';
 
