@@ -118,6 +118,7 @@ export async function observe(
     const facts: ImageFacts = {
       fingerprint: fp.fingerprint,
       record: fp.record,
+      fpTag: fingerprintTag(fp.fingerprint),
       fpRef: fpRef(n),
       ...(found ? { localId: found.id } : {}),
       ...(remoteDigest ? { remoteDigest } : {}),

@@ -146,33 +146,6 @@ export type PrepareContext = (
   op: Pick<OpOptions, 'signal' | 'log'>,
 ) => Promise<Result<{ contextDir: string; dockerfile: string }, string>>;
 
-/** What a run asks the registry directly (not through the engine). */
-export interface Publisher {
-  /** The digest the registry holds under repository:tag, undefined when none (or unknown). */
-  current(repository: string, tag: string, signal: AbortSignal): Promise<string | undefined>;
-  /** Adds a tag to a manifest already in the registry: a copy inside it, no layer moves. */
-  alias(
-    repository: string,
-    fromTag: string,
-    toTag: string,
-    signal: AbortSignal,
-  ): Promise<string | undefined>;
-  /** A manifest (or list) with its bytes, undefined when absent or unreadable. */
-  manifest(
-    repository: string,
-    reference: string,
-    signal: AbortSignal,
-  ): Promise<{ digest: string; mediaType: string; size: number; body: string } | undefined>;
-  /** Stores a manifest (or list) under a tag; the registry's digest, or why it refused. */
-  put(
-    repository: string,
-    tag: string,
-    mediaType: string,
-    body: string,
-    signal: AbortSignal,
-  ): Promise<{ digest: string } | { error: string }>;
-}
-
 /** .kbuild/state/<profile>.json: per image, its fingerprint and record as of its last success. */
 export interface ImageState {
   readonly fingerprint: string;

@@ -19,6 +19,8 @@ export type StepAction = 'build' | 'fresh' | 'retag' | 'unbuildable';
 export interface ImageFacts {
   readonly fingerprint: Fingerprint;
   readonly record: FingerprintRecord;
+  /** The tag naming the fingerprint, e.g. fp-0123… (locally and in the registry). */
+  readonly fpTag: string;
   /** The local reference carrying the fingerprint, e.g. kbuild/base:fp-0123… */
   readonly fpRef: string;
   /** Id of the local image carrying the fingerprint (fresh and retagged images). */

@@ -4,7 +4,6 @@
  * Then its push. The scheduler calls `buildStep` and `pushStep`; each returns a value, never throws
  * for an expected failure.
  */
-import { fingerprintTag } from '../../core/naming.js';
 import type { ImageName } from '../../core/model.js';
 import type { PlanStep } from '../../core/plan/plan.js';
 import type { EngineFailure } from '../ports.js';
@@ -142,7 +141,7 @@ async function takeFromRegistry(
   const forTest = !foreign && testsHere(ctx, name);
   let imageId = '';
   if (state.neededHere.has(name) || forTest) {
-    const remoteRef = `${family.naming.registry}/${facts.fpRef}`;
+    const remoteRef = family.naming.remoteRef(name, facts.fpTag);
     const why = state.neededHere.has(name) ? 'for the images built on it' : 'for its smoke test';
     log(`kbuild: ${name} is up to date in the registry; pulling it ${why}`);
     const r = await ports.engine.pull(remoteRef, { signal, log });
@@ -175,7 +174,7 @@ async function waitForShard(
   const owner = ctx.options.foreign!.get(name)!;
   const registry = ports.registry;
   const repo = family.naming.repository(name);
-  const fpTag = fingerprintTag(ctx.facts(name).fingerprint);
+  const fpTag = ctx.facts(name).fpTag;
   const limit = ctx.options.shardWaitSeconds ?? 0;
   const deadline = ports.now() + limit * 1000;
   const look = async () => {
@@ -253,7 +252,7 @@ async function fromFingerprint(
   const repo = ctx.family.naming.repository(name);
   let digest = known;
   if (!digest) {
-    const r = await registry.digest(repo, fingerprintTag(ctx.facts(name).fingerprint), signal);
+    const r = await registry.digest(repo, ctx.facts(name).fpTag, signal);
     digest = r.ok ? r.value : undefined;
   }
   if (!digest) return undefined;

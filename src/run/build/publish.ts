@@ -5,13 +5,12 @@
  *   whole selection succeeded, so the shared tag always names one complete set;
  * - deferred: fp tags only; the caller publishes (one platform of several: manifest lists).
  */
-import { fingerprintTag } from '../../core/naming.js';
 import type { ImageName } from '../../core/model.js';
 import type { Outcome } from '../scheduler.js';
 import type { PublishSummary } from '../summary.js';
 import type { BuildContext, PublishMode } from './context.js';
 
-const fpTagOf = (ctx: BuildContext, name: ImageName) => fingerprintTag(ctx.facts(name).fingerprint);
+const fpTagOf = (ctx: BuildContext, name: ImageName) => ctx.facts(name).fpTag;
 
 /** Pushes under the fp tag; the shared tag is not touched during the run. */
 const underFingerprint = {
