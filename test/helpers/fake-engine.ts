@@ -6,23 +6,19 @@
  * in-memory registry, so tag, inspect and push agree with what was built. Ids and digests are
  * sha256 over the inputs, so the same inputs give the same id in every run.
  *
- * When the Dockerfile exists on disk it is read and "run": FROM (a stored image, an earlier
- * stage, or a base "pulled" out of thin air unless `offline`), ARG/ENV with `$X` expansion,
- * COPY of context files, LABEL, and RUN steps made of `echo ... [> file]`, `cat file`,
- * `sleep N`, `exit N`, `true`, `false`, `nc HOST PORT` (refused unless the network is `host`)
- * joined by `&&`, `;` or new lines; anything else in a RUN is accepted and does nothing. `run` (a
- * container) runs its command, or its `sh -c` script, in that same shell over the image's files,
- * with a `/proc/net/dev` that has only `lo` unless the network is `host`.
+ * When the Dockerfile exists on disk it is read and "run" (fake-dockerfile.ts): FROM, ARG/ENV,
+ * COPY, LABEL, and RUN steps in a small shell of `echo`, `cat`, `sleep`, `exit`, `true`, `false`
+ * and `nc` (refused unless the network is `host`). `run` (a container) runs its command, or its
+ * `sh -c` script, in that same shell over the image's files, with a `/proc/net/dev` that has only
+ * `lo` unless the network is `host`.
  *
  * Control: `hold` keeps matching builds open until `release`; `failBuild`/`failPush` inject
- * failures; `scriptRun` scripts a container's output, exit code and duration; `started` waits for a build to start. Timeouts and aborts are honoured with the
- * global timers, so vitest's fake timers drive them too.
+ * failures; `scriptRun` scripts a container's output, exit code and duration; `started` waits for
+ * a build to start. Timeouts and aborts are honoured with the global timers, so vitest's fake
+ * timers drive them too (fake-engine-controls.ts).
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
 import { err, ok, type Digest, type Result } from '../../src/core/model.js';
-import { canonicalName, parseReference } from '../../src/core/dockerfile/reference.js';
+import { parseReference } from '../../src/core/dockerfile/reference.js';
 import type {
   BuildRequest,
   Engine,
@@ -30,14 +26,25 @@ import type {
   EngineInfo,
   ListedImage,
   LocalImage,
-  OpOptions,
   RunRequest,
 } from '../../src/run/ports.js';
+import {
+  buildMatches,
+  refMatches,
+  stopper,
+  storeKey,
+  type BuildMatcher,
+  type RefMatcher,
+} from './fake-engine-controls.js';
+import {
+  runDockerfile,
+  runShell,
+  sha256,
+  type DockerfileBases,
+  type FakeImage,
+} from './fake-dockerfile.js';
 
-/** Picks builds: a tag (exact, or its repository, or the repository's last component), a pattern, or a predicate. */
-export type BuildMatcher = string | RegExp | ((req: BuildRequest) => boolean);
-/** Picks pushes by reference. */
-export type RefMatcher = string | RegExp | ((ref: string) => boolean);
+export type { BuildMatcher, RefMatcher } from './fake-engine-controls.js';
 
 export interface FakeImageSeed {
   readonly labels?: Readonly<Record<string, string>>;
@@ -60,12 +67,6 @@ export interface FakeEngineOptions {
   readonly unavailable?: string;
   /** Overrides of what `info()` answers. */
   readonly info?: Partial<EngineInfo>;
-}
-
-interface StoredImage {
-  readonly id: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly files: ReadonlyMap<string, string>;
 }
 
 interface Held {
@@ -126,127 +127,10 @@ export interface FakeEngine extends Engine {
   remove(refs: readonly string[]): void;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-/** The store's key for a reference: its canonical name (`busybox` -> `docker.io/library/busybox:latest`). */
-function key(ref: string): string {
-  const r = parseReference(ref);
-  return r.ok ? canonicalName(r.value) : ref;
-}
-
-function matchesTag(tag: string, m: string): boolean {
-  if (tag === m || key(tag) === key(m)) return true;
-  const r = parseReference(tag);
-  if (!r.ok) return false;
-  return r.value.path === m || r.value.path.split('/').at(-1) === m;
-}
-
-function buildMatches(m: BuildMatcher, req: BuildRequest): boolean {
-  if (typeof m === 'function') return m(req);
-  if (typeof m === 'string') return req.tags.some((t) => matchesTag(t, m));
-  return req.tags.some((t) => m.test(t));
-}
-
-function refMatches(m: RefMatcher, ref: string): boolean {
-  if (typeof m === 'function') return m(ref);
-  if (typeof m === 'string') return ref === m || matchesTag(ref, m);
-  return m.test(ref);
-}
-
-/** Expands `$X` and `${X}` from `vars` (unknown ones expand to nothing, as in sh). */
-function expand(text: string, vars: ReadonlyMap<string, string>): string {
-  return text.replace(
-    /\$\{(\w+)\}|\$(\w+)/g,
-    (_, a: string | undefined, b: string | undefined) => vars.get(a ?? b ?? '') ?? '',
-  );
-}
-
-/** Removes one level of shell quotes (good enough for `echo "a b"`). */
-const unquote = (s: string) =>
-  s.replace(/"([^"]*)"|'([^']*)'/g, (_, a?: string, b?: string) => a ?? b ?? '');
-
-/** Dockerfile lines with continuations joined, comments and blank lines dropped. */
-function instructions(text: string): { op: string; rest: string }[] {
-  const joined = text.replace(/\\\r?\n/g, ' ');
-  const out: { op: string; rest: string }[] = [];
-  for (const raw of joined.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const m = /^(\S+)\s*(.*)$/.exec(line);
-    if (m) out.push({ op: m[1]!.toUpperCase(), rest: m[2]! });
-  }
-  return out;
-}
-
-/** `K=V K2="V 2"` or `K V` (ENV/LABEL/ARG forms). */
-function keyValues(
-  rest: string,
-  vars: ReadonlyMap<string, string>,
-): [string, string | undefined][] {
-  if (!rest.includes('=')) {
-    const [k, ...v] = rest.split(/\s+/);
-    return k ? [[k, v.length ? expand(unquote(v.join(' ')), vars) : undefined]] : [];
-  }
-  const out: [string, string | undefined][] = [];
-  for (const m of rest.matchAll(/([\w.-]+)(?:=("[^"]*"|'[^']*'|\S*))?/g)) {
-    out.push([m[1]!, m[2] === undefined ? undefined : expand(unquote(m[2]), vars)]);
-  }
-  return out;
-}
-
-type Stop =
-  { readonly reason: 'timeout'; readonly seconds: number } | { readonly reason: 'cancelled' };
-
-/** Aborts with the op's signal or its timeout, whichever comes first. */
-function stopper(op: Pick<OpOptions, 'signal' | 'timeoutSeconds'>) {
-  let stop: Stop | undefined;
-  const listeners: ((s: Stop) => void)[] = [];
-  const fire = (s: Stop) => {
-    if (stop) return;
-    stop = s;
-    for (const l of listeners.splice(0)) l(s);
-  };
-  const onAbort = () => fire({ reason: 'cancelled' });
-  if (op.signal.aborted) onAbort();
-  else op.signal.addEventListener('abort', onAbort, { once: true });
-  const timer =
-    op.timeoutSeconds && op.timeoutSeconds > 0
-      ? setTimeout(
-          () => fire({ reason: 'timeout', seconds: op.timeoutSeconds! }),
-          op.timeoutSeconds * 1000,
-        )
-      : undefined;
-  const stopped = new Promise<Stop>((resolve) => (stop ? resolve(stop) : listeners.push(resolve)));
-  return {
-    get stop() {
-      return stop;
-    },
-    /** Waits for `work` unless stopped first; after a stop, resolves with the stop. */
-    race<T>(work: Promise<T>): Promise<{ value: T } | { stop: Stop }> {
-      return Promise.race([work.then((value) => ({ value })), stopped.then((s) => ({ stop: s }))]);
-    },
-    /** A timer that ends early when stopped (so no timer outlives the operation). */
-    sleep(ms: number): Promise<void> {
-      return new Promise<void>((resolve) => {
-        if (stop) return resolve();
-        const t = setTimeout(resolve, ms);
-        listeners.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    },
-    dispose() {
-      if (timer) clearTimeout(timer);
-      op.signal.removeEventListener('abort', onAbort);
-    },
-  };
-}
-
 /** Creates a fake engine; see the module comment for what it simulates. */
 export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
-  const images = new Map<string, StoredImage>();
-  const tags = new Map<string, string>(); // key(ref) -> id
+  const images = new Map<string, FakeImage>();
+  const tags = new Map<string, string>(); // storeKey(ref) -> id
   const registry = new Map<string, Digest>();
   /** What the in-memory registry serves: reference -> image id (for pulls). */
   const registryImages = new Map<string, string>();
@@ -275,8 +159,8 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
 
   /** Image id -> the order it was first made in (its "creation time" for listImages). */
   const made = new Map<string, number>();
-  const store = (seed: FakeImageSeed, idInput: string): StoredImage => {
-    const img: StoredImage = {
+  const store = (seed: FakeImageSeed, idInput: string): FakeImage => {
+    const img: FakeImage = {
       id: `sha256:${sha256(idInput)}`,
       labels: { ...seed.labels },
       files: new Map(Object.entries(seed.files ?? {})),
@@ -286,11 +170,11 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
     return img;
   };
   for (const [ref, seed] of Object.entries(opts.images ?? {})) {
-    tags.set(key(ref), store(seed, `seed ${key(ref)} ${JSON.stringify(seed)}`).id);
+    tags.set(storeKey(ref), store(seed, `seed ${storeKey(ref)} ${JSON.stringify(seed)}`).id);
   }
 
-  const lookup = (ref: string): StoredImage | undefined => {
-    const id = tags.get(key(ref));
+  const lookup = (ref: string): FakeImage | undefined => {
+    const id = tags.get(storeKey(ref));
     if (id) return images.get(id);
     const hex = ref.replace(/^sha256:/, '');
     if (!/^[0-9a-f]{12,64}$/.test(hex)) return undefined;
@@ -299,168 +183,16 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
 
   const first = (req: BuildRequest) => req.tags[0] ?? '<untagged>';
 
-  /** Runs one RUN instruction's simple shell; answers the exit code. */
-  async function runStep(
-    cmd: string,
-    vars: ReadonlyMap<string, string>,
-    files: Map<string, string>,
-    log: (l: string) => void,
-    sleep: (ms: number) => Promise<void>,
-    network: string,
-  ): Promise<number> {
-    for (const part of cmd.split(/&&|;|\n/).map((p) => p.trim())) {
-      if (!part) continue;
-      const [word = '', ...args] = part.split(/\s+/);
-      const rest = expand(args.join(' '), vars);
-      switch (word) {
-        case 'echo': {
-          const m = /^(.*?)\s*(>>?)\s*(\S+)$/.exec(rest);
-          const text = unquote(m ? m[1]! : rest);
-          if (!m) log(text);
-          else files.set(m[3]!, (m[2] === '>>' ? (files.get(m[3]!) ?? '') : '') + `${text}\n`);
-          break;
-        }
-        case 'cat':
-          for (const f of rest.split(/\s+/).filter(Boolean)) {
-            const c = files.get(f);
-            if (c === undefined) {
-              log(`cat: can't open '${f}': No such file or directory`);
-              return 1;
-            }
-            for (const l of c.replace(/\n$/, '').split('\n')) log(l);
-          }
-          break;
-        case 'sleep':
-          await sleep(Number(rest) * 1000 || 0);
-          break;
-        case 'exit':
-          if (Number(rest) !== 0) return Number(rest) || 1;
-          return 0;
-        case 'false':
-          return 1;
-        case 'nc':
-          if (network !== 'host') {
-            log(`nc: can't connect to remote host (${args.at(-2) ?? ''}): Connection refused`);
-            return 1;
-          }
-          break;
-        default:
-          break; // true, and anything the fake does not model
-      }
-    }
-    return 0;
-  }
-
-  /** Reads and "runs" a Dockerfile; answers the image to store or a failure. */
-  async function simulate(
-    req: BuildRequest,
-    log: (l: string) => void,
-    sleep: (ms: number) => Promise<void>,
-  ): Promise<
-    Result<
-      { labels: Record<string, string>; files: Map<string, string>; trace: string[] },
-      EngineFailure
-    >
-  > {
-    const text = await readFile(req.dockerfile, 'utf8').catch(() => '');
-    const stages = new Map<
-      string,
-      { labels: Record<string, string>; files: Map<string, string> }
-    >();
-    const globalArgs = new Map<string, string>();
-    let vars = new Map<string, string>();
-    let labels: Record<string, string> = {};
-    let files = new Map<string, string>();
-    const trace: string[] = [];
-    let inStage = false;
-    const argValue = (k: string, dflt: string | undefined) => req.buildArgs[k] ?? dflt;
-    const steps = instructions(text);
-    for (const [n, { op, rest }] of steps.entries()) {
-      const line = `${op} ${rest}`;
-      log(`#${n + 1} ${line}`);
-      trace.push(line);
-      switch (op) {
-        case 'ARG':
-          for (const [k, v] of keyValues(rest, inStage ? vars : globalArgs)) {
-            const value = argValue(k, v ?? (inStage ? globalArgs.get(k) : undefined));
-            if (value !== undefined) (inStage ? vars : globalArgs).set(k, value);
-          }
-          break;
-        case 'FROM': {
-          const m = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?/i.exec(rest);
-          const ref = expand(m?.[1] ?? '', globalArgs);
-          const stage = stages.get(ref);
-          let parent:
-            { labels: Record<string, string>; files: ReadonlyMap<string, string> } | undefined =
-            stage;
-          if (!parent && ref !== 'scratch') {
-            let img = lookup(ref);
-            if (!img) {
-              if (opts.offline) {
-                const message = `pull access denied for ${ref}, repository does not exist or may require 'docker login'`;
-                log(`ERROR: ${message}`);
-                return err({ reason: 'engine-exit', exitCode: 1, message });
-              }
-              log(`#${n + 1} pulling ${ref}`);
-              img = store({}, `pulled ${key(ref)}`);
-              tags.set(key(ref), img.id);
-            }
-            parent = img;
-            trace.push(`parent ${img.id}`);
-          }
-          labels = { ...parent?.labels };
-          files = new Map(parent?.files ?? []);
-          vars = new Map();
-          inStage = true;
-          if (m?.[2]) stages.set(m[2], { labels, files });
-          break;
-        }
-        case 'ENV':
-          for (const [k, v] of keyValues(rest, vars)) vars.set(k, v ?? '');
-          break;
-        case 'LABEL':
-          for (const [k, v] of keyValues(rest, vars)) labels[k] = v ?? '';
-          break;
-        case 'COPY':
-        case 'ADD': {
-          const words = rest.split(/\s+/).filter((w) => !w.startsWith('--'));
-          const dest = expand(words.pop() ?? '/', vars);
-          for (const src of words) {
-            const content = await readFile(join(req.contextDir, src), 'utf8').catch(
-              () => undefined,
-            );
-            if (content === undefined) {
-              const message = `failed to compute cache key: "/${src}" not found: not found`;
-              log(`ERROR: ${message}`);
-              return err({ reason: 'engine-exit', exitCode: 1, message });
-            }
-            trace.push(`file ${src} ${sha256(content)}`);
-            files.set(dest.endsWith('/') ? posix.join(dest, posix.basename(src)) : dest, content);
-          }
-          break;
-        }
-        case 'RUN': {
-          const code = await runStep(
-            rest,
-            vars,
-            files,
-            (l) => log(`#${n + 1} ${l}`),
-            sleep,
-            req.network,
-          );
-          if (code !== 0) {
-            const message = `process "/bin/sh -c ${rest}" did not complete successfully: exit code: ${code}`;
-            log(`ERROR: ${message}`);
-            return err({ reason: 'engine-exit', exitCode: 1, message });
-          }
-          break;
-        }
-        default:
-          break;
-      }
-    }
-    return ok({ labels, files, trace });
-  }
+  /** Where FROM in a Dockerfile finds images; an image not in the store is "pulled" empty. */
+  const bases: DockerfileBases = {
+    lookup,
+    offline: opts.offline,
+    pull: (ref) => {
+      const img = store({}, `pulled ${storeKey(ref)}`);
+      tags.set(storeKey(ref), img.id);
+      return img;
+    },
+  };
 
   const engine: FakeEngine = {
     kind: 'fake',
@@ -528,12 +260,13 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
             message: failure.message,
           });
         }
-        const sim = await simulate(
+        const sim = await runDockerfile(
           req,
           (l) => {
             if (!s.stop) op.log(l);
           },
           (ms) => s.sleep(ms),
+          bases,
         );
         if (s.stop) return err(s.stop);
         if (!sim.ok) return sim;
@@ -548,7 +281,7 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           }),
         )}`;
         images.set(id, { id, labels, files: sim.value.files });
-        for (const t of req.tags) tags.set(key(t), id);
+        for (const t of req.tags) tags.set(storeKey(t), id);
         return ok({ imageId: id });
       };
       try {
@@ -576,7 +309,7 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           } as const),
         );
       }
-      tags.set(key(target), img.id);
+      tags.set(storeKey(target), img.id);
       calls.push(`tag ${source} ${target}`);
       return Promise.resolve(ok(undefined));
     },
@@ -610,8 +343,8 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
             return err({ reason: 'push-failed', message, transient: false });
           }
           const digest = `sha256:${sha256(`manifest ${img.id}`)}` as Digest;
-          registry.set(key(ref), digest);
-          registryImages.set(key(ref), img.id);
+          registry.set(storeKey(ref), digest);
+          registryImages.set(storeKey(ref), img.id);
           op.log(`${parsed.value.tag ?? 'latest'}: digest: ${digest} size: 527`);
           return ok({ digest });
         };
@@ -626,7 +359,7 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
 
     pull(ref, op) {
       calls.push(`pull ${ref}`);
-      const id = registryImages.get(key(ref));
+      const id = registryImages.get(storeKey(ref));
       if (!id) {
         return Promise.resolve(
           err({
@@ -636,7 +369,7 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           } as const),
         );
       }
-      tags.set(key(ref), id);
+      tags.set(storeKey(ref), id);
       op.log(`Pulled ${ref}`);
       return Promise.resolve(ok({ imageId: id }));
     },
@@ -666,7 +399,7 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
         const files = new Map(img.files);
         const lo = '    lo:       0       0    0    0    0     0          0         0';
         files.set('/proc/net/dev', req.network === 'host' ? `${lo}\n  eth0: 0 0\n` : `${lo}\n`);
-        return runStep(
+        return runShell(
           cmd,
           new Map(),
           files,
@@ -702,7 +435,7 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
       const listed = new Map<string, ListedImage & { refs: string[] }>();
       for (const [k, id] of tags) {
         const r = parseReference(k);
-        const asked = repositories.find((a) => r.ok && key(`${a}:${r.value.tag}`) === k);
+        const asked = repositories.find((a) => r.ok && storeKey(`${a}:${r.value.tag}`) === k);
         const img = images.get(id);
         if (!r.ok || asked === undefined || !img) continue;
         const entry = listed.get(id) ?? {
@@ -719,7 +452,7 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
 
     removeImages(refs) {
       calls.push(`rmi ${refs.join(' ')}`);
-      const unknown = refs.find((r) => !tags.has(key(r)));
+      const unknown = refs.find((r) => !tags.has(storeKey(r)));
       if (unknown) {
         return Promise.resolve(
           err({
@@ -729,8 +462,8 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           } as const),
         );
       }
-      const ids = new Set(refs.map((r) => tags.get(key(r))!));
-      for (const r of refs) tags.delete(key(r));
+      const ids = new Set(refs.map((r) => tags.get(storeKey(r))!));
+      for (const r of refs) tags.delete(storeKey(r));
       // An image goes with its last tag, as with `docker rmi`.
       for (const id of ids) if (![...tags.values()].includes(id)) images.delete(id);
       return Promise.resolve(ok(undefined));
@@ -796,10 +529,10 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
       return lookup(ref)?.files.get(path);
     },
     registryDigest(ref) {
-      return registry.get(key(ref));
+      return registry.get(storeKey(ref));
     },
     remove(refs) {
-      for (const r of refs) tags.delete(key(r));
+      for (const r of refs) tags.delete(storeKey(r));
     },
   };
   return engine;
