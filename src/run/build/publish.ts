@@ -101,7 +101,10 @@ async function publishAll(
       message: `nothing published: ${why}; the shared tag ${naming.tag} still names the previous complete set`,
     };
   }
-  const moving = done.filter((x) => x.status === 'pushed').map((x) => x.name);
+  // Another shard's images are its to publish, never this run's.
+  const moving = done
+    .filter((x) => x.status === 'pushed' && !ctx.options.foreign?.has(x.name))
+    .map((x) => x.name);
   const results = await Promise.all(
     moving.map(async (name) => {
       const repo = naming.repository(name);

@@ -9,6 +9,7 @@ import { imageName } from '../../core/model.js';
 import { baseMissingMessage } from '../../core/plan/plan.js';
 import {
   buildWorld,
+  factsOf,
   IMAGES,
   ref,
   REGISTRY,
@@ -226,6 +227,42 @@ describe('runBuild: what each image slot does', () => {
     expect(r.image('app').message).toBe("parent 'lib' failed");
     expect(builds(r)).toEqual([ref('edge')]);
     expect(r.summary.ok).toBe(false);
+  });
+});
+
+describe("runBuild: another shard's images (regressions)", () => {
+  it('with --publish atomic, does not move the shared tag of an image another shard builds', async () => {
+    const pushed = await w.run({ push: true, publish: 'deferred' });
+    const fpTag = pushed.fpTag('base');
+    const manifest = w.registry.store.get(`kt/base:${fpTag}`)!;
+    await w.forgetLocal();
+    w.registry.store.clear();
+    w.onSleep = () => void w.registry.put('kt/base', fpTag, manifest.mediaType, manifest.body);
+    const foreign = new Map([[imageName('base'), 'shard 1/2']]);
+    const r = await w.run({
+      push: true,
+      publish: 'atomic',
+      threads: 1,
+      foreign,
+      shardWaitSeconds: 60,
+    });
+    expect(r.summary.publish!.published).toBe(true);
+    expect(r.registryCalls).not.toContain(`copy kt/base:${fpTag} t1`);
+    expect(r.summary.publish!.moved).not.toContain('base');
+    expect(r.summary.publish!.moved).toEqual(expect.arrayContaining(['lib', 'tools', 'app']));
+  });
+
+  it('does not pull the parents of an image another shard builds', async () => {
+    await w.run({ push: true, publish: 'deferred' });
+    await w.forgetLocal();
+    w.write('images/app/app.txt', 'changed\n');
+    const observed = await w.observe(); // app: build; base, edge, lib, tools: from the registry
+    const fp = factsOf(observed, 'app').fingerprint;
+    w.onSleep = () =>
+      void w.registry.put('kt/app', `fp-${fp.slice(0, 24)}`, 'm', 'app by shard 2/2');
+    const foreign = new Map([[imageName('app'), 'shard 2/2']]);
+    const r = await w.run({ push: true, threads: 1, foreign, shardWaitSeconds: 60 }, { observed });
+    expect(pulls(r)).toEqual([]);
   });
 });
 

@@ -8,7 +8,7 @@ import type { Plan } from '../../core/plan/plan.js';
 import { imageLogs } from '../image-logs.js';
 import { schedule, type Job } from '../scheduler.js';
 import type { RunSummary } from '../summary.js';
-import { buildStep, pushStep } from './actions.js';
+import { buildStep, pushStep, workOf } from './actions.js';
 import type { BuildContext, BuildRun, RunState } from './context.js';
 import { publishModes } from './publish.js';
 import { summarise } from './summarise.js';
@@ -35,8 +35,13 @@ export async function runBuild(run: BuildRun): Promise<RunSummary> {
   const jobs = planJobs(plan);
   const state: RunState = {
     logs: imageLogs(ports.logs, report),
-    // Images only the registry has are pulled only when something builds on them here.
-    neededHere: new Set(plan.steps.filter((s) => s.action === 'build').flatMap((s) => s.parents)),
+    // Images only the registry has are pulled only when something builds on them here (not
+    // another shard, not a build that cannot start).
+    neededHere: new Set(
+      plan.steps
+        .filter((s) => workOf(s, o.foreign) === 'build' && !s.blocked)
+        .flatMap((s) => s.parents),
+    ),
     waitedFor: new Map(),
     published: new Map(),
     moved: new Set(),

@@ -44,7 +44,7 @@ export async function summarise(
         (outcome.status === 'pushed' && state.published.has(step.name))) &&
       (step.action === 'fresh' || step.action === 'retag');
     const status = step.action === 'retag' || state.moved.has(step.name) ? 'retagged' : 'fresh';
-    const digest = summary.digest ?? step.facts?.remoteDigest ?? null;
+    const digest = summary.digest || step.facts?.remoteDigest || null;
     const owner = ctx.options.foreign?.get(step.name);
     if (owner !== undefined && succeeded(outcome.status))
       out.push({ ...summary, status: 'fresh', message: `built by ${owner}`, digest });
