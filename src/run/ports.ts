@@ -3,6 +3,7 @@
  * (src/adapters), tests use fakes (test/helpers/fake-engine.ts); the scheduler only sees these.
  */
 import type { FingerprintRecord } from '../core/plan/fingerprint.js';
+import type { Inventory } from '../core/packages/inventory.js';
 import type { Digest, Result } from '../core/model.js';
 
 export type EngineKind = 'docker' | 'podman' | 'fake';
@@ -158,6 +159,16 @@ export interface ImageState {
   readonly seconds?: number;
   /** This fingerprint passed its smoke test (`build --test` need not run it again). */
   readonly testPassed?: boolean;
+  /**
+   * The image's package inventory, read after its build (or when an update check first needed
+   * it), for the image `imageId` names.
+   */
+  readonly packages?: Inventory;
+  /**
+   * Package updates a rebuild did not apply (the template never upgrades them): package name ->
+   * the candidate version that was not applied, so the same candidate does not rebuild it again.
+   */
+  readonly notApplied?: Readonly<Record<string, string>>;
 }
 
 export interface StateFile {
