@@ -13,7 +13,6 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rng, writeFamily } from './families.js';
-import { readState } from '../dist/adapters/state.js';
 import { loadSelected } from '../dist/cli/commands/shared.js';
 import { observeFamily } from '../dist/cli/observe-family.js';
 import { runBuild } from '../dist/run/build/run-build.js';
