@@ -335,6 +335,7 @@ async function runContainer(
       '--network',
       req.network,
       ...(req.user ? ['--user', req.user] : []),
+      ...(req.entrypoint ? ['--entrypoint', req.entrypoint] : []),
       req.image,
       ...req.command,
     ],

@@ -67,6 +67,8 @@ export interface RunRequest {
   readonly network: string;
   /** Run as this user instead of the image's. */
   readonly user?: string;
+  /** Run this program instead of the image's entrypoint (e.g. `sh` for a script of kbuild's). */
+  readonly entrypoint?: string;
 }
 
 export interface LocalImage {
