@@ -31,6 +31,7 @@ import {
   imagePath,
   observeFamily,
   reportObservation,
+  strictCheckFailure,
   type FamilyObservation,
   type ObserveSettings,
 } from './observe-family.js';
@@ -130,6 +131,11 @@ async function prepareRun(
     return 1;
   }
   reportObservation(io, found.value);
+  const strict = strictCheckFailure(family, settings, found.value);
+  if (strict) {
+    io.err(strict);
+    return 1;
+  }
   return { ...loaded, state, found: found.value };
 }
 

@@ -31,11 +31,19 @@ export interface ObserveSettings {
   readonly force: boolean;
   /** false: do not look for images with the same fingerprint in the registry. */
   readonly registryCache?: boolean;
+  /** --check-updates[=strict] / --no-check-updates; default: the profile's, else kbuild.yaml's. */
+  readonly checkUpdates?: CheckUpdates;
   /** Pull external bases the engine lacks before fingerprinting (build, not plan). */
   readonly pullBases?: boolean;
   /** An engine already chosen (benchmarks drive a fake one); default: detected. */
   readonly use?: { engine: Engine; info: EngineInfo };
 }
+
+export type CheckUpdates = 'off' | 'on' | 'strict';
+
+/** Whether to check packages for updates: the flag, else the profile's, else kbuild.yaml's. */
+export const checkUpdatesOf = (family: Family, opts: Pick<ObserveSettings, 'checkUpdates'>) =>
+  opts.checkUpdates ?? family.profile.checkUpdates ?? family.project.checkUpdates;
 
 /** An image's directory on disk. */
 export const imagePath = (root: string, family: Family, name: ImageName) =>
@@ -104,6 +112,14 @@ export async function observeFamily(
               sources.identify(n, family.sources.get(n)!, AbortSignal.timeout(120_000)),
           }
         : {}),
+      ...(checkUpdatesOf(family, opts) !== 'off'
+        ? {
+            checkUpdates: {
+              network: family.profile.network,
+              signal: AbortSignal.timeout(1_800_000),
+            },
+          }
+        : {}),
     },
     opts.force,
   );
@@ -133,6 +149,17 @@ async function familyRegistry(host: string): Promise<RegistryView> {
 export function reportObservation(io: Io, found: FamilyObservation): void {
   for (const [message, users] of blockedSteps(found.observed.plan))
     io.err(`kbuild: ${message} (needed by ${users.join(', ')})\n`);
+  const packages = found.observed.packages;
+  if (packages) {
+    const steps = found.observed.plan.steps;
+    const count = (s: string) => steps.filter((x) => x.packages?.status === s).length;
+    io.err(
+      `kbuild: package check: ${packages.checks.size} image(s), ${packages.configurations} apt configuration(s) asked; ${count('updated')} with updates, ${count('check-failed')} check-failed\n`,
+    );
+    for (const s of steps)
+      if (s.packages?.status === 'check-failed')
+        io.err(`kbuild: ${s.name}: check-failed: ${s.packages.reason}\n`);
+  }
   if (found.observed.registryProblem)
     io.err(
       `kbuild: warning: the registry could not be asked (${found.observed.registryProblem}); images are looked for in the engine only\n`,
@@ -148,4 +175,17 @@ export function driftMessage(
     `kbuild.lock: base image '${d.ref}' is ${d.now} in ${engine}, but the lock pins ${d.pinned}; nothing was built. ` +
     `Accept the new base with 'kbuild lock --profile …' (its images then rebuild as base-moved), or put the pinned image back (${engine} tag <image> ${d.ref}).\n`
   );
+}
+
+/** With --check-updates=strict, a check that failed anywhere fails the run: its message, else none. */
+export function strictCheckFailure(
+  family: Family,
+  opts: Pick<ObserveSettings, 'checkUpdates'>,
+  found: FamilyObservation,
+): string | undefined {
+  if (checkUpdatesOf(family, opts) !== 'strict') return undefined;
+  const failed = found.observed.plan.steps.filter((s) => s.packages?.status === 'check-failed');
+  return failed.length
+    ? `kbuild: --check-updates=strict: the package check failed for ${failed.map((s) => s.name).join(', ')}; nothing was built\n`
+    : undefined;
 }

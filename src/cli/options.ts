@@ -133,3 +133,19 @@ export function outputOptions(cmd: Command): Command {
     )
     .option('--verbose', 'every log line, also on a terminal (with json: log events)');
 }
+
+/** --check-updates[=strict] (plan, build). */
+export function checkUpdatesOption(): Option {
+  return new Option(
+    '--check-updates [mode]',
+    "check the images' distro packages for updates and rebuild those with newer candidates (and their descendants); =strict: a check that fails fails the run (default: check_updates in the profile or kbuild.yaml)",
+  ).choices(['strict']);
+}
+
+/** The flag's value for ObserveSettings: true/'strict' from --check-updates, false from --no-check-updates. */
+export function checkUpdatesFlag(v: boolean | string | undefined): {
+  checkUpdates?: 'off' | 'on' | 'strict';
+} {
+  if (v === undefined) return {};
+  return { checkUpdates: v === false ? 'off' : v === 'strict' ? 'strict' : 'on' };
+}

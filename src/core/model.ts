@@ -98,6 +98,8 @@ export interface ProjectConfig {
   readonly sources: Readonly<Record<string, SourceSpec>>;
   /** Which registry tags `kbuild prune --registry` keeps (first matching rule wins). */
   readonly retention: readonly RetentionRule[];
+  /** Check distro packages for updates on plan and build (a profile's value wins). */
+  readonly checkUpdates: 'off' | 'on' | 'strict';
   /** Where a value of the file is, by its key path (for problems found after parsing). */
   readonly locate: Locate;
 }
@@ -149,6 +151,8 @@ export interface Profile {
   readonly platforms: readonly string[];
   /** Per-image sources; they replace kbuild.yaml's image by image. */
   readonly sources: Readonly<Record<string, SourceSpec>>;
+  /** Check distro packages for updates (overrides kbuild.yaml's), when set. */
+  readonly checkUpdates?: 'off' | 'on' | 'strict';
   /** Where a value is, searching the profile and then the profiles it extends. */
   readonly locate: Locate;
 }

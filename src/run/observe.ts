@@ -15,8 +15,10 @@ import {
   planBuild,
   type Blocked,
   type ImageFacts,
+  type ObservedImage,
   type Plan,
 } from '../core/plan/plan.js';
+import { observePackages, type PackageObservation } from './packages/observe-packages.js';
 import type { Selection } from '../core/select.js';
 import type { Engine, EngineKind, LocalImage, RegistryFailure, StateFile } from './ports.js';
 
@@ -43,6 +45,8 @@ export interface ObservePorts {
   ) => Promise<Result<string | undefined, RegistryFailure>>;
   /** What an image's source is (family.sources), or why it cannot be had. */
   readonly sourceIdentity?: (name: ImageName) => Promise<Result<string, string>>;
+  /** Check the images that would not be rebuilt for package updates (--check-updates). */
+  readonly checkUpdates?: { readonly network: string; readonly signal: AbortSignal };
 }
 
 export interface Observed {
@@ -56,6 +60,8 @@ export interface Observed {
   readonly sources: ReadonlyMap<ImageName, string>;
   /** Why the registry could not be asked (images then count as not there), if so. */
   readonly registryProblem?: string;
+  /** The update check, when it ran: inventories it read, configurations it asked. */
+  readonly packages?: PackageObservation;
 }
 
 export async function observe(
@@ -107,7 +113,7 @@ export async function observe(
     (n) => [naming.repository(n), fingerprintTag(fingerprints.get(n)!.fingerprint)],
   );
   const expected = expectedSeconds(ports.state);
-  const plan = planBuild(family, selection, (n) => {
+  const observeOne = (n: ImageName): ObservedImage => {
     const fp = fingerprints.get(n)!;
     const found = local.get(fpRef(n));
     const tagged =
@@ -141,9 +147,33 @@ export async function observe(
       facts,
       ...(blocked ? { blocked } : {}),
     };
+  };
+  const seen = new Map(
+    selection.images.filter((n) => names.has(n)).map((n) => [n, observeOne(n)] as const),
+  );
+  // The update check covers what would otherwise not be rebuilt.
+  const packages = ports.checkUpdates
+    ? await observePackages(
+        family,
+        [...seen].filter(([, o]) => o.freshness.action !== 'build').map(([n]) => n),
+        (n) => seen.get(n)!.facts,
+        { engine: ports.engine, state: ports.state, ...ports.checkUpdates },
+      )
+    : undefined;
+  const plan = planBuild(family, selection, (n) => {
+    const o = seen.get(n)!;
+    const checked = packages?.checks.get(n);
+    return checked ? { ...o, packages: checked } : o;
   });
   const drift = driftedBases(ports.pins, new Map([...bases].map(([ref, img]) => [ref, img.id])));
-  return { plan, fingerprints, drift, sources, ...(problem ? { registryProblem: problem } : {}) };
+  return {
+    plan,
+    fingerprints,
+    drift,
+    sources,
+    ...(problem ? { registryProblem: problem } : {}),
+    ...(packages ? { packages } : {}),
+  };
 }
 
 /** Why an image could not start building here: a base that is not there, a source not to be had. */

@@ -15,6 +15,7 @@ import {
   type ReportFlags,
 } from '../options.js';
 import { buildFamily, type BuildSettings } from '../build-run.js';
+import { checkUpdatesFlag, checkUpdatesOption } from '../options.js';
 
 interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, ReportFlags {
   push?: boolean;
@@ -35,6 +36,7 @@ interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, Repo
   cache: boolean;
   force?: boolean;
   registryCache: boolean;
+  checkUpdates?: boolean | string;
 }
 
 export function registerBuild(program: Command, run: (a: Action) => void): void {
@@ -70,6 +72,11 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
   engineOption(cmd)
     .option('--builder <name>', 'docker buildx builder to use (remote or Kubernetes BuildKit)')
     .option('--force', 'rebuild the selection even where nothing changed')
+    .addOption(checkUpdatesOption())
+    .option(
+      '--no-check-updates',
+      'do not check packages for updates (overrides check_updates in kbuild.yaml or the profile)',
+    )
     .option(
       '--no-registry-cache',
       'do not look for images with the same fingerprint in the registry',
@@ -131,6 +138,7 @@ function settingsOf(flags: BuildFlags): BuildSettings {
       ...(flags.builder ? { builder: flags.builder } : {}),
       force: flags.force ?? false,
       registryCache: flags.registryCache,
+      ...checkUpdatesFlag(flags.checkUpdates),
       pullBases: true,
     },
     output: {

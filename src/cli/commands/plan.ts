@@ -4,8 +4,20 @@ import { table } from '../../report/table.js';
 import { shardSelection } from '../../core/plan/shard.js';
 import { UsageError, type Io } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
-import { profileOptions, selectionOptions, wholeNumber, type Action } from '../options.js';
-import { driftMessage, observeFamily, reportObservation } from '../observe-family.js';
+import {
+  checkUpdatesFlag,
+  checkUpdatesOption,
+  profileOptions,
+  selectionOptions,
+  wholeNumber,
+  type Action,
+} from '../options.js';
+import {
+  driftMessage,
+  observeFamily,
+  reportObservation,
+  strictCheckFailure,
+} from '../observe-family.js';
 import { readState } from '../../adapters/state.js';
 import { loadSelected, shardWeights } from './shared.js';
 
@@ -16,6 +28,7 @@ interface PlanFlags extends ProfileOptions, SelectionOptions {
   force?: boolean;
   /** false with --no-engine; a kind with --engine. */
   engine?: 'docker' | 'podman' | false;
+  checkUpdates?: boolean | string;
 }
 
 export function registerPlan(program: Command, run: (a: Action) => void): void {
@@ -35,6 +48,8 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
       'with --format matrix: split the selection into N jobs along subtrees, balanced by the last build times',
     )
     .option('--force', 'plan a rebuild of the selection even where nothing changed')
+    .addOption(checkUpdatesOption())
+    .option('--no-check-updates', 'do not check packages for updates')
     .option(
       '--no-engine',
       'do not ask the engine: every buildable image shows as build (no freshness)',
@@ -74,16 +89,20 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
         }
         if (opts.shards) throw new UsageError('--shards goes with --format matrix');
         let plan = planBuild(family, selection);
+        let strict: string | undefined;
         if (opts.engine !== false) {
-          const found = await observeFamily(root, family, selection, state, {
+          const settings = {
             ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
             force: opts.force ?? false,
-          });
+            ...checkUpdatesFlag(opts.checkUpdates),
+          };
+          const found = await observeFamily(root, family, selection, state, settings);
           if (found.ok) {
             plan = found.value.observed.plan;
             for (const d of found.value.observed.drift)
               io.err(driftMessage(d, found.value.info.kind));
             reportObservation(io, found.value);
+            strict = strictCheckFailure(family, settings, found.value);
           } else
             io.err(
               `kbuild: no engine answers, so freshness is unknown and every image shows as build (${found.message})\n`,
@@ -91,7 +110,8 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
         }
         if (opts.json || opts.format === 'json') {
           io.out(`${JSON.stringify(planJson(plan), null, 2)}\n`);
-          return 0;
+          if (strict) io.err(strict);
+          return strict ? 1 : 0;
         }
         io.out(
           table(
@@ -111,7 +131,8 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
           `\n${builds} to build, ${count('retag')} to retag, ${count('fresh')} up to date, ${count('unbuildable')} unbuildable; ${plan.waves.length} wave(s); ` +
             `critical path ${plan.criticalPath.length}: ${plan.criticalPath.join(' → ')}\n`,
         );
-        return 0;
+        if (strict) io.err(strict);
+        return strict ? 1 : 0;
       });
     });
 }

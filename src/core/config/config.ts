@@ -25,6 +25,17 @@ const str = (doc: string, extra: Partial<{ enum: readonly string[] }> = {}): Sch
 });
 const list = (doc: string): Schema => ({ kind: 'string-list', doc });
 
+const checkUpdatesSchema: Schema = {
+  kind: 'flag-or-choice',
+  doc: "Check the images' distro packages for updates on every plan and build (--check-updates): true, false, or strict (a failed check fails the run). A profile's value wins.",
+  choices: ['strict'],
+};
+
+/** check_updates (kbuild.yaml, profile) as read: off, on, or strict. */
+export type CheckUpdates = 'off' | 'on' | 'strict';
+const checkUpdatesOf = (v: unknown): CheckUpdates | undefined =>
+  v === true ? 'on' : v === false ? 'off' : v === 'strict' ? 'strict' : undefined;
+
 export const projectSchema: Schema = {
   kind: 'object',
   doc: 'kbuild.yaml: the project file at the root of an image family.',
@@ -56,6 +67,7 @@ export const projectSchema: Schema = {
     },
     sources: sourcesSchema,
     retention: retentionSchema,
+    check_updates: checkUpdatesSchema,
   },
 };
 
@@ -104,6 +116,7 @@ export const profileSchema: Schema = {
     platforms: list(
       "Target platforms, e.g. [linux/amd64, linux/arm64]. Default: the engine's own.",
     ),
+    check_updates: checkUpdatesSchema,
     sources: {
       ...sourcesSchema,
       doc: `${sourcesSchema.doc} Entries replace kbuild.yaml's, image by image.`,
@@ -181,6 +194,7 @@ export function parseProject(
     groups,
     sources: sources.sources,
     retention: retention.rules,
+    checkUpdates: checkUpdatesOf(raw['check_updates']) ?? 'off',
     locate,
   });
 }
@@ -340,6 +354,9 @@ export function resolveProfile(
     network: opt('network') ?? 'host',
     platforms: strings(merged['platforms']),
     sources: ownSources.sources,
+    ...(checkUpdatesOf(merged['check_updates'])
+      ? { checkUpdates: checkUpdatesOf(merged['check_updates'])! }
+      : {}),
     locate,
   });
 }

@@ -13,6 +13,8 @@ export type Schema =
   | { readonly kind: 'number'; readonly doc: string; readonly min?: number }
   /** true, or a string reason. */
   | { readonly kind: 'flag-or-reason'; readonly doc: string }
+  /** true, false, or one of `choices` (e.g. check_updates: true | false | strict). */
+  | { readonly kind: 'flag-or-choice'; readonly doc: string; readonly choices: readonly string[] }
   | { readonly kind: 'string-list'; readonly doc: string }
   /** A string, or a list of strings (e.g. a command in shell form or argv form). */
   | { readonly kind: 'string-or-list'; readonly doc: string }
@@ -124,6 +126,16 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
         !(node.value === true || typeof node.value === 'string' || node.value === false)
       ) {
         problem(node, `${where} must be true, false or a reason (a string), not ${describe(node)}`);
+      }
+      return;
+    }
+    case 'flag-or-choice': {
+      const v = isScalar(node) ? node.value : undefined;
+      if (!(typeof v === 'boolean' || (typeof v === 'string' && schema.choices.includes(v)))) {
+        problem(
+          node,
+          `${where} must be true, false or ${schema.choices.join(', ')}, not ${describe(node)}`,
+        );
       }
       return;
     }
@@ -245,6 +257,11 @@ export function toJsonSchema(schema: Schema): Record<string, unknown> {
       };
     case 'flag-or-reason':
       return { type: ['boolean', 'string'], description: schema.doc };
+    case 'flag-or-choice':
+      return {
+        oneOf: [{ type: 'boolean' }, { enum: [...schema.choices] }],
+        description: schema.doc,
+      };
     case 'string-list':
       return { type: 'array', items: { type: 'string' }, description: schema.doc };
     case 'string-or-list':

@@ -106,10 +106,7 @@ const key = (p: InstalledPackage) => `${p.name}:${p.arch}`;
  * same version. An image with no family parent answers for everything in it (inherited from its
  * external base included).
  */
-export function addedPackages(
-  image: Inventory,
-  parents: readonly Inventory[],
-): InstalledPackage[] {
+export function addedPackages(image: Inventory, parents: readonly Inventory[]): InstalledPackage[] {
   if (parents.length === 0) return [...image.packages];
   const inherited = new Map<string, Set<string>>();
   for (const p of parents.flatMap((i) => i.packages))

@@ -8,6 +8,7 @@ import type { Freshness } from './freshness.js';
 import type { FingerprintRecord } from './fingerprint.js';
 import type { Fingerprint, ImageName } from '../model.js';
 import type { Selection } from '../select.js';
+import { notAppliedReason, updatedReason, type PackageCheck } from '../packages/updates.js';
 
 /** build: run the engine; fresh: nothing to do; retag: the image exists, a tag moves; unbuildable. */
 export type StepAction = 'build' | 'fresh' | 'retag' | 'unbuildable';
@@ -49,6 +50,8 @@ export interface ObservedImage {
   readonly facts: ImageFacts;
   /** Set only where the image would be built. */
   readonly blocked?: Blocked;
+  /** What the update check found, when it ran (--check-updates). */
+  readonly packages?: PackageCheck;
 }
 
 export interface PlanStep {
@@ -69,6 +72,13 @@ export interface PlanStep {
   readonly facts?: ImageFacts;
   /** Why this build cannot start here (its base or its source cannot be had). */
   readonly blocked?: Blocked;
+  /** What the update check found (--check-updates), unless the image is current. */
+  readonly packages?: PackageCheck;
+  /**
+   * Rebuilt for its own packages with an unchanged fingerprint: built without the engine's layer
+   * cache, so its package installs really run again (its children's cache misses at their FROM).
+   */
+  readonly refresh?: true;
 }
 
 export interface Plan {
@@ -93,12 +103,29 @@ export function planBuild(
   const wave = new Map<ImageName, number>();
   const longest = new Map<ImageName, ImageName[]>();
   const steps: PlanStep[] = [];
+  /** Images rebuilt for their packages (or a parent's): their children here are rebuilt too. */
+  const repackaged = new Set<ImageName>();
   for (const name of selection.images) {
     const node = family.graph.nodes.get(name)!;
     const parents = node.parents.filter((p) => selected.has(p));
     const blocked = family.unbuildable.get(name);
     const seen = blocked ? undefined : observed?.(name);
-    const decision: Freshness = seen?.freshness ?? { action: 'build', reason: '' };
+    const checked = seen?.packages;
+    let decision: Freshness = seen?.freshness ?? { action: 'build', reason: '' };
+    // The update check: an image whose own packages have newer candidates is rebuilt, and so is
+    // everything built on it here (their fingerprints do not change: the archive is not an input).
+    const repackagedParent = parents.find((p) => repackaged.has(p));
+    if (decision.action !== 'build' && checked?.status === 'updated')
+      decision = { action: 'build', reason: updatedReason(checked.updates) };
+    else if (decision.action !== 'build' && repackagedParent !== undefined)
+      decision = { action: 'build', reason: `parent-changed (${repackagedParent})` };
+    if (
+      !blocked &&
+      decision.action === 'build' &&
+      (checked?.status === 'updated' || repackagedParent !== undefined) &&
+      seen?.freshness.action !== 'build'
+    )
+      repackaged.add(name);
     const action = blocked ? 'unbuildable' : decision.action;
     const selectedAs = selection.addedAncestors.has(name)
       ? 'ancestor'
@@ -131,11 +158,15 @@ export function planBuild(
         blocked ??
         (action === 'build'
           ? why
-          : action === 'retag'
-            ? 'image present; tag moves'
-            : decision.action === 'fresh' && decision.from === 'registry'
-              ? 'up to date in the registry'
-              : 'up to date'),
+          : checked?.status === 'check-failed'
+            ? `check-failed: ${checked.reason}`
+            : checked?.status === 'not-applied'
+              ? notAppliedReason(checked.stays)
+              : action === 'retag'
+                ? 'image present; tag moves'
+                : decision.action === 'fresh' && decision.from === 'registry'
+                  ? 'up to date in the registry'
+                  : 'up to date'),
       ...(decision.action === 'fresh' && decision.from === 'registry'
         ? { fromRegistry: true }
         : {}),
@@ -144,6 +175,8 @@ export function planBuild(
       wave: wave.get(name) ?? -1,
       ...(seen ? { facts: seen.facts } : {}),
       ...(seen?.blocked && action === 'build' ? { blocked: seen.blocked } : {}),
+      ...(checked && checked.status !== 'current' ? { packages: checked } : {}),
+      ...(repackaged.has(name) && checked?.status === 'updated' ? { refresh: true } : {}),
     });
   }
   const waves: ImageName[][] = [];

@@ -118,7 +118,7 @@ async function buildWithEngine(
         : {}),
       network: family.profile.network,
       pull: o.pull,
-      noCache: o.noCache,
+      noCache: o.noCache || step.refresh === true,
     },
     { signal, log, ...(o.timeoutSeconds > 0 ? { timeoutSeconds: o.timeoutSeconds } : {}) },
   );
