@@ -14,6 +14,7 @@ import type { BuildOptions } from '../run/build/context.js';
 import type { RegistryView } from '../run/build/registry-view.js';
 import { runBuild } from '../run/build/run-build.js';
 import { stateAfterRun } from '../run/build/state-update.js';
+import { packageStateAfterRun } from '../run/build/package-state.js';
 import { archOf, publishPlatforms, type PlatformRun } from '../run/publish-platforms.js';
 import type { RunSummary } from '../run/summary.js';
 import { table } from '../report/table.js';
@@ -186,7 +187,11 @@ async function runPrepared(
     signal,
     report: session.report,
   });
-  await writeState(root, stateAfterRun(state, summary, observed.plan, family.naming.registry));
+  const after = stateAfterRun(state, summary, observed.plan, family.naming.registry);
+  await writeState(
+    root,
+    packageStateAfterRun(after, summary, observed.plan, observed.packages?.read),
+  );
   return summary;
 }
 
