@@ -23,8 +23,9 @@ readonly MULTIARCH_BASE=$REGISTRY_ADDR/kbuild-bases/busybox
 readonly DEBIAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 readonly BUSYBOX_PATH=/usr/sbin:/usr/bin:/sbin:/bin
 # chromium: headless, for the test that renders the HTML run report (build --report).
+# dpkg-dev: dpkg-scanpackages, for the update check's test (a loopback apt repository).
 readonly PACKAGES=(docker.io docker-registry podman skopeo busybox-static debootstrap curl
-  qemu-user-static binfmt-support chromium)
+  qemu-user-static binfmt-support chromium dpkg-dev)
 # Applets the busybox base image must have (it gets every applet busybox has).
 readonly BUSYBOX_APPLETS=(sh ls cat echo mkdir cp mv rm sleep uname grep sed wc env true false
   test id touch chmod date head tail sort tr cut find xargs printf awk basename dirname readlink
