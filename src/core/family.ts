@@ -189,11 +189,24 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
     }
     const parsed = parseDockerfile(out.value, buildArgs);
     if (!parsed.ok) {
-      failures.push({
+      const invalid = {
         reason: 'dockerfile-invalid',
         image: spec.name,
         file: `${file} (rendered)`,
         ...parsed.error,
+      } as const;
+      failures.push(invalid);
+      // Still a node of the graph (with no known parents): its children's edges name it, and
+      // they cannot be built while it cannot.
+      if (!own)
+        unbuildable.set(spec.name, `its Dockerfile is invalid (${invalid.file}:${invalid.line})`);
+      rendered.set(spec.name, {
+        spec,
+        ref: naming.ref(spec.name),
+        dockerfile: out.value,
+        parents: [],
+        externals: [],
+        buildArgs,
       });
       continue;
     }
