@@ -52,3 +52,34 @@ describe('defect 1: an image whose Dockerfile does not parse is still a node of 
     },
   );
 });
+
+/** A "billion laughs": nine levels of nine aliases each, starting at `line` of the file. */
+const aliasBomb = (indent: string): string =>
+  [
+    `${indent}a0: &a0 [x, x, x, x, x, x, x, x, x]`,
+    ...Array.from(
+      { length: 9 },
+      (_, i) => `${indent}a${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]`,
+    ),
+  ].join('\n');
+
+describe('defect 2: a yaml alias bomb is a located config error (exit 2)', () => {
+  const profile = 'distro: busybox\ndistro_tag: latest\npackage_manager: apt\n';
+  it.each([
+    ['a profile', `profiles/${PROFILE}.yaml`, `${profile}vars:\n`],
+    ['kbuild.yaml', 'kbuild.yaml', 'namespace: min\ngroups:\n'],
+    ['an image.yaml', 'images/hello/image.yaml', 'labels:\n'],
+  ])('in %s', async (_what, file, before) => {
+    const fam = await family();
+    writeFileSync(join(fam, file), `${before}${aliasBomb('  ')}\n`);
+    const first = before.split('\n').length + 1; // the first line with an alias
+    const r = await runCli(['validate'], fam);
+    noInternalError(r);
+    const at = new RegExp(`${file.replace(/\./g, '\\.')}:(\\d+):\\d+: yaml: `).exec(r.stderr);
+    expect(r.stderr, 'names the file and line').toMatch(/: yaml: .*alias/);
+    expect(Number(at?.[1])).toBeGreaterThanOrEqual(first);
+    expect(Number(at?.[1])).toBeLessThan(first + 9);
+    expect(r.stderr).toMatch(/alias/);
+    expect(r.code).toBe(2);
+  });
+});

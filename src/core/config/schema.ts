@@ -4,7 +4,18 @@
  * documentation and JSON Schema, so validation and docs cannot drift apart.
  */
 import { closest, distance } from 'fastest-levenshtein';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import {
+  LineCounter,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+} from 'yaml';
 import type { ConfigProblem } from '../model.js';
 
 export type Schema =
@@ -73,7 +84,82 @@ export function parseAndValidate(text: string, file: string, schema: Schema): Pa
   if (doc.errors.length > 0) return { value: undefined, problems, locate };
   const root = doc.contents;
   if (root !== null) walk(root, schema, [], { file, problems, pos });
-  return { value: doc.toJS() as unknown, problems, locate };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    // The yaml library refuses aliases that expand exponentially (a "billion laughs"), and
+    // aliases it cannot resolve, by throwing: a problem of the file, not a bug of kbuild.
+    if (!(e instanceof ReferenceError)) throw e;
+    const alias = explodingAlias(doc);
+    problems.push({
+      file,
+      ...pos(alias?.range?.[0]),
+      message: `yaml: ${
+        /excessive alias count/i.test(e.message)
+          ? `aliases nested here expand to too much data (${alias ? `*${alias.source}` : 'an alias'} and the aliases inside it)`
+          : firstLine(e.message)
+      }`,
+      hint: 'write the values out, or nest anchors and aliases less',
+    });
+    return { value: undefined, problems, locate };
+  }
+  return { value, problems, locate };
+}
+
+/** The yaml library's own limit: alias uses times the aliases inside what they name. */
+const MAX_ALIAS_COUNT = 100;
+/** Values the document would hold with its aliases expanded, past which the alias is named. */
+const MAX_EXPANDED_NODES = 100_000;
+
+/**
+ * The alias to blame for a document whose aliases expand too much: the first at which the values
+ * expanded so far pass MAX_EXPANDED_NODES; else the first alias naming something that holds
+ * aliases itself (nesting is what grows exponentially); else the first alias.
+ */
+function explodingAlias(
+  doc: Document,
+): { source: string; range?: [number, number, number] | null } | undefined {
+  const sizes = new Map<unknown, number>();
+  const size = (n: unknown): number => {
+    if (isAlias(n)) return size(n.resolve(doc));
+    if (!isSeq(n) && !isMap(n) && !isPair(n)) return 1;
+    const known = sizes.get(n);
+    if (known !== undefined) return known;
+    sizes.set(n, 1); // an alias to an enclosing anchor counts once
+    const total = isPair(n)
+      ? size(n.key) + size(n.value)
+      : n.items.reduce<number>((sum, item) => sum + size(item), 1);
+    sizes.set(n, total);
+    return total;
+  };
+  const holdsAlias = (n: unknown): boolean => {
+    let found = false;
+    visit(n as Node, { Alias: () => ((found = true), visit.BREAK) });
+    return found;
+  };
+  let expanded = 0;
+  let over: ReturnType<typeof explodingAlias>;
+  let nested: ReturnType<typeof explodingAlias>;
+  let first: ReturnType<typeof explodingAlias>;
+  visit(doc, {
+    Node(_, n) {
+      if (!isAlias(n)) {
+        expanded += 1;
+        return undefined;
+      }
+      first ??= n;
+      const target = n.resolve(doc);
+      if (!nested && target && holdsAlias(target)) nested = n;
+      expanded += size(target);
+      if (expanded > MAX_EXPANDED_NODES) {
+        over = n;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return over ?? nested ?? first;
 }
 
 interface WalkState {
