@@ -121,6 +121,17 @@ describe('the shipped family', () => {
     expect(out).toMatch(/dnf -y install|dnf install -y/);
     expect(out).toMatch(/dnf clean all/);
     expect(out).not.toContain('apt-get');
+    // The root upgrades what it inherits in the RUN that installs its packages; no other does.
+    expect(out).toMatch(/^RUN dnf -y upgrade [^\n]*\\\n {4}&& dnf -y install [^\n]* tini jq /m);
+    expect(out.match(/dnf -y upgrade/g)).toHaveLength(1);
+  });
+
+  it("upgrades what the base image came with in the base's install step (apt), and only there", async () => {
+    const out = await render(root, '-p', 'debian-binary', 'base', 'memcached');
+    expect(out).toMatch(
+      /^RUN apt-get update \\\n {4}&& DEBIAN_FRONTEND=noninteractive apt-get upgrade -y \\\n {4}&& DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tini jq \\$/m,
+    );
+    expect(out.match(/apt-get upgrade/g)).toHaveLength(1);
   });
 
   it('debian-source builds memcached, redis and haproxy from the pinned archives it fetches', async () => {
