@@ -83,3 +83,99 @@ describe('defect 2: a yaml alias bomb is a located config error (exit 2)', () =>
     expect(r.code).toBe(2);
   });
 });
+
+describe('defect 3: network is validated where it is written (exit 2)', () => {
+  it.each([['5'], ["'bad net!'"], ['[host]']])('network: %s', async (value) => {
+    const fam = await family();
+    const file = join(fam, `profiles/${PROFILE}.yaml`);
+    const line = readFileSync(file, 'utf8').split('\n').indexOf('network: host') + 1;
+    setLine(file, line, `network: ${value}`);
+    const r = await runCli(['validate'], fam);
+    noInternalError(r);
+    expect(r.stderr).toContain(`profiles/${PROFILE}.yaml:${line}:10: 'network`);
+    expect(r.code).toBe(2);
+  });
+
+  it('takes host, none, default and a named network', async () => {
+    const fam = await family();
+    const file = join(fam, `profiles/${PROFILE}.yaml`);
+    const line = readFileSync(file, 'utf8').split('\n').indexOf('network: host') + 1;
+    for (const value of ['none', 'default', 'kbuild-net_1']) {
+      setLine(file, line, `network: ${value}`);
+      const r = await runCli(['validate'], fam);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+  });
+});
+
+describe('defect 4: registry values are validated, and credentials in them never printed', () => {
+  const SECRET = 's3cr3t-Pa55';
+  const cases = [
+    ['bad host!', /not a registry host/],
+    [
+      'http://127.0.0.1:5000',
+      /starts with a scheme.*give host\[:port\] only, e\.g\. "127\.0\.0\.1:5000"/,
+    ],
+    [
+      `user:${SECRET}@127.0.0.1:5000`,
+      /"user:\*\*\*@127\.0\.0\.1:5000" holds credentials.*docker login 127\.0\.0\.1:5000/,
+    ],
+    [`https://user:${SECRET}@quay.io/team`, /holds credentials.*credential store/],
+  ] as const;
+
+  it.each(cases)('--registry %s: exit 2 naming the flag', async (value, message) => {
+    const fam = await family();
+    for (const args of [
+      ['plan', '-p', PROFILE, '--no-engine', '--registry', value],
+      ['validate', '--registry', value],
+      ['build', '-p', PROFILE, '--push', '--registry', value],
+    ]) {
+      const r = await runCli(args, fam);
+      noInternalError(r);
+      expect(r.stderr).toMatch(/--registry: registry /);
+      expect(r.stderr).toMatch(message);
+      expect(`${r.stdout}${r.stderr}`).not.toContain(SECRET);
+      expect(r.code).toBe(2);
+    }
+  });
+
+  it.each(cases)(
+    'registry: %s in kbuild.yaml and in a profile: file:line',
+    async (value, message) => {
+      const fam = await family();
+      const project = join(fam, 'kbuild.yaml');
+      const line = readFileSync(project, 'utf8').split('\n').indexOf("registry: ''") + 1;
+      setLine(project, line, `registry: '${value}'`);
+      let r = await runCli(['validate'], fam);
+      noInternalError(r);
+      expect(r.stderr).toContain(`kbuild.yaml:${line}:11: 'registry': registry `);
+      expect(r.stderr).toMatch(message);
+      expect(`${r.stdout}${r.stderr}`).not.toContain(SECRET);
+      expect(r.code).toBe(2);
+
+      setLine(project, line, "registry: ''");
+      setLine(join(fam, `profiles/${PROFILE}.yaml`), 0, `registry: '${value}'`);
+      r = await runCli(['plan', '-p', PROFILE, '--no-engine'], fam);
+      expect(r.stderr).toContain(`profiles/${PROFILE}.yaml:1:11: 'registry': registry `);
+      expect(`${r.stdout}${r.stderr}`).not.toContain(SECRET);
+      expect(r.code).toBe(2);
+    },
+  );
+
+  it('takes host[:port] with a path, and promote checks --to-registry too', async () => {
+    const fam = await family();
+    for (const value of ['127.0.0.1:5000', 'localhost', 'quay.io/team/sub', '[::1]:5000']) {
+      const r = await runCli(['validate', '--registry', value], fam);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+    const r = await runCli(
+      ['promote', '-p', PROFILE, '--from', 'a', '--to', 'b', '--to-registry', `u:${SECRET}@h`],
+      fam,
+    );
+    expect(r.stderr).toMatch(/--to-registry: registry "u:\*\*\*@h" holds credentials/);
+    expect(r.stderr).not.toContain(SECRET);
+    expect(r.code).toBe(2);
+  });
+});

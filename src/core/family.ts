@@ -14,10 +14,12 @@ import type {
   Profile,
   ProjectConfig,
   RenderedImage,
+  SourceLocation,
 } from './model.js';
 import { canonicalName, parseReference } from './dockerfile/reference.js';
 import type { Renderer } from './jinja/render.js';
 import { suggest } from './config/schema.js';
+import { registryProblem } from './config/values.js';
 import { imageLabels, makeNaming, type Naming } from './naming.js';
 import { sourceTemplateValue, type SourceSpec } from './sources.js';
 
@@ -127,6 +129,13 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
   const prefix = renderSmall(prefixTemplate, prefixFile, 'the image prefix');
   const namespace = String(context['namespace']);
   const registry = String(context['registry']);
+  // Checked before anything is rendered with them: one problem where the value is written (the
+  // yaml files check theirs as they are read; this catches the command line's).
+  const namingProblems = checkNaming({ registry }, (key) =>
+    profile[key] !== undefined ? profile.locate([key]) : project.locate([key]),
+  );
+  if (namingProblems.length)
+    return { failures: [...failures, { reason: 'config-invalid', problems: namingProblems }] };
   const metaOf = new Map(images.map((i) => [i.name as string, i.meta]));
   const naming = makeNaming({
     registry,
@@ -285,6 +294,17 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
 }
 
 const hintSuffix = (s: string | undefined) => (s ? ` — ${s}` : '');
+
+/** Problems with the values every image reference is made of, each where it is written. */
+function checkNaming(
+  values: { readonly registry: string },
+  where: (key: 'registry') => SourceLocation,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const bad = registryProblem(values.registry);
+  if (bad) problems.push({ ...where('registry'), ...bad });
+  return problems;
+}
 
 function ownUnbuildableReason(
   spec: ImageSpec,

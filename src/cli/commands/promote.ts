@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registryProblem } from '../../core/config/values.js';
 import type { ImageName } from '../../core/model.js';
 import { promoteSummary, promoteTable } from '../../report/release.js';
 import { promote } from '../../run/promote.js';
@@ -42,6 +43,8 @@ async function promoteCommand(io: Io, patterns: string[], flags: PromoteFlags): 
         `${flag} '${tag}' is not a valid tag (letters, digits, _ . -; at most 128)`,
       );
   }
+  const badTarget = flags.toRegistry !== undefined ? registryProblem(flags.toRegistry) : undefined;
+  if (badTarget) throw new UsageError(`--to-registry: ${badTarget.message} — ${badTarget.hint}`);
   const { family, selection } = await loadSelected(io, flags, patterns);
   const registry = family.naming.registry;
   if (!registry) {

@@ -17,8 +17,12 @@ import { err, ok } from '../model.js';
 import { parseAndValidate, suggest, type ParsedYaml, type Schema } from './schema.js';
 import { parseRetention, retentionSchema } from '../registry/retention.js';
 import { parseSources, sourcesSchema } from '../sources.js';
+import { networkProblem, registryProblem } from './values.js';
 
-const str = (doc: string, extra: Partial<{ enum: readonly string[] }> = {}): Schema => ({
+const str = (
+  doc: string,
+  extra: Partial<{ enum: readonly string[]; check: typeof registryProblem }> = {},
+): Schema => ({
   kind: 'string',
   doc,
   ...extra,
@@ -45,7 +49,8 @@ export const projectSchema: Schema = {
     ),
     profiles_dir: str('Directory holding profiles/<name>.yaml. Default: profiles.'),
     registry: str(
-      "Registry host[:port] images are pushed to, e.g. 127.0.0.1:5000. Default: '' (none).",
+      "Registry host[:port] images are pushed to, e.g. 127.0.0.1:5000 (an optional path may follow; no scheme, no credentials: docker login keeps those). Default: '' (none).",
+      { check: registryProblem },
     ),
     namespace: str(
       'Namespace of every image reference: <registry>/<namespace>/<prefix><name>:<tag>.',
@@ -98,7 +103,9 @@ export const profileSchema: Schema = {
     package_manager: str('Package manager of the distro. Default: from the distro.', {
       enum: ['apt', 'dnf'],
     }),
-    registry: str("Registry for this profile (overrides kbuild.yaml's)."),
+    registry: str("Registry for this profile (overrides kbuild.yaml's).", {
+      check: registryProblem,
+    }),
     namespace: str("Namespace for this profile (overrides kbuild.yaml's)."),
     image_prefix: str("Image name prefix for this profile (overrides kbuild.yaml's)."),
     tag: str("Shared tag for this profile (overrides kbuild.yaml's); a template string."),
@@ -112,7 +119,10 @@ export const profileSchema: Schema = {
       value: imageSettingsSchema,
     },
     allowed_to_fail: list('Images whose failure does not fail the run.'),
-    network: str('Network mode for RUN steps (host, none, default). Default: host.'),
+    network: str(
+      'Network mode for RUN steps: host, none, default, or the name of a network. Default: host.',
+      { check: networkProblem },
+    ),
     platforms: list(
       "Target platforms, e.g. [linux/amd64, linux/arm64]. Default: the engine's own.",
     ),
@@ -361,10 +371,28 @@ export function resolveProfile(
   });
 }
 
-/** Command-line values win over the profile's. */
+/** The flag each command-line override comes from, by the yaml key it overrides. */
+const OVERRIDE_FLAGS: Readonly<Record<string, keyof CliOverrides>> = {
+  tag: 'tag',
+  registry: 'registry',
+  namespace: 'namespace',
+  base_image: 'baseImage',
+};
+
+/** Command-line values win over the profile's; problems with them name the flag. */
 export function applyOverrides(p: Profile, o: CliOverrides): Profile {
+  const flagOf = (key: unknown): string | undefined => {
+    const field = typeof key === 'string' ? OVERRIDE_FLAGS[key] : undefined;
+    return field !== undefined && o[field] !== undefined
+      ? `--${String(key).replace('_', '-')}`
+      : undefined;
+  };
   return {
     ...p,
+    locate: (path, at) => {
+      const flag = path.length === 1 ? flagOf(path[0]) : undefined;
+      return flag !== undefined ? { file: flag } : p.locate(path, at);
+    },
     ...(o.tag !== undefined ? { tag: o.tag } : {}),
     ...(o.registry !== undefined ? { registry: o.registry } : {}),
     ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),

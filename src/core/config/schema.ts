@@ -19,7 +19,13 @@ import {
 import type { ConfigProblem } from '../model.js';
 
 export type Schema =
-  | { readonly kind: 'string'; readonly doc: string; readonly enum?: readonly string[] }
+  | {
+      readonly kind: 'string';
+      readonly doc: string;
+      readonly enum?: readonly string[];
+      /** A rule the value must follow beyond its type (a registry host, a network name). */
+      readonly check?: (value: string) => { message: string; hint?: string } | undefined;
+    }
   | { readonly kind: 'boolean'; readonly doc: string }
   | { readonly kind: 'number'; readonly doc: string; readonly min?: number }
   /** true, or a string reason. */
@@ -202,6 +208,9 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
             `${where} is ${JSON.stringify(String(v))}; it must be one of ${schema.enum.join(', ')}`,
             suggest(String(v), schema.enum),
           );
+        } else if (schema.check) {
+          const bad = schema.check(String(v));
+          if (bad) problem(node, `${where}: ${bad.message}`, bad.hint);
         }
       }
       return;

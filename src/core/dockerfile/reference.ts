@@ -232,7 +232,7 @@ function pathComponentProblem(component: string): string | undefined {
 }
 
 /** domain := host [`:` port]; host := domain-name | `[` ipv6 `]` */
-function domainProblem(domain: string): string | undefined {
+export function domainProblem(domain: string): string | undefined {
   let host = domain;
   let port: string | undefined;
   if (domain.startsWith('[')) {
