@@ -206,6 +206,34 @@ if (which === 'cold') {
   ]);
 }
 
+if (which === 'package-check') {
+  const { packageCheckBench } = await import('./package-check.js');
+  const r = packageCheckBench(RUNS);
+  const s = (x) => `${(x / 1000).toFixed(1)} s`;
+  const fmt = (c) =>
+    Object.entries(c)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ');
+  sections.push([
+    'package-check',
+    `## The update check's cost (shipped family, debian-binary, nothing to update; median of ${r.runs})\n\n` +
+      "`kbuild plan -p debian-binary --registry 127.0.0.1:5000` with and without `--check-updates`, whole process, alternating, on `bench/out/before-after` (the shipped family built and pushed to 127.0.0.1:5000; every image fresh). With the check, kbuild reads each image's package inventory from the state and asks apt once per distinct apt configuration (`apt-get update` against the Debian mirror, one `apt-cache policy`), in containers of the family's images, in parallel.\n\n" +
+      [
+        '| run | wall (whole process) |',
+        '|---|---|',
+        `| plan | ${s(r.plain)} |`,
+        `| plan --check-updates (${r.images} images checked, ${r.configurations} apt configurations) | ${s(r.check)} |`,
+        `| difference | +${s(r.check - r.plain)} (goal <= 15 s) |`,
+        `| one apt configuration alone: the check's script for base's ${r.one.packages} packages in one container | ${s(r.one.ms)} |`,
+      ].join('\n') +
+      '\n\nAn extra apt configuration costs about the last row (one more `apt-get update` of its sources), run beside the others (two at a time).' +
+      (r.settled
+        ? ` Before timing, the family was brought to rest with one \`build --check-updates --push\` (${s(r.settled.seconds * 1000)}: ${fmt(r.settled.counts)}; the check had found ${r.settled.first}).`
+        : ''),
+  ]);
+}
+
 const resultsFile = join(here, 'RESULTS.md');
 let text;
 try {
