@@ -179,3 +179,78 @@ describe('defect 4: registry values are validated, and credentials in them never
     expect(r.code).toBe(2);
   });
 });
+
+describe('defect 5: namespace, tag and image_prefix are one located error, not one per Dockerfile', () => {
+  it.each([
+    ['namespace', 'namespace: RelTest', /namespace "RelTest" .*lowercase/],
+    ['tag', "tag: 'bad tag!'", /tag "bad tag!" may only contain/],
+    ['image_prefix', "image_prefix: 'Up-'", /image_prefix .*"Up-".*lowercase/],
+  ])('%s in kbuild.yaml: kbuild.yaml:LINE, exit 2', async (key, text, message) => {
+    const fam = await family();
+    const file = join(fam, 'kbuild.yaml');
+    const lines = readFileSync(file, 'utf8').split('\n');
+    let line = lines.findIndex((l) => l.startsWith(`${key}:`)) + 1;
+    if (line === 0) line = lines.push(text);
+    else lines[line - 1] = text;
+    writeFileSync(file, lines.join('\n'));
+    const r = await runCli(['validate'], fam);
+    noInternalError(r);
+    expect(r.stderr).toMatch(new RegExp(`^  kbuild\\.yaml:${line}:\\d+: `, 'm'));
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain('profile busybox-binary: 1 problem(s)');
+    expect(r.stderr).not.toContain('(rendered)');
+    expect(r.code).toBe(2);
+  });
+
+  it('in a profile and on the command line', async () => {
+    const fam = await family();
+    setLine(join(fam, `profiles/${PROFILE}.yaml`), 0, 'namespace: Team');
+    let r = await runCli(['plan', '-p', PROFILE, '--no-engine'], fam);
+    expect(r.stderr).toMatch(
+      new RegExp(`^profiles/${PROFILE}\\.yaml:1:\\d+: namespace "Team"`, 'm'),
+    );
+    expect(r.stderr).not.toContain('(rendered)');
+    expect(r.code).toBe(2);
+    r = await runCli(
+      ['plan', '-p', PROFILE, '--no-engine', '--namespace', 'ok', '--tag', 'x y'],
+      fam,
+    );
+    expect(r.stderr).toMatch(/^--tag: tag "x y" may only contain/m);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('defect 5: template and cycle errors are located', () => {
+  it('an unclosed {% if %}: template:line of the tag, exit 1', async () => {
+    const fam = await family();
+    const file = join(fam, 'images/hello/Dockerfile.j2');
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const line = lines.push('{% if greeting %}', 'RUN echo', '');
+    writeFileSync(file, lines.join('\n'));
+    const r = await runCli(['validate'], fam);
+    noInternalError(r);
+    expect(r.stderr).toContain(`images/hello/Dockerfile.j2:${line - 2}:4: template error`);
+    expect(r.stderr).toContain('{% if %} is never closed');
+    expect(r.code).toBe(1);
+  });
+
+  it('a FROM cycle names the file:line of each FROM that closes it', async () => {
+    const fam = await family();
+    setLine(
+      join(fam, 'images/base/Dockerfile.j2'),
+      1,
+      "# a comment\nFROM {{ image_ref('hello') }}",
+    );
+    const r = await runCli(['validate'], fam);
+    noInternalError(r);
+    expect(r.stderr).toContain('images depend on each other in a cycle: base → hello → base');
+    expect(r.stderr).toMatch(
+      /\n {4}images\/hello\/Dockerfile\.j2 \(rendered\):1: hello: FROM fam\d+\/base:busybox-binary\n/,
+    );
+    expect(r.stderr).toMatch(
+      /\n {4}images\/base\/Dockerfile\.j2 \(rendered\):2: base: FROM fam\d+\/hello:busybox-binary\n/,
+    );
+    expect(r.code).toBe(1);
+  });
+});

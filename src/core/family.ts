@@ -16,7 +16,13 @@ import type {
   RenderedImage,
   SourceLocation,
 } from './model.js';
-import { canonicalName, parseReference } from './dockerfile/reference.js';
+import {
+  canonicalName,
+  parseReference,
+  repositoryProblem,
+  tagProblem,
+} from './dockerfile/reference.js';
+import { clip } from './clip.js';
 import type { Renderer } from './jinja/render.js';
 import { suggest } from './config/schema.js';
 import { registryProblem } from './config/values.js';
@@ -119,20 +125,32 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
     profile.imagePrefix !== undefined
       ? profile.locate(['image_prefix']).file
       : project.file || 'kbuild.yaml';
-  const renderSmall = (source: string, file: string, what: string): string => {
+  const renderSmall = (source: string, file: string, what: string): string | undefined => {
     const r = renderer.renderString(source, context, file);
     if (r.ok) return r.value.trim();
     failures.push({ reason: 'template-error', image: what, ...r.error });
-    return '';
+    return undefined;
   };
-  const tag = renderSmall(tagTemplate, tagFile, 'the tag') + (input.tagSuffix ?? '');
-  const prefix = renderSmall(prefixTemplate, prefixFile, 'the image prefix');
+  const renderedTag = renderSmall(tagTemplate, tagFile, 'the tag');
+  const renderedPrefix = renderSmall(prefixTemplate, prefixFile, 'the image prefix');
+  const tag = (renderedTag ?? '') + (input.tagSuffix ?? '');
+  const prefix = renderedPrefix ?? '';
   const namespace = String(context['namespace']);
   const registry = String(context['registry']);
-  // Checked before anything is rendered with them: one problem where the value is written (the
-  // yaml files check theirs as they are read; this catches the command line's).
-  const namingProblems = checkNaming({ registry }, (key) =>
-    profile[key] !== undefined ? profile.locate([key]) : project.locate([key]),
+  // Checked before any image is rendered with them: one problem where the value is written
+  // (kbuild.yaml, the profile or the flag), not one invalid FROM per Dockerfile.
+  const namingProblems = checkNaming(
+    {
+      registry,
+      namespace,
+      ...(renderedTag !== undefined ? { tag } : {}),
+      ...(renderedPrefix !== undefined ? { prefix } : {}),
+      names,
+    },
+    (key) => {
+      const field = key === 'image_prefix' ? 'imagePrefix' : key;
+      return profile[field] !== undefined ? profile.locate([key]) : project.locate([key]);
+    },
   );
   if (namingProblems.length)
     return { failures: [...failures, { reason: 'config-invalid', problems: namingProblems }] };
@@ -160,6 +178,8 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
 
   const unbuildable = new Map<ImageName, string>();
   const rendered = new Map<ImageName, RenderedImage>();
+  /** Where each image names each of its family parents: `child\0parent` -> its first FROM. */
+  const fromLines = new Map<string, { ref: string; file: string; line: number }>();
   for (const spec of images) {
     const settings = profile.imageSettings[spec.name];
     const own = ownUnbuildableReason(spec, profile, platform, settings?.disabled);
@@ -225,7 +245,14 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
       const resolved = classify(r.ref, familyByRepo, { registry, tag, namespace, prefix, names });
       switch (resolved.kind) {
         case 'family':
-          if (!parents.includes(resolved.name)) parents.push(resolved.name);
+          if (!parents.includes(resolved.name)) {
+            parents.push(resolved.name);
+            fromLines.set(`${spec.name}\0${resolved.name}`, {
+              ref: r.ref,
+              file: `${file} (rendered)`,
+              line: r.line,
+            });
+          }
           break;
         case 'external':
           if (!externals.includes(r.ref)) externals.push(r.ref);
@@ -269,7 +296,16 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
       externals: r.externals,
     })),
   );
-  if (!graph.ok) return { failures: [...failures, graph.error] };
+  if (!graph.ok) {
+    const e = graph.error;
+    if (e.reason !== 'cycle') return { failures: [...failures, e] };
+    // The path runs parent → child: each child's FROM of the one before it closes the cycle.
+    const froms = e.path.slice(1).flatMap((child, i) => {
+      const at = fromLines.get(`${child}\0${e.path[i]!}`);
+      return at ? [{ image: child, ...at }] : [];
+    });
+    return { failures: [...failures, { ...e, froms }] };
+  }
   // Parents come before children in the order, so one pass carries reasons down the tree.
   for (const name of graph.value.order) {
     if (unbuildable.has(name)) continue;
@@ -297,12 +333,48 @@ const hintSuffix = (s: string | undefined) => (s ? ` — ${s}` : '');
 
 /** Problems with the values every image reference is made of, each where it is written. */
 function checkNaming(
-  values: { readonly registry: string },
-  where: (key: 'registry') => SourceLocation,
+  values: {
+    readonly registry: string;
+    readonly namespace: string;
+    /** Rendered; absent when its template did not render (that error is reported already). */
+    readonly tag?: string;
+    readonly prefix?: string;
+    readonly names: readonly string[];
+  },
+  where: (key: 'registry' | 'namespace' | 'tag' | 'image_prefix') => SourceLocation,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  const shape = '<registry>/<namespace>/<image_prefix><image>:<tag>';
   const bad = registryProblem(values.registry);
   if (bad) problems.push({ ...where('registry'), ...bad });
+  const ns = values.namespace === '' ? undefined : repositoryProblem(values.namespace);
+  if (ns) {
+    problems.push({
+      ...where('namespace'),
+      message: `namespace ${JSON.stringify(clip(values.namespace))} cannot start an image reference: ${ns}`,
+      hint: `every image is named ${shape}; a namespace is lowercase letters and digits, separated by . _ - or /`,
+    });
+  }
+  const tag = values.tag === undefined ? undefined : tagProblem(values.tag);
+  if (tag) {
+    problems.push({
+      ...where('tag'),
+      message: values.tag === '' ? 'the tag is empty' : tag,
+      hint: `every image is named ${shape}; a tag is letters, digits, _ . - (at most 128, not starting with . or -)`,
+    });
+  }
+  const prefix = values.prefix;
+  const prefixed =
+    prefix === undefined || prefix === ''
+      ? undefined
+      : values.names.map((n) => repositoryProblem(`${prefix}${n}`)).find((p) => p !== undefined);
+  if (prefixed) {
+    problems.push({
+      ...where('image_prefix'),
+      message: `image_prefix ${JSON.stringify(clip(prefix ?? ''))} makes invalid image names: ${prefixed}`,
+      hint: `every image is named ${shape}; a prefix is lowercase letters, digits and . _ - /`,
+    });
+  }
   return problems;
 }
 

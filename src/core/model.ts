@@ -271,7 +271,17 @@ export type Failure =
       readonly line: number;
       readonly suggestion?: string;
     }
-  | { readonly reason: 'cycle'; readonly path: readonly ImageName[] }
+  | {
+      readonly reason: 'cycle';
+      readonly path: readonly ImageName[];
+      /** The FROM lines that close the cycle, one per edge of the path (when known). */
+      readonly froms?: readonly {
+        readonly image: ImageName;
+        readonly ref: string;
+        readonly file: string;
+        readonly line: number;
+      }[];
+    }
   | {
       readonly reason: 'selection-unknown';
       readonly pattern: string;

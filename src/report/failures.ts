@@ -27,7 +27,10 @@ export function formatFailure(f: Failure): string {
     case 'unknown-parent':
       return `${at(f.file, f.line)}: ${f.image} is built FROM '${f.ref}', which looks like an image of this family but names none${f.suggestion ? ` — ${f.suggestion}` : ''}`;
     case 'cycle':
-      return `images depend on each other in a cycle: ${f.path.join(' → ')} — one of these FROM lines must change`;
+      return [
+        `images depend on each other in a cycle: ${f.path.join(' → ')} — one of these FROM lines must change${f.froms?.length ? ':' : ''}`,
+        ...(f.froms ?? []).map((x) => `  ${at(x.file, x.line)}: ${x.image}: FROM ${x.ref}`),
+      ].join('\n');
     case 'selection-unknown':
       return `${f.source}: '${f.pattern}' matches no image or group${f.suggestion ? ` — ${f.suggestion}` : ''}`;
     case 'plugin-invalid':

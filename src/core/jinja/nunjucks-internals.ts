@@ -136,6 +136,7 @@ export interface NjParser {
   parseCompare(): NjNode;
   parseIs(): NjNode;
   parseFor(): NjNode;
+  parseStatement(): NjNode | null;
   parseAsRoot(): NjNode;
 }
 export type NjParserClass = new (tokens: unknown) => NjParser;

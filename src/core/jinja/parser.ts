@@ -38,7 +38,30 @@ const CONSTANTS: Readonly<Record<string, unknown>> = { True: true, False: false,
 /** Words after a test name that end the test rather than start its argument (as in Jinja2). */
 const NOT_AN_ARGUMENT = new Set(['else', 'or', 'and', 'if', 'is', 'not', 'in']);
 
+/** Block tags that need a closing tag: `{% if %}` … `{% endif %}`. */
+const CLOSED_BLOCKS = new Set(['if', 'for', 'block', 'macro', 'call', 'filter', 'set']);
+
 export class JinjaParser extends ParserBase {
+  /**
+   * A block tag the template ends inside of: nunjucks fails at the end of the file, where there
+   * is no token left to take a position from. Say where the unclosed tag is instead (the
+   * innermost one: a nested statement fails first and is located, so outer ones pass it on).
+   */
+  override parseStatement(): NjNode | null {
+    const tag = this.peekToken();
+    try {
+      return super.parseStatement();
+    } catch (e) {
+      const located = (e as { lineno?: unknown }).lineno !== undefined;
+      if (located || !tag || !CLOSED_BLOCKS.has(tag.value) || this.peekToken() !== null) throw e;
+      return this.fail(
+        `{% ${tag.value} %} is never closed: the template ends before its {% end${tag.value} %}`,
+        tag.lineno,
+        tag.colno,
+      );
+    }
+  }
+
   override parsePrimary(noPostfix?: boolean): NjNode {
     const tok = this.peekToken();
     if (

@@ -225,3 +225,26 @@ describe('errors', () => {
     expect(r.render('b/Dockerfile.j2', {})).toEqual({ ok: true, value: 'ok\n' });
   });
 });
+
+describe('unclosed block tags (issue 13, defect 5)', () => {
+  it.each([
+    ['if', 'FROM a\n{% if true %}\nRUN x\n', 2, 4, 'endif'],
+    ['for', 'FROM a\nRUN x\n  {% for p in [1] %}{{ p }}', 3, 6, 'endfor'],
+    ['block', 'FROM a\n{% block b %}\n', 2, 4, 'endblock'],
+    ['macro', '{% macro m() %}x\nFROM a\n', 1, 4, 'endmacro'],
+    ['set', 'FROM a\n{% set x %}y\n', 2, 4, 'endset'],
+    ['filter', 'FROM a\n{% filter upper %}y\n', 2, 4, 'endfilter'],
+    ['call', 'FROM a\n{% call m() %}y\n', 2, 4, 'endcall'],
+  ])('an unclosed %s tag is located at its own tag', (tag, source, line, column, end) => {
+    const e = failure(source);
+    expect(e).toMatchObject({ file: `images/${IMAGE}`, line, column });
+    expect(e.message).toContain(`{% ${tag} %} is never closed`);
+    expect(e.message).toContain(`{% ${end} %}`);
+  });
+
+  it('names the innermost unclosed tag when tags nest', () => {
+    const e = failure('{% if a %}\n{% for x in y %}{% endfor %}\n{% if b %}\nz\n');
+    expect(e).toMatchObject({ line: 3, column: 4 });
+    expect(e.message).toContain('{% if %} is never closed');
+  });
+});
