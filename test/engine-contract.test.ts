@@ -481,6 +481,26 @@ function engineContract(name: string, setup: () => Promise<Subject>): void {
       expect(lines.filter((l) => l.endsWith(`-${id}`))).toEqual([`first-${id}`, `second-${id}`]);
     });
 
+    it("run with an entrypoint runs the command with that program instead of the image's entrypoint", async () => {
+      const ctx = await context('entrypoint', 'FROM busybox:latest\nENTRYPOINT ["false"]\n');
+      const tag = `${repo}:entrypoint`;
+      const b = await s().engine.build(request(ctx, [tag]), op().op);
+      expect(b.ok).toBe(true);
+      const script = ['-c', `echo via-sh-${id}; exit 4`];
+      // The image's own entrypoint (false) ignores the command.
+      const { lines: own, op: o1 } = op();
+      const r1 = await s().engine.run({ image: tag, command: script, network: 'none' }, o1);
+      expect(r1).toEqual({ ok: true, value: { exitCode: 1 } });
+      expect(own).not.toContain(`via-sh-${id}`);
+      const { lines, op: o2 } = op();
+      const r2 = await s().engine.run(
+        { image: tag, entrypoint: 'sh', command: script, network: 'none', user: '0' },
+        o2,
+      );
+      expect(r2).toEqual({ ok: true, value: { exitCode: 4 } });
+      expect(lines).toContain(`via-sh-${id}`);
+    });
+
     it("run with network none: only lo, and the host's registry cannot be reached", async () => {
       await built();
       const { lines, op: o } = op();

@@ -3,17 +3,26 @@
  * in, over an image's files held in memory (path -> content).
  *
  * FROM (a stored image, an earlier stage, or a base "pulled" out of thin air unless offline),
- * ARG/ENV with `$X` expansion, COPY/ADD of context files, LABEL, and RUN steps made of
+ * ARG/ENV with `$X` expansion, COPY/ADD of context files, LABEL, ENTRYPOINT (exec or shell form,
+ * inherited from the parent), and RUN steps made of
  * `echo ... [> file]`, `cat file`, `sleep N`, `exit N`, `true`, `false`, `nc HOST PORT` (refused
  * unless the network is `host`) joined by `&&`, `;` or new lines; anything else in a RUN is
  * accepted and does nothing. The image id is the engine's business: this answers the labels,
  * the files and a trace of every input that must change the id.
+ *
+ * A container runs the argv its entrypoint (the image's, or the one the request overrides it
+ * with) makes of its command, in the same shell. kbuild's package inventory script, which that
+ * shell cannot run, is answered the way the real script answers, from the image's files: its
+ * /etc/os-release, and the dpkg database at /var/lib/dpkg/status when the image has one (a test
+ * seeds a base with one, or a RUN appends to it); an image without it has no package database
+ * (`manager none`), as busybox has none.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { err, ok, type Result } from '../../src/core/model.js';
-import type { BuildRequest, EngineFailure } from '../../src/run/ports.js';
+import { inventoryScript } from '../../src/core/packages/inventory.js';
+import type { BuildRequest, EngineFailure, RunRequest } from '../../src/run/ports.js';
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -22,6 +31,8 @@ export interface FakeImage {
   readonly id: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly files: ReadonlyMap<string, string>;
+  /** ENTRYPOINT as argv (the shell form as `/bin/sh -c …`); absent: none. */
+  readonly entrypoint?: readonly string[];
 }
 
 /** Where FROM finds the images it names that are not earlier stages. */
@@ -127,6 +138,19 @@ export async function runShell(
   return 0;
 }
 
+/** ENTRYPOINT's argv: the exec form's JSON array, else the shell form run by `/bin/sh -c`. */
+function entrypointOf(rest: string): string[] {
+  if (rest.startsWith('[')) {
+    try {
+      const argv: unknown = JSON.parse(rest);
+      if (Array.isArray(argv)) return argv.map(String);
+    } catch {
+      // not JSON: the shell form, as docker takes it
+    }
+  }
+  return ['/bin/sh', '-c', rest];
+}
+
 /** Reads and "runs" a Dockerfile; answers the image to store or a failure. */
 export async function runDockerfile(
   req: BuildRequest,
@@ -135,16 +159,29 @@ export async function runDockerfile(
   bases: DockerfileBases,
 ): Promise<
   Result<
-    { labels: Record<string, string>; files: Map<string, string>; trace: string[] },
+    {
+      labels: Record<string, string>;
+      files: Map<string, string>;
+      entrypoint?: readonly string[];
+      trace: string[];
+    },
     EngineFailure
   >
 > {
   const text = await readFile(req.dockerfile, 'utf8').catch(() => '');
-  const stages = new Map<string, { labels: Record<string, string>; files: Map<string, string> }>();
+  type Stage = {
+    labels: Record<string, string>;
+    files: Map<string, string>;
+    entrypoint?: readonly string[] | undefined;
+  };
+  const stages = new Map<string, Stage>();
   const globalArgs = new Map<string, string>();
   let vars = new Map<string, string>();
   let labels: Record<string, string> = {};
   let files = new Map<string, string>();
+  let entrypoint: readonly string[] | undefined;
+  /** The named stage being built (a later stage's FROM sees its ENTRYPOINT too). */
+  let named: Stage | undefined;
   const trace: string[] = [];
   let inStage = false;
   const argValue = (k: string, dflt: string | undefined) => req.buildArgs[k] ?? dflt;
@@ -165,8 +202,12 @@ export async function runDockerfile(
         const ref = expand(m?.[1] ?? '', globalArgs);
         const stage = stages.get(ref);
         let parent:
-          { labels: Record<string, string>; files: ReadonlyMap<string, string> } | undefined =
-          stage;
+          | {
+              labels: Record<string, string>;
+              files: ReadonlyMap<string, string>;
+              entrypoint?: readonly string[] | undefined;
+            }
+          | undefined = stage;
         if (!parent && ref !== 'scratch') {
           let img = bases.lookup(ref);
           if (!img) {
@@ -183,9 +224,11 @@ export async function runDockerfile(
         }
         labels = { ...parent?.labels };
         files = new Map(parent?.files ?? []);
+        entrypoint = parent?.entrypoint;
         vars = new Map();
         inStage = true;
-        if (m?.[2]) stages.set(m[2], { labels, files });
+        named = m?.[2] ? { labels, files, entrypoint } : undefined;
+        if (m?.[2] && named) stages.set(m[2], named);
         break;
       }
       case 'ENV':
@@ -193,6 +236,10 @@ export async function runDockerfile(
         break;
       case 'LABEL':
         for (const [k, v] of keyValues(rest, vars)) labels[k] = v ?? '';
+        break;
+      case 'ENTRYPOINT':
+        entrypoint = entrypointOf(rest);
+        if (named) named.entrypoint = entrypoint;
         break;
       case 'COPY':
       case 'ADD': {
@@ -230,5 +277,78 @@ export async function runDockerfile(
         break;
     }
   }
-  return ok({ labels, files, trace });
+  return ok({ labels, files, ...(entrypoint ? { entrypoint } : {}), trace });
+}
+
+/** Entrypoints that only start the command they are given (after `--`), like tini and dumb-init. */
+const WRAPPERS = new Set(['tini', 'dumb-init']);
+const SHELLS = new Set(['sh', 'ash', 'bash']);
+
+/** The script the fake's shell runs for a container: `sh -c SCRIPT`'s script, else the argv. */
+export function containerScript(req: RunRequest, image: FakeImage): string {
+  let argv =
+    req.entrypoint !== undefined
+      ? [req.entrypoint, ...req.command]
+      : [...(image.entrypoint ?? []), ...req.command];
+  if (argv[0] && WRAPPERS.has(posix.basename(argv[0]))) {
+    const dashes = argv.indexOf('--');
+    argv = argv.slice(dashes >= 0 ? dashes + 1 : 1);
+  }
+  const [first = '', flag, script] = argv;
+  return SHELLS.has(posix.basename(first)) && flag === '-c' ? (script ?? '') : argv.join(' ');
+}
+
+/** The inventory script's output lines for an image's files; undefined for any other script. */
+export function inventoryAnswer(
+  script: string,
+  files: ReadonlyMap<string, string>,
+): string[] | undefined {
+  if (script !== inventoryScript()) return undefined;
+  const line = (...fields: string[]) => ['KBI', ...fields].join('\t');
+  const os = osRelease(files.get('/etc/os-release') ?? '');
+  const out = [line('os', os.get('ID') ?? '', os.get('VERSION_ID') ?? '')];
+  const status = files.get('/var/lib/dpkg/status');
+  if (status === undefined) return [...out, line('manager', 'none', '')];
+  const apt = [...files.keys()]
+    .filter((f) => f.startsWith('/etc/apt/'))
+    .sort()
+    .map((f) => `${f}\n${files.get(f)!}`)
+    .join('');
+  out.push(line('manager', 'dpkg', sha256(apt)));
+  for (const p of dpkgStatus(status)) {
+    out.push(line('pkg', p.name, p.arch, p.version, p.source, p.status));
+  }
+  return out;
+}
+
+/** os-release's KEY=value lines, quotes removed. */
+function osRelease(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(/^(\w+)=("?)(.*)\2$/gm)) out.set(m[1]!, m[3]!);
+  return out;
+}
+
+/** A dpkg status file's paragraphs, as dpkg-query -W prints them (status abbreviated: ii, rc, un). */
+function dpkgStatus(
+  text: string,
+): { name: string; arch: string; version: string; source: string; status: string }[] {
+  return text
+    .split(/\n\s*\n/)
+    .map((para) => {
+      const f = new Map<string, string>();
+      for (const m of para.matchAll(/^([\w-]+):\s*(.*)$/gm)) f.set(m[1]!.toLowerCase(), m[2]!);
+      const status = f.get('status') ?? '';
+      return {
+        name: f.get('package') ?? '',
+        arch: f.get('architecture') ?? '',
+        version: f.get('version') ?? '',
+        source: (f.get('source') ?? '').replace(/\s*\(.*\)$/, '') || (f.get('package') ?? ''),
+        status: status.endsWith(' installed')
+          ? 'ii '
+          : status.endsWith(' config-files')
+            ? 'rc '
+            : 'un ',
+      };
+    })
+    .filter((p) => p.name);
 }

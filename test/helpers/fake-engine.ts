@@ -7,10 +7,12 @@
  * sha256 over the inputs, so the same inputs give the same id in every run.
  *
  * When the Dockerfile exists on disk it is read and "run" (fake-dockerfile.ts): FROM, ARG/ENV,
- * COPY, LABEL, and RUN steps in a small shell of `echo`, `cat`, `sleep`, `exit`, `true`, `false`
- * and `nc` (refused unless the network is `host`). `run` (a container) runs its command, or its
- * `sh -c` script, in that same shell over the image's files, with a `/proc/net/dev` that has only
- * `lo` unless the network is `host`.
+ * COPY, LABEL, ENTRYPOINT, and RUN steps in a small shell of `echo`, `cat`, `sleep`, `exit`, `true`,
+ * `false` and `nc` (refused unless the network is `host`). `run` (a container) runs its command
+ * through the image's entrypoint (or the request's `entrypoint`), or its `sh -c` script, in that
+ * same shell over the image's files, with a `/proc/net/dev` that has only `lo` unless the network
+ * is `host`; kbuild's package inventory script is answered from the image's files
+ * (fake-dockerfile.ts: a dpkg status file, else no package database).
  *
  * Control: `hold` keeps matching builds open until `release`; `failBuild`/`failPush` inject
  * failures; `scriptRun` scripts a container's output, exit code and duration; `started` waits for
@@ -37,6 +39,8 @@ import {
   type RefMatcher,
 } from './fake-engine-controls.js';
 import {
+  containerScript,
+  inventoryAnswer,
   runDockerfile,
   runShell,
   sha256,
@@ -280,7 +284,13 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
             files: [...sim.value.files].sort(),
           }),
         )}`;
-        images.set(id, { id, labels, files: sim.value.files });
+        const { entrypoint } = sim.value;
+        images.set(id, {
+          id,
+          labels,
+          files: sim.value.files,
+          ...(entrypoint ? { entrypoint } : {}),
+        });
         for (const t of req.tags) tags.set(storeKey(t), id);
         return ok({ imageId: id });
       };
@@ -394,8 +404,12 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           if (scripted.ms) await s.sleep(scripted.ms);
           return scripted.exitCode;
         }
-        const [first = '', flag, script] = req.command;
-        const cmd = first === 'sh' && flag === '-c' ? (script ?? '') : req.command.join(' ');
+        const cmd = containerScript(req, img);
+        const inventory = inventoryAnswer(cmd, img.files);
+        if (inventory) {
+          inventory.forEach((l) => op.log(l));
+          return 0;
+        }
         const files = new Map(img.files);
         const lo = '    lo:       0       0    0    0    0     0          0         0';
         files.set('/proc/net/dev', req.network === 'host' ? `${lo}\n  eth0: 0 0\n` : `${lo}\n`);
