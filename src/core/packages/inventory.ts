@@ -29,6 +29,11 @@ export interface Inventory {
    * keyrings; rpm: yum.repos.d, dnf.conf); '' when there is no package manager.
    */
   readonly config: string;
+  /**
+   * Why the image could not be asked at all (no shell to run the script in): the inventory is
+   * then empty with manager `none`. Absent when the image answered.
+   */
+  readonly unreadable?: string;
 }
 
 /** Every line the script prints for the parser starts with this (engines mix stderr in). */
