@@ -1,5 +1,5 @@
 /** `kbuild explain` for people: the image's place in the graph, its inputs, and the verdict. */
-import type { Explanation } from '../core/plan/explain.js';
+import type { ExplainedPackages, Explanation } from '../core/plan/explain.js';
 import { fingerprintTag } from '../core/naming.js';
 import type { Fingerprint, ImageName } from '../core/model.js';
 import { dur } from './summary-table.js';
@@ -86,6 +86,32 @@ function inputRows(e: Explanation): string[][] {
   return rows;
 }
 
+/** How many packages the text lists (`--json` has them all). */
+const LISTED = 30;
+
+/** The image's packages: what it holds, and the ones it added itself (at most LISTED of them). */
+export function packageLines(p: ExplainedPackages): string {
+  if (!p.known) return `Packages: unknown — ${p.reason}\n`;
+  const what = [p.manager, [p.distro, p.distroVersion].filter(Boolean).join(' ')]
+    .filter(Boolean)
+    .join(', ');
+  if (p.empty !== undefined) return `Packages: none (${what}) — ${p.empty}\n`;
+  const head = `Packages: ${p.count} installed (${what})`;
+  if (p.added === null)
+    return `${head}; added by this image: unknown (the packages of ${p.parentsUnknown.join(', ')} are not recorded for the build it stands on)\n`;
+  const over = p.parents.length
+    ? `${p.added.length} added or changed by this image (relative to ${p.parents.join(', ')})`
+    : `a root image (FROM an external base): it answers for all ${p.added.length}`;
+  if (!p.added.length) return `${head}; ${over}\n`;
+  const rows = p.added.slice(0, LISTED).map((x) => [x.name, x.version, x.arch]);
+  const more = p.added.length - rows.length;
+  const t = table(['PACKAGE', 'VERSION', 'ARCH'], rows)
+    .split('\n')
+    .map((l) => (l ? `  ${l}` : l))
+    .join('\n');
+  return `${head}; ${over}:\n${t}${more > 0 ? `  +${more} more (kbuild explain --json lists them all)\n` : ''}`;
+}
+
 export function formatExplanation(e: Explanation): string {
   const parts: string[] = [];
   parts.push(`${e.image} — ${e.ref} (${e.template}, profile ${e.profile})\n`);
@@ -108,6 +134,7 @@ export function formatExplanation(e: Explanation): string {
         }`
       : 'Changes since its last build: never built with this profile here (no record in .kbuild/state)\n';
   parts.push(`Would it be rebuilt now? ${verdict(e)}\n${changes}`);
+  parts.push(packageLines(e.packages));
   if (e.inputs && e.fingerprintTag) {
     const t = table(['INPUT', 'VALUE'], inputRows(e));
     parts.push(

@@ -76,12 +76,19 @@ async function explain(io: Io, image: string, opts: ExplainFlags): Promise<Expla
           force: false,
         });
   const stored = state.images[name];
+  // The parents' entries say what the image added over them (its packages' section).
+  const parentsStored = new Map(
+    family.graph.nodes
+      .get(name)!
+      .parents.flatMap((p) => (state.images[p] ? [[p, state.images[p]] as const] : [])),
+  );
   if (found.ok) {
     const { observed } = found.value;
     return explainImage(family, name, {
       fingerprinted: observed.fingerprints.get(name),
       step: observed.plan.steps.find((s) => s.name === name),
       stored,
+      parentsStored,
     });
   }
   const offline = family.unbuildable.has(name)
@@ -91,6 +98,7 @@ async function explain(io: Io, image: string, opts: ExplainFlags): Promise<Expla
     fingerprinted: offline?.get(name),
     step: undefined,
     stored,
+    parentsStored,
     unknown:
       `no engine answers (${found.message}), so freshness is unknown; ` +
       (stored

@@ -8,7 +8,13 @@ import { diffRecords, formatReason, type FingerprintRecord } from './fingerprint
 import { fingerprintTag } from '../naming.js';
 import type { Fingerprinted } from './freshness.js';
 import { ancestors, descendants } from '../graph.js';
-import type { ImageName } from '../model.js';
+import type { Fingerprint, ImageName } from '../model.js';
+import {
+  addedPackages,
+  type InstalledPackage,
+  type Inventory,
+  type PackageManager,
+} from '../packages/inventory.js';
 import type { PlanStep, StepAction } from './plan.js';
 
 /** What the state file remembers of the image's last successful build. */
@@ -18,7 +24,33 @@ export interface StoredBuild {
   readonly imageId: string;
   readonly seconds?: number;
   readonly digest?: string;
+  /** Its package inventory, read after that build. */
+  readonly packages?: Inventory;
 }
+
+/** The image's packages, as the state has them for its current fingerprint. */
+export type ExplainedPackages =
+  | {
+      readonly known: false;
+      /** Why they are not known (never built here, built with other inputs, not read). */
+      readonly reason: string;
+    }
+  | {
+      readonly known: true;
+      readonly manager: PackageManager;
+      readonly distro: string;
+      readonly distroVersion: string;
+      readonly count: number;
+      /** Why there are none, when there are none (no package database, no shell to ask). */
+      readonly empty?: string;
+      /** The family parents they are compared with (none: a root image answers for all). */
+      readonly parents: readonly ImageName[];
+      /** Parents whose packages the state does not have for the image's build: `added` is null. */
+      readonly parentsUnknown: readonly ImageName[];
+      /** What the image added or changed relative to its parents; a root image: everything. */
+      readonly added: readonly InstalledPackage[] | null;
+      readonly packages: readonly InstalledPackage[];
+    };
 
 export interface Explanation {
   readonly image: ImageName;
@@ -53,7 +85,9 @@ export interface Explanation {
   };
   /** Differences from the record of the last successful build (`new` when there is none). */
   readonly changes: readonly string[];
-  readonly lastBuild: StoredBuild | null;
+  /** The last successful build as the state has it (its packages are in `packages`). */
+  readonly lastBuild: Omit<StoredBuild, 'packages'> | null;
+  readonly packages: ExplainedPackages;
 }
 
 /** Assembles the explanation; `step` is the plan's step for the image when an engine answered. */
@@ -66,6 +100,8 @@ export function explainImage(
     readonly stored: StoredBuild | undefined;
     /** Why freshness is unknown (no engine answered); undefined when it is known. */
     readonly unknown?: string;
+    /** The state's entries of the image's family parents (for the packages it added). */
+    readonly parentsStored?: ReadonlyMap<ImageName, StoredBuild>;
   },
 ): Explanation {
   const img = family.images.get(name)!;
@@ -101,6 +137,68 @@ export function explainImage(
           ? { known: false, action: null, reason: seen.unknown ?? 'not planned' }
           : { known: true, action: seen.step.action, reason: seen.step.reason },
     changes: fp ? diffRecords(seen.stored?.record, fp.record).map(formatReason) : [],
-    lastBuild: seen.stored ?? null,
+    lastBuild: seen.stored ? lastBuildOf(seen.stored) : null,
+    packages: explainPackages(node.parents, fp?.fingerprint, seen.stored, seen.parentsStored),
+  };
+}
+
+/** The stored build without its inventory (the explanation's `packages` has that). */
+const lastBuildOf = (s: StoredBuild): Omit<StoredBuild, 'packages'> => ({
+  fingerprint: s.fingerprint,
+  record: s.record,
+  imageId: s.imageId,
+  ...(s.seconds !== undefined ? { seconds: s.seconds } : {}),
+  ...(s.digest !== undefined ? { digest: s.digest } : {}),
+});
+
+/**
+ * The image's packages from the state, only when read for its current fingerprint; what it
+ * added, against its parents' packages as read for the parent fingerprints it was built on.
+ */
+export function explainPackages(
+  parents: readonly ImageName[],
+  fingerprint: string | undefined,
+  stored: StoredBuild | undefined,
+  parentsStored: ReadonlyMap<ImageName, StoredBuild> | undefined,
+): ExplainedPackages {
+  if (!fingerprint) return { known: false, reason: 'its fingerprint is not known' };
+  if (!stored) return { known: false, reason: 'never built here (no record in .kbuild/state)' };
+  if (stored.fingerprint !== fingerprint)
+    return {
+      known: false,
+      reason: `they were read for its last build (${fingerprintTag(stored.fingerprint as Fingerprint)}), not for its current inputs; build it to read them`,
+    };
+  const inv = stored.packages;
+  if (!inv)
+    return {
+      known: false,
+      reason:
+        'not recorded for this build (built before kbuild read packages, or reading them failed); `kbuild build --force` reads them',
+    };
+  const known: Inventory[] = [];
+  const unknown: ImageName[] = [];
+  for (const p of parents) {
+    const ps = parentsStored?.get(p);
+    if (ps?.packages && ps.fingerprint === stored.record.parents[p]) known.push(ps.packages);
+    else unknown.push(p);
+  }
+  const empty =
+    inv.packages.length > 0
+      ? undefined
+      : (inv.unreadable ??
+        (inv.manager === 'none'
+          ? 'the image has no package database (no dpkg, no rpm)'
+          : 'none installed'));
+  return {
+    known: true,
+    manager: inv.manager,
+    distro: inv.distro,
+    distroVersion: inv.distroVersion,
+    count: inv.packages.length,
+    ...(empty !== undefined ? { empty } : {}),
+    parents,
+    parentsUnknown: unknown,
+    added: unknown.length ? null : addedPackages(inv, known),
+    packages: inv.packages,
   };
 }
