@@ -2,7 +2,7 @@
  * `kbuild build` once its flags are settled: load the family (the workspace read once, each
  * platform rendered once), observe it, run the build, record the state, write the reports.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeBuildDir } from '../adapters/build-context.js';
 import { createLogStore } from '../adapters/logs.js';
@@ -13,7 +13,7 @@ import { shardSelection } from '../core/plan/shard.js';
 import type { BuildOptions } from '../run/build/context.js';
 import type { RegistryView } from '../run/build/registry-view.js';
 import { runBuild } from '../run/build/run-build.js';
-import { stateAfterRun } from '../run/build/state-update.js';
+import { knownInventories, stateAfterRun } from '../run/build/state-update.js';
 import { packageStateAfterRun } from '../run/build/package-state.js';
 import { archOf, publishPlatforms, type PlatformRun } from '../run/publish-platforms.js';
 import type { RunSummary } from '../run/summary.js';
@@ -41,6 +41,8 @@ import { writeRunReports, type ReportedRun } from './run-reports.js';
 import { interruptible, startRun, writeSummaryJson, type RunSession } from './run-session.js';
 import { loadSelected, shardWeights, type Selected } from './commands/shared.js';
 import type { StateFile } from '../run/ports.js';
+import type { Inventory } from '../core/packages/inventory.js';
+import { writeSboms, type SbomTarget } from './sbom-files.js';
 
 export interface BuildSettings {
   readonly load: ProfileOptions & SelectionOptions;
@@ -52,6 +54,8 @@ export interface BuildSettings {
   readonly platforms?: readonly string[];
   readonly archTags: boolean;
   readonly shard?: { readonly index: number; readonly count: number; readonly waitSeconds: number };
+  /** --sbom-dir: one CycloneDX SBOM per image with known packages (relative to the cwd). */
+  readonly sbomDir?: string;
 }
 
 export async function buildFamily(io: Io, patterns: string[], s: BuildSettings): Promise<number> {
@@ -90,9 +94,12 @@ export async function buildFamily(io: Io, patterns: string[], s: BuildSettings):
   if (typeof ready === 'number') return ready;
   const session = startRun(io, one.root, s.output);
   return interruptible(session.report, async (signal) => {
-    const summary = await runPrepared(ready, options, session, session.logsDir, signal);
+    const sbom = sbomTarget(io, s, '');
+    const ran = await runPrepared(ready, options, session, session.logsDir, signal, sbom);
+    const summary = ran.summary;
     session.stop();
     if (session.live) io.out(''); // the live view printed the table on stderr
+    noSbomNote(io, ran.noSbom);
     await writeSummaryJson(io, s.files.summaryJson, summary);
     await writeRunReports(io, s.files, [reported(ready, summary)], summary);
     return summary.interrupted ? 130 : summary.ok ? 0 : 1;
@@ -149,21 +156,43 @@ const reported = (ready: Prepared, summary: RunSummary): ReportedRun => ({
   fingerprints: ready.found.observed.fingerprints,
 });
 
-/** Builds a prepared family and records its state. */
+/** --sbom-dir's target for one platform's run (suffix: `-<arch>` when there are several). */
+const sbomTarget = (io: Io, s: BuildSettings, suffix: string): SbomTarget | undefined =>
+  s.sbomDir ? { dir: resolve(io.cwd, s.sbomDir), suffix } : undefined;
+
+/** Says which images got no SBOM (their packages are not known for the image built). */
+function noSbomNote(io: Io, images: readonly string[]): void {
+  if (images.length)
+    io.err(
+      `kbuild: --sbom-dir: no SBOM for ${images.join(', ')}: their packages are not known for this build (see their logs; \`kbuild build --force\` reads them)\n`,
+    );
+}
+
+/**
+ * Builds a prepared family and records its state (with the package inventories read after each
+ * build); with --sbom-dir writes the SBOMs. `noSbom`: images of the run that got no SBOM.
+ */
 async function runPrepared(
   ready: Prepared,
   options: BuildOptions,
   session: RunSession,
   logsDir: string,
   signal: AbortSignal,
-): Promise<RunSummary> {
+  sbom?: SbomTarget,
+): Promise<{ summary: RunSummary; noSbom: readonly string[] }> {
   const { family, root, state } = ready;
   const { engine, info, observed, registry, sources } = ready.found;
   const buildRoot = join(root, '.kbuild', 'build', state.profile);
+  const inventories = new Map<ImageName, Inventory>();
   const summary = await runBuild({
     family,
     plan: observed.plan,
     options,
+    inventories,
+    knownInventories: new Map([
+      ...knownInventories(state, observed.plan),
+      ...(observed.packages?.read ?? []),
+    ]),
     ports: {
       engine,
       engineInfo: info,
@@ -187,12 +216,11 @@ async function runPrepared(
     signal,
     report: session.report,
   });
-  const after = stateAfterRun(state, summary, observed.plan, family.naming.registry);
-  await writeState(
-    root,
-    packageStateAfterRun(after, summary, observed.plan, observed.packages?.read),
-  );
-  return summary;
+  const after = stateAfterRun(state, summary, observed.plan, family.naming.registry, inventories);
+  const final = packageStateAfterRun(after, summary, observed.plan, observed.packages?.read);
+  await writeState(root, final);
+  const sboms = sbom ? await writeSboms(sbom, family, observed.plan, summary, final) : undefined;
+  return { summary, noSbom: sboms?.unknown ?? [] };
 }
 
 /**
@@ -220,6 +248,7 @@ async function buildPlatforms(
   return interruptible(session.report, async (signal) => {
     const runs: PlatformRun[] = [];
     const reports: ReportedRun[] = [];
+    const noSbom: string[] = [];
     let registry: RegistryView | undefined;
     for (const platform of platforms) {
       if (signal.aborted) break;
@@ -229,17 +258,20 @@ async function buildPlatforms(
       const ready = await prepareRun(io, loaded, state, s.observe);
       if (typeof ready === 'number') return ready;
       registry ??= ready.found.registry;
-      const summary = await runPrepared(
+      const { summary, noSbom: none } = await runPrepared(
         ready,
         { ...options, publish: options.push ? 'deferred' : options.publish },
         session,
         join(session.logsDir, arch),
         signal,
+        sbomTarget(io, s, `-${arch}`),
       );
+      noSbom.push(...none.map((n) => `${n} (${arch})`));
       runs.push({ platform, family: loaded.family, summary });
       reports.push({ ...reported(ready, summary), platform });
     }
     session.stop();
+    noSbomNote(io, noSbom);
     const published =
       options.push && registry && runs.length
         ? await publishPlatforms(

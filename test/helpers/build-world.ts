@@ -1,8 +1,9 @@
 /**
  * The build loop's unit-test world: a small real family written to a temporary project, the fake
  * engine, the Registry port in memory, an injected clock, and the state carried from run to run.
- * A run goes the way `kbuild build` goes (src/cli/build-run.ts): load, observe, runBuild,
- * stateAfterRun; only the engine, the registry and the clock are fakes.
+ * A run goes the way `kbuild build` goes (src/cli/build-run.ts): load, observe, runBuild (with the
+ * state's known package inventories), stateAfterRun (with those the run read); only the engine,
+ * the registry and the clock are fakes.
  *
  *   base ─┬─ lib ── app ─┐        base: FROM busybox:latest; lib has a source (kbuild.yaml)
  *         └─ tools       │        app:  FROM edge AS a first stage, then FROM lib
@@ -33,13 +34,14 @@ import { DOCKER_MANIFEST } from '../../src/core/registry/manifest-list.js';
 import type { BuildOptions } from '../../src/run/build/context.js';
 import { registryView } from '../../src/run/build/registry-view.js';
 import { runBuild } from '../../src/run/build/run-build.js';
-import { stateAfterRun } from '../../src/run/build/state-update.js';
+import { knownInventories, stateAfterRun } from '../../src/run/build/state-update.js';
+import type { Inventory } from '../../src/core/packages/inventory.js';
 import type { RunEvent } from '../../src/run/events.js';
 import { observe, type Observed } from '../../src/run/observe.js';
 import type { LogStore, StateFile } from '../../src/run/ports.js';
 import type { SchedulerEvent } from '../../src/run/scheduler.js';
 import type { ImageSummary, RunSummary } from '../../src/run/summary.js';
-import { createFakeEngine, type FakeEngine } from './fake-engine.js';
+import { createFakeEngine, type FakeEngine, type FakeImageSeed } from './fake-engine.js';
 import { memoryRegistry, type MemoryRegistry } from './memory-registry.js';
 
 export const REGISTRY = 'reg.test:5000';
@@ -155,14 +157,22 @@ function registryPlace(reference: string): [string, string] {
   return [path.slice(0, colon), path.slice(colon + 1)];
 }
 
-export function buildWorld(o: { bases?: readonly string[] } = {}): BuildWorld {
+export function buildWorld(
+  o: {
+    bases?: readonly string[];
+    /** What some bases hold (e.g. an os-release and a dpkg status file). */
+    seeds?: Readonly<Record<string, FakeImageSeed>>;
+  } = {},
+): BuildWorld {
   const root = mkdtempSync(join(tmpdir(), 'kbuild-run-build-'));
   for (const [path, text] of Object.entries(FILES)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
   }
   const bases = o.bases ?? ['busybox:latest', 'alpine:3.20'];
-  const fake = createFakeEngine({ images: Object.fromEntries(bases.map((b) => [b, {}])) });
+  const fake = createFakeEngine({
+    images: { ...Object.fromEntries(bases.map((b) => [b, {}])), ...o.seeds },
+  });
   const registry = memoryRegistry();
   let clock = 0;
   // The fake's own methods with two wrapped (its getters are copied as values: not for use here).
@@ -234,10 +244,13 @@ export function buildWorld(o: { bases?: readonly string[] } = {}): BuildWorld {
       if (!info.ok) throw new Error('the fake engine did not answer info()');
       const logs = memoryLogs();
       const events: RunEvent[] = [];
+      const inventories = new Map<ImageName, Inventory>();
       const summary = await runBuild({
         family,
         plan: observed.plan,
         options: { ...OPTIONS, ...options },
+        inventories,
+        knownInventories: knownInventories(world.state, observed.plan),
         ports: {
           engine,
           engineInfo: info.value,
@@ -263,7 +276,7 @@ export function buildWorld(o: { bases?: readonly string[] } = {}): BuildWorld {
           more.onEvent?.(e);
         },
       });
-      world.state = stateAfterRun(world.state, summary, observed.plan, REGISTRY);
+      world.state = stateAfterRun(world.state, summary, observed.plan, REGISTRY, inventories);
       return {
         observed,
         summary,

@@ -37,6 +37,7 @@ interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, Repo
   force?: boolean;
   registryCache: boolean;
   checkUpdates?: boolean | string;
+  sbomDir?: string;
 }
 
 export function registerBuild(program: Command, run: (a: Action) => void): void {
@@ -99,6 +100,10 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
     .option(
       '--arch-tags',
       'with several platforms: publish <tag>-<arch> tags instead of a manifest list (registries that cannot store lists)',
+    )
+    .option(
+      '--sbom-dir <dir>',
+      "write a CycloneDX 1.5 SBOM of each image's installed packages as DIR/<image>.cdx.json (several platforms: <image>-<arch>.cdx.json)",
     );
   reportOptions(outputOptions(cmd)).action((images: string[], flags: BuildFlags) => {
     run((io) => buildFamily(io, images, settingsOf(flags)));
@@ -156,6 +161,7 @@ function settingsOf(flags: BuildFlags): BuildSettings {
     platforms: requestedPlatforms(flags.platform),
     archTags: flags.archTags ?? false,
     ...(shard ? { shard } : {}),
+    ...(flags.sbomDir ? { sbomDir: flags.sbomDir } : {}),
   };
 }
 

@@ -5,7 +5,9 @@
  * for an expected failure.
  */
 import type { ImageName } from '../../core/model.js';
+import { addedPackages, type Inventory } from '../../core/packages/inventory.js';
 import type { PlanStep } from '../../core/plan/plan.js';
+import { inventoryLine, readInventory } from '../packages/inventory.js';
 import type { EngineFailure } from '../ports.js';
 import type { StepError, StepResult } from '../scheduler.js';
 import { runTest } from '../smoke.js';
@@ -45,7 +47,10 @@ export function stepError(f: EngineFailure, tail: readonly string[]): StepError 
 
 const failed = (error: StepError): { ok: false; error: StepError } => ({ ok: false, error });
 
-/** The scheduler's build function: the image's work, then its smoke test (with --test). */
+/**
+ * The scheduler's build function: the image's work, then its smoke test (with --test); an image
+ * built here then has its package inventory read.
+ */
 export async function buildStep(
   ctx: BuildContext,
   name: ImageName,
@@ -55,7 +60,8 @@ export async function buildStep(
   const log = ctx.state.logs.line(name);
   const step = ctx.step(name);
   let r: Built;
-  switch (workOf(step, ctx.options.foreign)) {
+  const work = workOf(step, ctx.options.foreign);
+  switch (work) {
     case 'other-shard': {
       const waited = await waitForShard(ctx, name, log, signal);
       // Its own shard tests and publishes it; here it is only what children stand on.
@@ -73,7 +79,36 @@ export async function buildStep(
   }
   if (!r.ok) return r;
   const test = await smokeTest(ctx, name, log, signal);
-  return test ? failed(test) : r;
+  if (test) return failed(test);
+  if (work === 'build') await readPackages(ctx, name, log, signal);
+  return r;
+}
+
+/**
+ * Reads a built image's package inventory into the run's state and says in one log line what it
+ * holds (`packages: 123 (dpkg, debian 12), 7 added by this image`). A failure to read it never
+ * fails the image: it is logged, and the image has no inventory.
+ */
+async function readPackages(
+  ctx: BuildContext,
+  name: ImageName,
+  log: Log,
+  signal: AbortSignal,
+): Promise<void> {
+  const read = await readInventory(ctx.ports.engine, ctx.facts(name).fpRef, { signal });
+  if (!read.ok) {
+    if (!signal.aborted) log(`kbuild: packages not read: ${read.error}`);
+    return;
+  }
+  ctx.state.inventories.set(name, read.value);
+  const parents = ctx.family.graph.nodes.get(name)?.parents ?? [];
+  const known = parents.flatMap((p) => {
+    const i: Inventory | undefined = ctx.state.inventories.get(p) ?? ctx.knownInventories?.get(p);
+    return i ? [i] : [];
+  });
+  const added =
+    known.length === parents.length ? addedPackages(read.value, known).length : undefined;
+  log(`kbuild: ${inventoryLine(read.value, added)}`);
 }
 
 /** Fresh: nothing to do. Retag: the image with this fingerprint is here; its tags move to it. */
@@ -177,9 +212,13 @@ async function waitForShard(
   const fpTag = ctx.facts(name).fpTag;
   const limit = ctx.options.shardWaitSeconds ?? 0;
   const deadline = ports.now() + limit * 1000;
+  // Rebuilt for its packages (or a parent's), the image keeps its fingerprint: what the registry
+  // held under the fp tag when this run looked is the old image, not the one being built. (An
+  // image built for any other reason has a new fingerprint, so the registry had no such tag.)
+  const old = ctx.facts(name).remoteDigest;
   const look = async () => {
     const r = await registry?.digest(repo, fpTag, signal);
-    return r?.ok ? r.value : undefined;
+    return r?.ok && r.value !== old ? r.value : undefined;
   };
   let digest = await look();
   if (!digest)

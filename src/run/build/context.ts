@@ -4,6 +4,7 @@
  */
 import type { Family } from '../../core/family.js';
 import type { ImageName } from '../../core/model.js';
+import type { Inventory } from '../../core/packages/inventory.js';
 import type { ImageFacts, Plan, PlanStep } from '../../core/plan/plan.js';
 import type { Reporter } from '../events.js';
 import type { ImageLogs } from '../image-logs.js';
@@ -69,6 +70,16 @@ export interface BuildRun {
   readonly id: RunIdentity;
   readonly signal: AbortSignal;
   readonly report: Reporter;
+  /**
+   * Where the run puts the package inventory of each image it builds (`RunState.inventories` is
+   * this map), for the caller's stateAfterRun and SBOMs; absent: a map of the run's own.
+   */
+  readonly inventories?: Map<ImageName, Inventory>;
+  /**
+   * Inventories of images the run does not build, as the state has them for their current
+   * fingerprints (`knownInventories`): an image's log says how many packages it added over them.
+   */
+  readonly knownInventories?: ReadonlyMap<ImageName, Inventory>;
 }
 
 /** What the run's actions share while it runs. */
@@ -84,6 +95,8 @@ export interface RunState {
   readonly moved: Set<ImageName>;
   /** Smoke tests run (or not) with --test. */
   readonly tested: Map<ImageName, { status: ImageTestStatus; seconds: number | null }>;
+  /** Package inventories read from the images built in this run (after their smoke test). */
+  readonly inventories: Map<ImageName, Inventory>;
 }
 
 export interface BuildContext extends BuildRun {

@@ -4,6 +4,7 @@
  * of everything at the end.
  */
 import type { ImageName } from '../../core/model.js';
+import type { Inventory } from '../../core/packages/inventory.js';
 import type { Plan } from '../../core/plan/plan.js';
 import { imageLogs } from '../image-logs.js';
 import { schedule, type Job } from '../scheduler.js';
@@ -46,6 +47,7 @@ export async function runBuild(run: BuildRun): Promise<RunSummary> {
     published: new Map(),
     moved: new Set(),
     tested: new Map(),
+    inventories: run.inventories ?? new Map<ImageName, Inventory>(),
   };
   const ctx: BuildContext = {
     ...run,

@@ -24,6 +24,8 @@ beforeEach(() => {
 afterEach(() => w.remove());
 
 const one = { threads: 1 };
+/** What the fake engine's images (no dpkg status file) answer the inventory script. */
+const NO_PACKAGES = { manager: 'none', packages: [], distro: '', distroVersion: '', config: '' };
 /** The state without the build seconds of these images (as if never built here). */
 function forgetSeconds(...names: Name[]) {
   const images: Record<string, ImageState> = { ...w.state.images };
@@ -119,6 +121,7 @@ describe('stateAfterRun', () => {
         registry: REGISTRY,
         digest: r.image(n).digest,
         seconds: w.buildSeconds[n],
+        packages: NO_PACKAGES,
       });
     }
     expect(r.image('base').digest).toMatch(/^sha256:/);
@@ -141,6 +144,7 @@ describe('stateAfterRun', () => {
       record: r.facts('base').record,
       imageId: r.image('base').imageId,
       seconds: 7,
+      packages: NO_PACKAGES,
     });
     expect(w.state.images['base']!.fingerprint).not.toBe(before['base']!.fingerprint);
     expect(w.state.images['edge']).toEqual(before['edge']);

@@ -1,14 +1,22 @@
 /** How a run's outcome updates the stored state. */
+import type { ImageName } from '../../core/model.js';
+import type { Inventory } from '../../core/packages/inventory.js';
 import type { Plan } from '../../core/plan/plan.js';
 import type { ImageState, StateFile } from '../ports.js';
 import type { RunSummary } from '../summary.js';
 
-/** The state after a run: every image that ended well gets its fingerprint and record. */
+/**
+ * The state after a run: every image that ended well gets its fingerprint and record. A built
+ * image gets the package inventory the run read from it (`inventories`; none when it could not be
+ * read); an unchanged one (same fingerprint, same image) keeps its previous inventory and the
+ * package updates recorded as not applied to it.
+ */
 export function stateAfterRun(
   before: StateFile,
   summary: RunSummary,
   plan: Plan,
   registry: string,
+  inventories?: ReadonlyMap<ImageName, Inventory>,
 ): StateFile {
   const images: Record<string, ImageState> = { ...before.images };
   const facts = new Map(plan.steps.map((s) => [s.name as string, s.facts]));
@@ -16,14 +24,18 @@ export function stateAfterRun(
     const fp = facts.get(i.name);
     if (!fp || !i.imageId || !['built', 'pushed', 'fresh', 'retagged'].includes(i.status)) continue;
     const prev = before.images[i.name];
+    const built = i.status === 'built' || i.status === 'pushed';
     const pushed = i.digest
       ? { registry, digest: i.digest }
       : prev?.fingerprint === fp.fingerprint && prev.digest
         ? { registry: prev.registry, digest: prev.digest }
         : {};
-    const seconds = i.status === 'built' || i.status === 'pushed' ? i.buildSeconds : prev?.seconds;
+    const seconds = built ? i.buildSeconds : prev?.seconds;
     const testPassed =
       i.test === 'passed' || (prev?.fingerprint === fp.fingerprint && prev.testPassed === true);
+    const sameImage = prev?.fingerprint === fp.fingerprint && prev.imageId === i.imageId;
+    const packages = built ? inventories?.get(i.name) : sameImage ? prev.packages : undefined;
+    const notApplied = !built && sameImage ? prev.notApplied : undefined;
     images[i.name] = {
       fingerprint: fp.fingerprint,
       record: fp.record,
@@ -31,7 +43,27 @@ export function stateAfterRun(
       ...pushed,
       ...(seconds != null ? { seconds } : {}),
       ...(testPassed ? { testPassed } : {}),
+      ...(packages ? { packages } : {}),
+      ...(notApplied ? { notApplied } : {}),
     };
   }
   return { ...before, images };
+}
+
+/**
+ * The inventories the state holds for the images a plan does not build, for their current
+ * fingerprints (and local image, when there is one): what a build loop counts an image's added
+ * packages against, and what --sbom-dir writes for images that stay fresh.
+ */
+export function knownInventories(state: StateFile, plan: Plan): Map<ImageName, Inventory> {
+  const out = new Map<ImageName, Inventory>();
+  for (const step of plan.steps) {
+    const st = state.images[step.name];
+    const f = step.facts;
+    if (step.action === 'build' || !f || !st?.packages || st.fingerprint !== f.fingerprint)
+      continue;
+    if (f.localId && st.imageId !== f.localId) continue;
+    out.set(step.name, st.packages);
+  }
+  return out;
 }
