@@ -252,6 +252,32 @@ describe("runBuild: another shard's images (regressions)", () => {
     expect(r.summary.publish!.moved).toEqual(expect.arrayContaining(['lib', 'tools', 'app']));
   });
 
+  it('waits for a new digest of an image another shard rebuilds for its packages (same fingerprint)', async () => {
+    const pushed = await w.run({ push: true, publish: 'deferred' });
+    const fpTag = pushed.fpTag('base');
+    const before = w.registry.store.get(`kt/base:${fpTag}`)!;
+    await w.forgetLocal();
+    const observed = await w.observe(); // everything fresh in the registry under its fp tag
+    // The other shard's update check flagged base: it rebuilds it under the same fp tag.
+    const steps = observed.plan.steps.map((s) =>
+      s.name === 'base'
+        ? { ...s, action: 'build' as const, fromRegistry: undefined, refresh: true as const }
+        : s,
+    );
+    w.onSleep = (n) => {
+      if (n === 2) w.registry.put('kt/base', fpTag, before.mediaType, `${before.body} `);
+    };
+    const foreign = new Map([[imageName('base'), 'shard 1/2']]);
+    const r = await w.run(
+      { push: true, threads: 1, foreign, shardWaitSeconds: 60 },
+      { observed: { ...observed, plan: { ...observed.plan, steps } } },
+    );
+    // The old digest under the fp tag was not taken for the new image: it waited for the new one.
+    expect(w.sleeps).toEqual([2000, 2000]);
+    expect(r.image('base')).toMatchObject({ status: 'fresh', message: 'built by shard 1/2' });
+    expect(r.image('base')!.digest).not.toBe(before.digest);
+  });
+
   it('does not pull the parents of an image another shard builds', async () => {
     await w.run({ push: true, publish: 'deferred' });
     await w.forgetLocal();
