@@ -3,6 +3,7 @@
 // observation, run and state update as the CLI; only the engine differs. Prints the counts.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildOptions, FAKE_INFO, quietPorts, runWithoutPackages } from './fake-run.js';
 import { readState, writeState } from '../dist/adapters/state.js';
 import { loadSelected } from '../dist/cli/commands/shared.js';
 import { observeFamily } from '../dist/cli/observe-family.js';
@@ -17,14 +18,7 @@ const failure = (reason) => ({
   ok: false,
   error: { reason, message: 'no registry here', transient: false },
 });
-const info = {
-  kind: 'fake',
-  client: 'fake',
-  clientVersion: '1',
-  serverVersion: '1',
-  buildPath: 'buildkit',
-  platform: 'linux/amd64',
-};
+const info = FAKE_INFO;
 const engine = {
   kind: 'fake',
   info: async () => ({ ok: true, value: info }),
@@ -36,13 +30,7 @@ const engine = {
   },
   tag: async (src, dst) => (store.set(dst, store.get(src)), { ok: true, value: undefined }),
   push: async () => failure('push-failed'),
-  // Containers (the package inventory read after a build) answer as an image without a package
-  // database does.
-  run: async (_req, op) => {
-    op.log('KBI\tos\t\t');
-    op.log('KBI\tmanager\tnone\t');
-    return { ok: true, value: { exitCode: 0 } };
-  },
+  run: runWithoutPackages,
   pull: async () => failure('pull-failed'),
   // Family images are what this fake built; anything else (the external base) is present.
   inspect: async (refs) =>
@@ -74,27 +62,8 @@ const summary = await runBuild({
   family,
   plan: observed.plan,
   inventories,
-  options: {
-    threads: 4,
-    pushThreads: 2,
-    retries: 0,
-    pushRetries: 0,
-    timeoutSeconds: 0,
-    failFast: false,
-    push: false,
-    pull: false,
-    noCache: false,
-    test: false,
-    publish: 'eager',
-  },
-  ports: {
-    engine,
-    engineInfo: info,
-    logs: { dir, open: () => ({ write: () => {}, close: async () => '' }) },
-    prepare: async () => ({ ok: true, value: { contextDir: dir, dockerfile: 'Dockerfile' } }),
-    now: () => performance.now(),
-    sleep: async () => {},
-  },
+  options: buildOptions(4),
+  ports: quietPorts(dir, engine, () => performance.now()),
   id: { runId: 'bench', startedAt: new Date().toISOString() },
   signal: new AbortController().signal,
   report: () => {},

@@ -12,6 +12,7 @@
 import { setImmediate as tick } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildOptions, FAKE_INFO, quietPorts, runWithoutPackages } from './fake-run.js';
 import { rng, writeFamily } from './families.js';
 import { loadSelected } from '../dist/cli/commands/shared.js';
 import { observeFamily } from '../dist/cli/observe-family.js';
@@ -19,14 +20,7 @@ import { runBuild } from '../dist/run/build/run-build.js';
 import { remainingPath } from '../dist/run/scheduler.js';
 
 const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'out', 'scheduler-187');
-const info = {
-  kind: 'fake',
-  client: 'fake',
-  clientVersion: '1',
-  serverVersion: '1',
-  buildPath: 'buildkit',
-  platform: 'linux/amd64',
-};
+const info = FAKE_INFO;
 
 /** Seeded true durations per image, and last times = true times with lognormal noise (σ 0.3). */
 function durations(names, seed = 11) {
@@ -64,12 +58,7 @@ async function simulate(loaded, stateSeconds, truth, threads, parentsOf) {
         }),
       ),
     tag: async () => ({ ok: true, value: undefined }),
-    // The package inventory read after each build: at once, as an image without a package database.
-    run: async (_req, op) => {
-      op.log('KBI\tos\t\t');
-      op.log('KBI\tmanager\tnone\t');
-      return { ok: true, value: { exitCode: 0 } };
-    },
+    run: runWithoutPackages,
     // Nothing of the family is here; the external base is.
     inspect: async (refs) =>
       new Map(
@@ -89,27 +78,8 @@ async function simulate(loaded, stateSeconds, truth, threads, parentsOf) {
   const run = runBuild({
     family,
     plan,
-    options: {
-      threads,
-      pushThreads: 1,
-      retries: 0,
-      pushRetries: 0,
-      timeoutSeconds: 0,
-      failFast: false,
-      push: false,
-      pull: false,
-      noCache: false,
-      test: false,
-      publish: 'eager',
-    },
-    ports: {
-      engine,
-      engineInfo: info,
-      logs: { dir, open: () => ({ write: () => {}, close: async () => '' }) },
-      prepare: async () => ({ ok: true, value: { contextDir: dir, dockerfile: 'Dockerfile' } }),
-      now: () => now,
-      sleep: async () => {},
-    },
+    options: { ...buildOptions(threads), pushThreads: 1 },
+    ports: quietPorts(dir, engine, () => now),
     id: { runId: 'bench', startedAt: '' },
     signal: new AbortController().signal,
     report: () => {},
