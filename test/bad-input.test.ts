@@ -254,3 +254,47 @@ describe('defect 5: template and cycle errors are located', () => {
     expect(r.code).toBe(1);
   });
 });
+
+/** `n` pseudo-random bytes from `seed` (a linear congruential generator: the same every run). */
+function garbage(seed: number, n: number): Buffer {
+  const out = Buffer.alloc(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+describe('defect 6: quoted input is cut to a readable length', () => {
+  it('3 KB of random bytes in an image.yaml: short lines, exit 2', async () => {
+    const fam = await family();
+    const file = join(fam, 'images/hello/image.yaml');
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) {
+      writeFileSync(file, garbage(seed, 3000));
+      const r = await runCli(['validate'], fam);
+      noInternalError(r);
+      expect(r.stderr).toContain('images/hello/image.yaml:');
+      const longest = Math.max(...r.stderr.split('\n').map((l) => l.length));
+      expect(longest, r.stderr.slice(0, 300)).toBeLessThan(400);
+      expect(r.code).toBe(2);
+    }
+  });
+
+  it('a long value in a FROM line and a long unknown key are cut too', async () => {
+    const fam = await family();
+    setLine(join(fam, 'images/base/Dockerfile.j2'), 1, `FROM ${'x'.repeat(300)} AS a b c`);
+    setLine(join(fam, `profiles/${PROFILE}.yaml`), 0, `${'k'.repeat(500)}: 1`);
+    const r = await runCli(['validate'], fam);
+    noInternalError(r);
+    expect(r.stderr).toContain('…');
+    expect(Math.max(...r.stderr.split('\n').map((l) => l.length))).toBeLessThan(400);
+    writeFileSync(
+      join(fam, `profiles/${PROFILE}.yaml`),
+      'distro: busybox\ndistro_tag: latest\npackage_manager: apt\n',
+    );
+    const r2 = await runCli(['validate'], fam);
+    expect(r2.stderr).toContain('(rendered):1: FROM at line 1 must be');
+    expect(Math.max(...r2.stderr.split('\n').map((l) => l.length))).toBeLessThan(400);
+  });
+});

@@ -6,6 +6,7 @@
  * Pure: the schema, validation, the archive's name in the context, and the check that an
  * archive's entries stay inside it. The adapters download, pack and list (adapters/sources.ts).
  */
+import { clip } from './clip.js';
 import type { ConfigProblem, Locate, SourceLocation, SourceSpec } from './model.js';
 import type { Schema } from './config/schema.js';
 
@@ -134,7 +135,11 @@ export function parseSources(
         return undefined;
       }
       if (!HEX64.test(x))
-        problem('sha256', `'${x}' is not a sha256`, 'give the 64 hex digits sha256sum prints');
+        problem(
+          'sha256',
+          `'${clip(x)}' is not a sha256`,
+          'give the 64 hex digits sha256sum prints',
+        );
       return x;
     };
     const at = locate;
@@ -144,13 +149,13 @@ export function parseSources(
         if (url && !/^https?:\/\//.test(url))
           problem(
             'url',
-            `'${url}' is not an http(s) URL`,
+            `'${clip(url)}' is not an http(s) URL`,
             'for a file on this host use type: local',
           );
         else if (url && !archiveSuffix(url))
           problem(
             'url',
-            `'${url}' does not name a tar archive`,
+            `'${clip(url)}' does not name a tar archive`,
             'kbuild fetches .tar, .tar.gz/.tgz, .tar.xz, .tar.bz2 or .tar.zst archives',
           );
         sources[image] = { type: 'url', url, sha256: checksum(true) ?? '', at };

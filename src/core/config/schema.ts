@@ -16,6 +16,7 @@ import {
   type Document,
   type Node,
 } from 'yaml';
+import { clip, quote } from '../clip.js';
 import type { ConfigProblem } from '../model.js';
 
 export type Schema =
@@ -72,7 +73,7 @@ export function parseAndValidate(text: string, file: string, schema: Schema): Pa
     return { line: p.line, column: p.col };
   };
   for (const e of [...doc.errors, ...doc.warnings]) {
-    problems.push({ file, ...pos(e.pos[0]), message: `yaml: ${firstLine(e.message)}` });
+    problems.push({ file, ...pos(e.pos[0]), message: `yaml: ${clip(firstLine(e.message), 160)}` });
   }
   const locate = (path: readonly (string | number)[], at: 'key' | 'value' = 'value') => {
     const parent = at === 'key' && path.length ? doc.getIn(path.slice(0, -1), true) : undefined;
@@ -176,7 +177,7 @@ interface WalkState {
 
 function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkState): void {
   const at = (n: unknown) => st.pos(rangeStart(n));
-  const where = path.length ? `'${path.join('.')}'` : 'the file';
+  const where = path.length ? `'${clip(path.join('.'))}'` : 'the file';
   const problem = (n: unknown, message: string, hint?: string) =>
     st.problems.push({ file: st.file, ...at(n), message, ...(hint ? { hint } : {}) });
 
@@ -190,22 +191,22 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
       }
       const v = node.value;
       if (schema.kind === 'boolean' && typeof v !== 'boolean') {
-        problem(node, `${where} must be true or false, not ${JSON.stringify(v)}`);
+        problem(node, `${where} must be true or false, not ${quoteValue(v)}`);
       } else if (
         schema.kind === 'number' &&
         (typeof v !== 'number' || (schema.min !== undefined && v < schema.min))
       ) {
         problem(
           node,
-          `${where} must be a number${schema.min !== undefined ? ` >= ${schema.min}` : ''}, not ${JSON.stringify(v)}`,
+          `${where} must be a number${schema.min !== undefined ? ` >= ${schema.min}` : ''}, not ${quoteValue(v)}`,
         );
       } else if (schema.kind === 'string') {
         if (typeof v !== 'string' && typeof v !== 'number') {
-          problem(node, `${where} must be a string, not ${JSON.stringify(v)}`);
+          problem(node, `${where} must be a string, not ${quoteValue(v)}`);
         } else if (schema.enum && !schema.enum.includes(String(v))) {
           problem(
             node,
-            `${where} is ${JSON.stringify(String(v))}; it must be one of ${schema.enum.join(', ')}`,
+            `${where} is ${quote(String(v))}; it must be one of ${schema.enum.join(', ')}`,
             suggest(String(v), schema.enum),
           );
         } else if (schema.check) {
@@ -241,7 +242,10 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
       }
       node.items.forEach((item, i) => {
         if (!isScalar(item) || (typeof item.value !== 'string' && typeof item.value !== 'number')) {
-          problem(item, `'${[...path, i].join('.')}' must be a string, not ${describe(item)}`);
+          problem(
+            item,
+            `'${clip([...path, i].join('.'))}' must be a string, not ${describe(item)}`,
+          );
         }
       });
       return;
@@ -280,7 +284,7 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
             const valid = Object.keys(schema.fields);
             problem(
               pair.key,
-              `unknown key '${key}' in ${where}`,
+              `unknown key '${clip(key)}' in ${where}`,
               suggest(key, valid) ?? `valid keys: ${valid.join(', ')}`,
             );
             continue;
@@ -294,7 +298,7 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
           if (!isScalar(v) || (v.value !== null && typeof v.value === 'object')) {
             problem(
               v ?? pair.key,
-              `'${sub.join('.')}' must be a plain value (string, number or boolean), not ${describe(v)}`,
+              `'${clip(sub.join('.'))}' must be a plain value (string, number or boolean), not ${describe(v)}`,
             );
           }
         }
@@ -324,9 +328,13 @@ function describe(n: unknown): string {
   if (n === null || n === undefined) return 'nothing';
   if (isMap(n)) return 'a mapping';
   if (isSeq(n)) return 'a list';
-  if (isScalar(n))
-    return n.value === null ? 'null' : `${typeof n.value} ${JSON.stringify(n.value)}`;
+  if (isScalar(n)) return n.value === null ? 'null' : `${typeof n.value} ${quoteValue(n.value)}`;
   return 'an unsupported yaml node';
+}
+
+/** A scalar as a message shows it: strings quoted and cut to a readable length. */
+function quoteValue(v: unknown): string {
+  return typeof v === 'string' ? quote(v) : clip(String(JSON.stringify(v)));
 }
 
 function firstLine(s: string): string {

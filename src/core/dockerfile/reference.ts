@@ -9,6 +9,7 @@
  * Written as hand-made scanners rather than the upstream regular expressions: every check
  * is one linear pass, and each failure can say exactly what is wrong.
  */
+import { clip } from '../clip.js';
 import { err, ok, type Result } from '../model.js';
 
 /** An image reference split into its parts, as written (no defaults filled in). */
@@ -41,7 +42,7 @@ const DIGEST_HEX_LENGTH: Readonly<Record<string, number>> = { sha256: 64, sha384
  */
 export function parseReference(ref: string): Result<ImageReference, string> {
   const fail = (why: string): Result<ImageReference, string> =>
-    err(`invalid image reference "${ref}": ${why}`);
+    err(`invalid image reference "${clip(ref)}": ${why}`);
   if (ref === '') return err('invalid image reference: it is empty');
 
   let rest = ref;
@@ -203,10 +204,10 @@ function pathComponentProblem(component: string): string | undefined {
   if (component === '')
     return 'it has an empty path component (two "/" in a row, or a "/" at an end)';
   if (component !== component.toLowerCase()) {
-    return `the repository name must be lowercase ("${component}")`;
+    return `the repository name must be lowercase ("${clip(component)}")`;
   }
   const bad = (): string =>
-    `"${component}" is not a valid path component: use lowercase letters and digits, ` +
+    `"${clip(component)}" is not a valid path component: use lowercase letters and digits, ` +
     'separated by ".", "_", "__" or dashes, starting and ending with a letter or digit';
   let i = 0;
   const n = component.length;
@@ -260,11 +261,11 @@ export function domainProblem(domain: string): string | undefined {
         isAlnum(label.charAt(0)) &&
         isAlnum(label.charAt(label.length - 1)) &&
         [...label].every((c) => isAlnum(c) || c === '-');
-      if (!valid) return `registry host "${host}" is not a valid host name`;
+      if (!valid) return `registry host "${clip(host)}" is not a valid host name`;
     }
   }
   if (port !== undefined && !/^[0-9]+$/.test(port)) {
-    return `registry port "${port}" must be a number`;
+    return `registry port "${clip(port)}" must be a number`;
   }
   return undefined;
 }
@@ -274,10 +275,10 @@ export function tagProblem(tag: string): string | undefined {
   if (tag === '') return 'it ends with ":" but has no tag after it';
   if (tag.length > MAX_TAG_LENGTH) return `the tag is longer than ${MAX_TAG_LENGTH} characters`;
   const first = tag.charAt(0);
-  if (!isWordChar(first)) return `tag "${tag}" must start with a letter, digit or "_"`;
+  if (!isWordChar(first)) return `tag "${clip(tag)}" must start with a letter, digit or "_"`;
   for (const c of tag) {
     if (!isWordChar(c) && c !== '.' && c !== '-') {
-      return `tag "${tag}" may only contain letters, digits, "_", "." and "-"`;
+      return `tag "${clip(tag)}" may only contain letters, digits, "_", "." and "-"`;
     }
   }
   return undefined;
@@ -287,7 +288,7 @@ export function tagProblem(tag: string): string | undefined {
 export function digestProblem(digest: string): string | undefined {
   const colon = digest.indexOf(':');
   if (colon <= 0 || colon === digest.length - 1) {
-    return `digest "${digest}" must look like sha256:<64 hex characters>`;
+    return `digest "${clip(digest)}" must look like sha256:<64 hex characters>`;
   }
   const algorithm = digest.slice(0, colon);
   const hex = digest.slice(colon + 1);
@@ -296,7 +297,7 @@ export function digestProblem(digest: string): string | undefined {
     return `digest algorithm "${algorithm}" is not supported (use sha256, sha384 or sha512)`;
   }
   if (hex.length !== expected || ![...hex].every(isHexLower)) {
-    return `a ${algorithm} digest has ${expected} lowercase hex characters, got "${hex}"`;
+    return `a ${algorithm} digest has ${expected} lowercase hex characters, got "${clip(hex)}"`;
   }
   return undefined;
 }

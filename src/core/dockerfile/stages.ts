@@ -4,6 +4,7 @@
  * first FROM (their defaults, build args overriding only declared ones, BuildKit's automatic
  * platform ARGs), a stage name refers to an earlier stage, `scratch` is no image.
  */
+import { clip } from '../clip.js';
 import { err, ok, type BaseReference, type Result } from '../model.js';
 import {
   isSpace,
@@ -99,7 +100,7 @@ export class Stages {
     if (words.length !== 1 && (words.length !== 3 || as?.toLowerCase() !== 'as')) {
       return err({
         line,
-        message: `FROM at line ${line} must be "FROM <image> [AS <name>]", not "FROM ${args}"`,
+        message: `FROM at line ${line} must be "FROM <image> [AS <name>]", not "${clip(`FROM ${args}`)}"`,
       });
     }
     const stageName = stage?.toLowerCase();
@@ -107,7 +108,7 @@ export class Stages {
       return err({
         line,
         message:
-          `FROM at line ${line}: "${stage}" is not a valid stage name: ` +
+          `FROM at line ${line}: "${clip(stage ?? '')}" is not a valid stage name: ` +
           'start with a letter, then use letters, digits, "-", "_" or "."',
       });
     }
@@ -116,7 +117,7 @@ export class Stages {
     if (!base.ok)
       return err({
         line,
-        message: `FROM at line ${line}: cannot expand "${image}": ${base.error}`,
+        message: `FROM at line ${line}: cannot expand "${clip(image)}": ${base.error}`,
       });
     const ref = base.value.value;
     if (ref === '') {
@@ -185,7 +186,7 @@ export class Stages {
       const eq = word.indexOf('=');
       const key = eq < 0 ? word : word.slice(0, eq);
       if (key === '') {
-        return { line, message: `ARG at line ${line}: "${word}" has no name before "="` };
+        return { line, message: `ARG at line ${line}: "${clip(word)}" has no name before "="` };
       }
       if (this.stageCount > 0) {
         this.stageArgs.add(key);
