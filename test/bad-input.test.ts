@@ -3,7 +3,7 @@
  * message (file:line), says what to do, and exits 2 for configuration, 1 for an invalid tree.
  * Every project here is `kbuild init`'s scaffold (base on busybox, hello on base), then broken.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -296,5 +296,37 @@ describe('defect 6: quoted input is cut to a readable length', () => {
     const r2 = await runCli(['validate'], fam);
     expect(r2.stderr).toContain('(rendered):1: FROM at line 1 must be');
     expect(Math.max(...r2.stderr.split('\n').map((l) => l.length))).toBeLessThan(400);
+  });
+});
+
+describe('defect 9: a family with no images is an error that says where kbuild looked', () => {
+  it('an images directory with no Dockerfile.j2: exit 2, for validate, plan and build', async () => {
+    const fam = await family();
+    rmSync(join(fam, 'images'), { recursive: true });
+    mkdirSync(join(fam, 'images', 'hello'), { recursive: true });
+    writeFileSync(join(fam, 'images', 'macros.j2'), '');
+    writeFileSync(join(fam, 'images', 'hello', 'Dockerfile'), 'FROM busybox\n');
+    for (const args of [
+      ['validate'],
+      ['plan', '-p', PROFILE, '--no-engine'],
+      ['build', '-p', PROFILE],
+    ]) {
+      const r = await runCli(args, fam);
+      noInternalError(r);
+      expect(r.stderr).toMatch(/^kbuild\.yaml:4:\d+: no images in 'images'/m);
+      expect(r.stderr).toContain(join(fam, 'images'));
+      expect(r.stderr).toContain('<name>/Dockerfile.j2');
+      expect(r.code).toBe(2);
+    }
+  });
+
+  it('a wrong images_dir names it', async () => {
+    const fam = await family();
+    mkdirSync(join(fam, 'imgs'));
+    const file = join(fam, 'kbuild.yaml');
+    setLine(file, 4, 'images_dir: imgs');
+    const r = await runCli(['validate'], fam);
+    expect(r.stderr).toMatch(/^kbuild\.yaml:4:13: no images in 'imgs'/m);
+    expect(r.code).toBe(2);
   });
 });

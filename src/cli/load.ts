@@ -24,6 +24,7 @@ import {
   readProjectFile,
 } from '../adapters/workspace.js';
 import type { ProfileSource } from '../core/config/config.js';
+import { resolve } from 'node:path';
 import { UsageError, type Io } from './io.js';
 
 /** Options shared by every command that loads a profile. */
@@ -89,6 +90,24 @@ export async function loadWorkspace(
   const discovered = discoverImages(tree.value.found, project.value.imagesDir);
   if (discovered.failures.length) return { ok: false, failures: discovered.failures };
   const imagesDir = project.value.imagesDir;
+  if (discovered.images.length === 0) {
+    // An empty family would validate and build nothing with exit 0: a wrong images_dir passes CI.
+    return {
+      ok: false,
+      failures: [
+        {
+          reason: 'config-invalid',
+          problems: [
+            {
+              ...project.value.locate(['images_dir']),
+              message: `no images in '${imagesDir}' (${resolve(root, imagesDir)}): kbuild looked for ${imagesDir}/**/<name>/Dockerfile.j2 and found none`,
+              hint: `an image is a directory holding a Dockerfile.j2 (kbuild init scaffolds a family); if the images are elsewhere, set 'images_dir' in ${PROJECT_FILE}`,
+            },
+          ],
+        },
+      ],
+    };
+  }
   const renderer = createRenderer({
     templates: tree.value.templates,
     overrides: overrides.value,
