@@ -330,3 +330,18 @@ describe('defect 9: a family with no images is an error that says where kbuild l
     expect(r.code).toBe(2);
   });
 });
+
+describe('defect 11: an all-digit sha256 is read as the string written', () => {
+  it('validates (it said: "0" is not a sha256)', async () => {
+    const fam = await family();
+    const sha = '0'.repeat(64);
+    const file = join(fam, 'kbuild.yaml');
+    writeFileSync(
+      file,
+      `${readFileSync(file, 'utf8')}\nsources:\n  hello:\n    type: url\n    url: https://example.org/hello-1.0.tar.gz\n    sha256: ${sha}\n`,
+    );
+    const r = await runCli(['validate'], fam);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});

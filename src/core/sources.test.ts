@@ -90,6 +90,38 @@ describe('sources in kbuild.yaml', () => {
   });
 });
 
+describe('an all-digit sha256 (issue 13, defect 11)', () => {
+  it('is read as written, not as the yaml number it also is', () => {
+    for (const sha of ['0'.repeat(64), '1'.repeat(64), `00${'9'.repeat(62)}`]) {
+      const r = project(
+        [
+          'sources:',
+          '  a:',
+          '    type: url',
+          '    url: https://x.org/a.tar',
+          `    sha256: ${sha}`,
+        ].join('\n'),
+      );
+      expect(r.ok ? r.value.sources['a'] : r.error).toMatchObject({ type: 'url', sha256: sha });
+    }
+  });
+
+  it('too short, it is still refused as the digits written', () => {
+    const r = project(
+      [
+        'sources:',
+        '  a:',
+        '    type: url',
+        '    url: https://x.org/a.tar',
+        '    sha256: 000123',
+      ].join('\n'),
+    );
+    expect(r.ok ? [] : r.error.map((p) => p.message)).toEqual([
+      "sources.a: '000123' is not a sha256",
+    ]);
+  });
+});
+
 describe('sources in profiles', () => {
   const profiles = (files: Record<string, string>) =>
     new Map<string, ProfileSource>(

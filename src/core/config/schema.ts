@@ -15,6 +15,7 @@ import {
   visit,
   type Document,
   type Node,
+  type Scalar,
 } from 'yaml';
 import { clip, quote } from '../clip.js';
 import type { ConfigProblem } from '../model.js';
@@ -189,6 +190,7 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
         problem(node, `${where} must be a ${schema.kind}, not ${describe(node)}`);
         return;
       }
+      if (schema.kind === 'string') asWritten(node);
       const v = node.value;
       if (schema.kind === 'boolean' && typeof v !== 'boolean') {
         problem(node, `${where} must be true or false, not ${quoteValue(v)}`);
@@ -241,6 +243,7 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
         return;
       }
       node.items.forEach((item, i) => {
+        if (isScalar(item)) asWritten(item);
         if (!isScalar(item) || (typeof item.value !== 'string' && typeof item.value !== 'number')) {
           problem(
             item,
@@ -306,6 +309,14 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
       return;
     }
   }
+}
+
+/**
+ * A number where the schema wants a string becomes the text written: yaml reads a checksum of
+ * digits only as a number (`sha256: 000…0` is 0), a version `12.10` as 12.1, a tag `1.0` as 1.
+ */
+function asWritten(node: Scalar): void {
+  if (typeof node.value === 'number' && typeof node.source === 'string') node.value = node.source;
 }
 
 /** "did you mean 'x'?" when a valid value is close enough to be a likely typo. */
