@@ -3,7 +3,7 @@
  * message (file:line), says what to do, and exits 2 for configuration, 1 for an invalid tree.
  * Every project here is `kbuild init`'s scaffold (base on busybox, hello on base), then broken.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -343,5 +343,60 @@ describe('defect 11: an all-digit sha256 is read as the string written', () => {
     const r = await runCli(['validate'], fam);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('defect 8: templates are read only from inside the images directory', () => {
+  it('a symlink to a file outside is refused, and the file never shown', async () => {
+    const fam = await family();
+    const secret = join(dir, `secret-${count}.txt`);
+    writeFileSync(secret, 'TOP-SECRET-CONTENT\n');
+    symlinkSync(secret, join(fam, 'images/hello/pw.j2'));
+    const file = join(fam, 'images/hello/Dockerfile.j2');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}{% include "pw.j2" %}\n`);
+    for (const args of [['validate'], ['render', '-p', PROFILE, 'hello']]) {
+      const r = await runCli(args, fam);
+      noInternalError(r);
+      expect(r.stderr).toMatch(/^images\/hello\/pw\.j2: .*outside the images directory/m);
+      expect(r.stderr).toContain(secret);
+      expect(`${r.stdout}${r.stderr}`).not.toContain('TOP-SECRET-CONTENT');
+      expect(r.code).toBe(2);
+    }
+  });
+
+  it('a symlinked directory leading out is refused; a link inside the images directory is fine', async () => {
+    const fam = await family();
+    const outside = mkdtempSync(join(dir, 'outside-'));
+    writeFileSync(join(outside, 'x.j2'), 'RUN x\n');
+    symlinkSync(outside, join(fam, 'images/shared'));
+    let r = await runCli(['validate'], fam);
+    expect(r.stderr).toMatch(/^images\/shared\/x\.j2: .*outside the images directory/m);
+    expect(r.code).toBe(2);
+    rmSync(join(fam, 'images/shared'));
+    symlinkSync(join(fam, 'images/macros.j2'), join(fam, 'images/hello/macros-link.j2'));
+    r = await runCli(['validate'], fam);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('a --template-override directory may not lead out either', async () => {
+    const fam = await family();
+    const overrides = mkdtempSync(join(dir, 'overrides-'));
+    writeFileSync(join(dir, `evil-${count}.j2`), '{% extends parent_template %}\n');
+    symlinkSync(join(dir, `evil-${count}.j2`), join(overrides, 'a.j2'));
+    const r = await runCli(['validate', '--template-override', overrides], fam);
+    expect(r.stderr).toMatch(/a\.j2: .*outside the template override directory/);
+    expect(r.code).toBe(2);
+  });
+
+  it('an include that climbs out names the paths really tried', async () => {
+    const fam = await family();
+    const file = join(fam, 'images/hello/Dockerfile.j2');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}{% include "../hello/hello.sh" %}\n`);
+    const r = await runCli(['validate'], fam);
+    expect(r.stderr).toContain(
+      "template '../hello/hello.sh' not found (looked for images/hello/hello.sh; '../hello/hello.sh' leaves the images directory from images/) — only *.j2 files under images/ are templates",
+    );
+    expect(r.code).toBe(1);
   });
 });

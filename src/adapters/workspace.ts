@@ -5,8 +5,8 @@
  */
 import fg from 'fast-glob';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ProfileSource } from '../core/config/config.js';
 import type { FoundTemplate } from '../core/config/images.js';
@@ -89,6 +89,17 @@ export async function readImagesTree(
     onlyFiles: true,
     ignore: ['**/node_modules/**'],
   });
+  const escaping = await leavingDir(cwd, paths);
+  if (escaping.length) {
+    return err({
+      reason: 'config-invalid',
+      problems: escaping.map(({ path, real }) => ({
+        file: `${imagesDir}/${path}`,
+        message: `a link to ${real}, outside the images directory: kbuild reads templates only from inside '${imagesDir}' (as it refuses an include of '../')`,
+        hint: 'copy the file into the images directory, or remove the link',
+      })),
+    });
+  }
   const texts = await Promise.all(paths.map((p) => readFile(join(cwd, p), 'utf8')));
   const templates = new Map<string, string>();
   const metas = new Map<string, string>();
@@ -102,7 +113,27 @@ export async function readImagesTree(
   return ok({ found, templates });
 }
 
-/** Override files in the order given; a directory stands for its *.j2 files, sorted. */
+/**
+ * The files among `paths` (relative to `dir`) whose real path, links resolved, is not inside
+ * `dir`'s own real path: a symlink (of the file, or of a folder on its way) leading out.
+ */
+async function leavingDir(
+  dir: string,
+  paths: readonly string[],
+): Promise<{ path: string; real: string }[]> {
+  const root = await realpath(dir);
+  const reals = await Promise.all(paths.map((p) => realpath(join(dir, p))));
+  return paths.flatMap((path, i) => {
+    const real = reals[i]!;
+    const rel = relative(root, real);
+    return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? [{ path, real }] : [];
+  });
+}
+
+/**
+ * Override files in the order given; a directory stands for its *.j2 files, sorted, and may not
+ * lead out of itself through links (a file given by name is the user's choice).
+ */
 export async function readOverrides(
   root: string,
   paths: readonly string[],
@@ -113,9 +144,21 @@ export async function readOverrides(
     const abs = resolve(cwd, p);
     let files: string[];
     try {
-      files = (await stat(abs)).isDirectory()
-        ? (await fg('*.j2', { cwd: abs, absolute: true })).sort()
-        : [abs];
+      if ((await stat(abs)).isDirectory()) {
+        const names = (await fg('*.j2', { cwd: abs })).sort();
+        const escaping = await leavingDir(abs, names);
+        if (escaping.length) {
+          return err({
+            reason: 'config-invalid',
+            problems: escaping.map(({ path, real }) => ({
+              file: toPosix(join(p, path)),
+              message: `a link to ${real}, outside the template override directory '${p}': it is not read`,
+              hint: 'copy the file into the directory, or give it as its own --template-override',
+            })),
+          });
+        }
+        files = names.map((n) => join(abs, n));
+      } else files = [abs];
     } catch {
       return err({
         reason: 'config-invalid',

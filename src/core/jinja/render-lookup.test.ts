@@ -73,6 +73,20 @@ describe('template lookup', () => {
     });
   });
 
+  it('names only the paths it really tried (issue 13, defect 8)', () => {
+    // From img/: img/../img/run.sh is img/run.sh, tried among the templates (only *.j2 are);
+    // from the images root the name climbs out, so nothing is tried there.
+    expect(failure('{% include "../img/run.sh" %}', {}, { 'img/run.sh.j2': 'x' }).message).toBe(
+      "template '../img/run.sh' not found (looked for images/img/run.sh; '../img/run.sh' leaves the images directory from images/) — only *.j2 files under images/ are templates",
+    );
+    expect(failure('{% include "../../etc/passwd" %}').message).toBe(
+      "template '../../etc/passwd' not found ('../../etc/passwd' leaves the images directory from images/img/ and from images/: nothing was looked for) — only *.j2 files under images/ are templates",
+    );
+    expect(failure('{% include ["a.j2", "b/c.j2"] %}').message).toBe(
+      "template 'a.j2', 'b/c.j2' not found (looked for images/img/a.j2, images/a.j2, images/img/b/c.j2, images/b/c.j2)",
+    );
+  });
+
   it('compiles a shared template once per renderer, however many images use it', () => {
     const templates = new CountingMap([['macros.j2', MACROS]]);
     for (let i = 0; i < 50; i++) {

@@ -42,6 +42,7 @@ import {
   findFailure,
   type JinjaRuntime,
 } from './runtime.js';
+import { clip } from '../clip.js';
 import { err, ok, type Result } from '../model.js';
 import { copyData, pyTypeName, unwrapString } from './python-values.js';
 
@@ -297,15 +298,35 @@ export function createRenderer(opts: RendererOptions): Renderer {
     return root !== undefined && opts.templates.has(root) ? root : undefined;
   }
 
+  /**
+   * Says what was really looked for: a name is tried from the image's directory and from the
+   * images root, except where it climbs out of the images directory (never followed), and only
+   * among the templates (the *.j2 files): a file of another name is there but no template.
+   */
   function notFound(names: readonly string[]): Error {
-    const looked = names.flatMap((n) => {
-      const where: string[] = [];
-      if (current && current.imageDir !== '') where.push(`${current.imageDir}/${n}`);
-      where.push(n);
-      return where.map((k) => displayPath(normalizeKey(k) ?? k));
-    });
-    const what = names.map((n) => `'${n}'`).join(', ');
-    return new Error(`template ${what} not found (looked for ${looked.join(', ')})`);
+    const root = displayPath('') || 'the images root';
+    const looked: string[] = [];
+    const left: string[] = [];
+    for (const n of names) {
+      const from = current && current.imageDir !== '' ? [`${current.imageDir}/`, ''] : [''];
+      const outside: string[] = [];
+      for (const dir of from) {
+        const key = normalizeKey(`${dir}${n}`);
+        if (key !== undefined) looked.push(displayPath(key));
+        else outside.push(dir === '' ? root : displayPath(dir));
+      }
+      if (outside.length)
+        left.push(`'${clip(n)}' leaves the images directory from ${outside.join(' and from ')}`);
+    }
+    const what = names.map((n) => `'${clip(n)}'`).join(', ');
+    const where = [...(looked.length ? [`looked for ${looked.join(', ')}`] : []), ...left].join(
+      '; ',
+    );
+    const nothing = looked.length ? '' : ': nothing was looked for';
+    const templatesOnly = names.some((n) => !n.endsWith('.j2'))
+      ? ` — only *.j2 files under ${root} are templates`
+      : '';
+    return new Error(`template ${what} not found (${where}${nothing})${templatesOnly}`);
   }
 
   function lookup(name: unknown, ignoreMissing: boolean): nunjucks.Template {
