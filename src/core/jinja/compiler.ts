@@ -17,7 +17,14 @@
  * The generated code calls `env.kbuild.*` (JinjaRuntime); `kfile` is the template key and
  * `kloc` its table of source locations.
  */
-import { ITER_FILTER, LOOP_FILTER, SLICE_FILTER, TUPLE_FILTER, JinjaParser } from './parser.js';
+import {
+  ITER_FILTER,
+  LOOP_FILTER,
+  SLICE_FILTER,
+  STAR_FILTER,
+  TUPLE_FILTER,
+  JinjaParser,
+} from './parser.js';
 import type { Loc } from './runtime.js';
 import {
   CompilerBase,
@@ -75,6 +82,7 @@ export function describe(node: NjNode): string {
       if (name === SLICE_FILTER && first) return `${describe(first)}[…]`;
       if (name === ITER_FILTER && first) return describe(first);
       if (name === TUPLE_FILTER) return `(${f.args.children.map(describe).join(', ')})`;
+      if (name === STAR_FILTER && first) return `*${describe(first)}`;
       return first ? `${describe(first)} | ${name}` : name;
     }
     case 'Group': {
@@ -151,6 +159,13 @@ class JinjaCompiler extends CompilerBase {
         this.compile(a, frame);
       });
       this._emit('])');
+      return;
+    }
+    if (name === STAR_FILTER && first) {
+      // Only ever an argument of a call: spread where JavaScript takes a list of arguments.
+      this._emit('...env.kbuild.star(');
+      this.compile(first, frame);
+      this._emit(`, ${this.loc(first, describe(first))})`);
       return;
     }
     if (name === SLICE_FILTER || name === LOOP_FILTER || name === ITER_FILTER) {

@@ -79,6 +79,7 @@ export interface NjNodeClasses {
   Array: Ctor<[children?: NjNode[]], NjListNode>;
   Group: Ctor<[children?: NjNode[]], NjListNode>;
   Dict: Ctor<[children?: NjNode[]], NjListNode>;
+  KeywordArgs: Ctor<[children?: NjNode[]], NjListNode>;
   Pair: Ctor<[key: NjNode, value: NjNode], NjPair>;
   FunCall: Ctor<[name: NjNode, args: NjListNode], NjFunCall>;
   Filter: Ctor<[name: NjNode, args: NjListNode], NjFunCall>;
@@ -127,6 +128,7 @@ export interface NjParser {
   pushToken(tok: NjToken | null): void;
   skip(type: string): boolean;
   skipSymbol(value: string): boolean;
+  skipValue(type: string, value: string): boolean;
   fail(msg: string, lineno?: number, colno?: number): never;
   parseExpression(): NjNode;
   parsePrimary(noPostfix?: boolean): NjNode;

@@ -28,6 +28,8 @@ import {
 export const SLICE_FILTER = 'slice()';
 /** Filter name of a tuple `(a, b)`: args are its items. */
 export const TUPLE_FILTER = 'tuple()';
+/** Filter name of a star-arg `f(*items)`: arg items, spread into the call's arguments. */
+export const STAR_FILTER = 'star()';
 /** Filter name of a single-variable loop's iterable (a dict iterates its keys): arg items. */
 export const ITER_FILTER = 'iter()';
 /** Filter name of a filtered loop's iterable: args items, condition macro, target count. */
@@ -125,7 +127,7 @@ export class JinjaParser extends ParserBase {
     let cur = node;
     for (let tok = this.peekToken(); tok; tok = this.peekToken()) {
       if (tok.type === lexer.TOKEN_LEFT_PAREN) {
-        cur = new nodes.FunCall(tok.lineno, tok.colno, cur, this.parseSignature());
+        cur = new nodes.FunCall(tok.lineno, tok.colno, cur, this.parseCallArguments());
       } else if (tok.type === lexer.TOKEN_LEFT_BRACKET) {
         cur = this.parseSubscript(cur, tok);
       } else if (tok.type === lexer.TOKEN_OPERATOR && tok.value === '.') {
@@ -169,6 +171,55 @@ export class JinjaParser extends ParserBase {
       }
     }
     return cur;
+  }
+
+  /**
+   * A call's arguments, `(` being the next token: positional, `name=value`, and Jinja2's
+   * `*iterable` (spread into the positional arguments: a STAR_FILTER node), with an optional
+   * trailing comma. Macro definitions keep nunjucks' parseSignature: a star means nothing there.
+   */
+  private parseCallArguments(): NjListNode {
+    const open = this.nextToken()!;
+    const args = new nodes.NodeList(open.lineno, open.colno);
+    const kwargs = new nodes.KeywordArgs(open.lineno, open.colno);
+    for (let first = true; ; first = false) {
+      let tok = this.peekToken();
+      if (tok?.type === lexer.TOKEN_RIGHT_PAREN) {
+        this.nextToken();
+        break;
+      }
+      if (!first) {
+        if (!this.skip(lexer.TOKEN_COMMA))
+          this.fail('expected comma after expression', tok?.lineno, tok?.colno);
+        tok = this.peekToken();
+        if (tok?.type === lexer.TOKEN_RIGHT_PAREN) {
+          this.nextToken();
+          break;
+        }
+      }
+      if (!tok) this.fail("expected ')' to close the call", open.lineno, open.colno);
+      if (tok.type === lexer.TOKEN_OPERATOR && tok.value === '*') {
+        this.nextToken();
+        const items = this.parseExpression();
+        args.addChild(
+          new nodes.Filter(
+            tok.lineno,
+            tok.colno,
+            new nodes.Symbol(tok.lineno, tok.colno, STAR_FILTER),
+            new nodes.NodeList(tok.lineno, tok.colno, [items]),
+          ),
+        );
+        continue;
+      }
+      const arg = this.parseExpression();
+      if (this.skipValue(lexer.TOKEN_OPERATOR, '=')) {
+        kwargs.addChild(new nodes.Pair(arg.lineno, arg.colno, arg, this.parseExpression()));
+      } else {
+        args.addChild(arg);
+      }
+    }
+    if (kwargs.children.length) args.addChild(kwargs);
+    return args;
   }
 
   /** `target[index]` or `target[start:stop:step]`, the `[` being the next token. */

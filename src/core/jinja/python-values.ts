@@ -206,17 +206,25 @@ export function pyAdd(a: unknown, b: unknown): unknown {
   return (a as number) + (b as number);
 }
 
-/** `a * b`: a string or list times an int repeats it. */
+/**
+ * `a * b`: a string, list or tuple times an int (a bool counts as one) repeats it, as in Python;
+ * times anything else is Python's TypeError.
+ */
 export function pyMul(a: unknown, b: unknown): unknown {
   const x = unwrapString(a);
   const y = unwrapString(b);
-  const repeat = (seq: unknown, n: number): unknown => {
-    const times = Math.max(0, Math.trunc(n));
+  const isSeq = (v: unknown): v is string | unknown[] => typeof v === 'string' || Array.isArray(v);
+  const repeat = (seq: string | unknown[], n: unknown): unknown => {
+    const count = typeof n === 'boolean' ? Number(n) : n;
+    if (typeof count !== 'number' || !Number.isInteger(count))
+      throw new TypeError(`can't multiply sequence by non-int of type '${pyTypeName(n)}'`);
+    const times = Math.max(0, count);
     if (typeof seq === 'string') return seq.repeat(times);
-    return Array.from({ length: times }, () => seq as unknown[]).flat();
+    const out = Array.from({ length: times }, () => seq).flat();
+    return isTuple(seq) ? tuple(out) : out;
   };
-  if ((typeof x === 'string' || Array.isArray(x)) && typeof y === 'number') return repeat(x, y);
-  if ((typeof y === 'string' || Array.isArray(y)) && typeof x === 'number') return repeat(y, x);
+  if (isSeq(x)) return repeat(x, y);
+  if (isSeq(y)) return repeat(y, x);
   return (x as number) * (y as number);
 }
 

@@ -3,7 +3,7 @@
  * with its default settings (what kolla-build uses).
  */
 import { describe, expect, it } from 'vitest';
-import { out, MACROS } from '../../../test/helpers/render-templates.js';
+import { out, failure, MACROS } from '../../../test/helpers/render-templates.js';
 
 describe('Jinja2 compatibility', () => {
   it('extends, block and super()', () => {
@@ -191,6 +191,46 @@ describe('Jinja2 compatibility', () => {
     const src = `{{ items | join(d='-') }} {{ u | default(default_value='x') }}
 {% macro m(a, b='B', c='C') %}{{ a }}{{ b }}{{ c }}{% endmacro %}{{ m(1, c=3) }} {{ m(a=0) }}`;
     expect(out(src, { items: ['a', 'b'] })).toBe('a-b x\n1B3 0BC');
+  });
+
+  it('star-args in calls and list repetition (issue 13, defect 10)', () => {
+    // Outputs of Jinja2 3.1.6 for the same templates and context.
+    const ctx = { items: ['a', 'b'], r: [1, 4], d: { a: 1 }, k: ['a'] };
+    const cases: [string, string][] = [
+      [
+        "{{ (['install %s'] * items | length) | join(' && ') | format(*items) }}",
+        'install a && install b',
+      ],
+      [
+        "{{ ['x'] * 3 }} {{ 3 * ['x', 1] }} {{ ['x'] * 0 }} {{ ['x'] * -1 }}",
+        "['x', 'x', 'x'] ['x', 1, 'x', 1, 'x', 1] [] []",
+      ],
+      ["{{ ('a', 'b') * 2 }} {{ ['x'] * true }} {{ 'ab' * 2 }}", "('a', 'b', 'a', 'b') ['x'] abab"],
+      ["{{ '%s-%s' | format(*items) }} {{ '%s-%s-%s' | format('z', *items) }}", 'a-b z-a-b'],
+      [
+        '{% macro m(a, b, c=3) %}{{a}}{{b}}{{c}}{% endmacro %}{{ m(*items) }}|{{ m(1, *items) }}|{{ m(*items, c=9) }}|{{ m(*items,) }}',
+        'ab3|1ab|ab9|ab3',
+      ],
+      ['{{ range(*r) | list }} {{ d.get(*k) }} {{ m(*(1, 2)) }}', '[1, 2, 3] 1 12'],
+      ["{{ '%s%s' | format(*'xy') }} {{ m(*d) }}", 'xy a2'],
+    ];
+    for (const [src, expected] of cases) {
+      const macro = '{% macro m(a, b=2) %}{{a}}{{b}}{% endmacro %}';
+      expect(out(src.includes('{% macro') ? src : `${macro}${src}`, ctx), src).toBe(expected);
+    }
+  });
+
+  it('star-args and repetition fail as Jinja2 does', () => {
+    expect(failure('{{ ["x"] * 1.5 }}').message).toContain(
+      "can't multiply sequence by non-int of type 'float'",
+    );
+    expect(failure("{{ ['x'] * 'a' }}").message).toContain(
+      "can't multiply sequence by non-int of type 'str'",
+    );
+    expect(failure('{{ range(*n) }}', { n: 5 }).message).toContain(
+      'Value after * must be an iterable, not int',
+    );
+    expect(failure('{{ range(*nope) }}').message).toContain("'nope' is undefined");
   });
 
   it('{%+ and +%} are accepted (no-ops with trim_blocks and lstrip_blocks off)', () => {

@@ -13,6 +13,7 @@ import {
   pySlice,
   pyStr,
   pyTruthy,
+  pyTypeName,
   tuple,
   unwrapString,
 } from './python-values.js';
@@ -103,6 +104,8 @@ export interface JinjaRuntime {
   mod(a: unknown, b: unknown, loc: Loc): unknown;
   concat(a: unknown, b: unknown, loc: Loc): string;
   tuple(items: unknown[]): unknown[];
+  /** `f(*items)`: the items as positional arguments (a string's characters, a dict's keys). */
+  star(items: unknown, loc: Loc): unknown[];
   slice(seq: unknown, start: unknown, stop: unknown, step: unknown, loc: Loc): unknown;
   iter(items: unknown, loc: Loc): unknown;
   loopFilter(items: unknown, keep: Fn, targets: number, loc: Loc): unknown[];
@@ -223,7 +226,11 @@ export function createJinjaRuntime(): JinjaRuntime {
 
     mul(a, b, loc) {
       bothDefined(a, b, loc);
-      return pyMul(a, b);
+      try {
+        return pyMul(a, b);
+      } catch (e) {
+        throw located(loc, e instanceof Error ? e.message : String(e));
+      }
     },
 
     mod(a, b, loc) {
@@ -241,6 +248,15 @@ export function createJinjaRuntime(): JinjaRuntime {
     },
 
     tuple,
+
+    star(items, loc) {
+      if (items === undefined) throw undefinedError(loc, loc.d);
+      const v = unwrapString(items);
+      if (Array.isArray(v)) return v as unknown[];
+      if (typeof v === 'string') return [...v];
+      if (isPlainObject(v)) return Object.keys(v);
+      throw located(loc, `Value after * must be an iterable, not ${pyTypeName(v)}`);
+    },
 
     slice(seq, start, stop, step, loc) {
       if (seq === undefined) throw undefinedError(loc, loc.d);
