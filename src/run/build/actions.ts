@@ -12,6 +12,7 @@ import type { EngineFailure } from '../ports.js';
 import type { StepError, StepResult } from '../scheduler.js';
 import { runTest } from '../smoke.js';
 import type { BuildContext } from './context.js';
+import { holdLocalTags } from './publish.js';
 
 type Log = (line: string) => void;
 type Built = StepResult<{ imageId: string }>;
@@ -115,6 +116,7 @@ async function readPackages(
 async function reuseLocal(ctx: BuildContext, step: PlanStep, log: Log): Promise<Built> {
   const facts = ctx.facts(step.name);
   if (step.action === 'retag') {
+    await holdLocalTags(ctx, step.name);
     for (const t of ctx.family.naming.tags(step.name)) {
       const r = await ctx.ports.engine.tag(facts.fpRef, t);
       if (!r.ok) return failed(stepError(r.error, []));
@@ -140,6 +142,7 @@ async function buildWithEngine(
   const prepared = await ports.prepare(name, img.dockerfile, { signal, log });
   if (!prepared.ok) return failed({ reason: 'source-failed', message: prepared.error });
   const facts = ctx.facts(name);
+  await holdLocalTags(ctx, name);
   const r = await ports.engine.build(
     {
       contextDir: prepared.value.contextDir,
@@ -181,6 +184,7 @@ async function takeFromRegistry(
     log(`kbuild: ${name} is up to date in the registry; pulling it ${why}`);
     const r = await ports.engine.pull(remoteRef, { signal, log });
     if (!r.ok) return failed(stepError(r.error, []));
+    await holdLocalTags(ctx, name);
     for (const t of [...family.naming.tags(name), facts.fpRef]) {
       const t2 = await ports.engine.tag(remoteRef, t);
       if (!t2.ok) return failed(stepError(t2.error, []));

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   buildWorld,
   IMAGES,
+  ref,
   REGISTRY,
   remote,
   repo,
@@ -135,6 +136,51 @@ describe('publish atomic', () => {
       expect(r.image(n).digest).not.toBe(before[IMAGES.indexOf(n)]);
     }
     expect(r.summary.ok).toBe(false);
+  });
+});
+
+describe('publish atomic: the local shared tags (issue 13, defect 7)', () => {
+  /** The local image id under each image's shared tag and its registry twin (absent: none). */
+  const localShared = async () => {
+    const found = await w.engine.inspect(IMAGES.flatMap((n) => [ref(n), remote(n)]));
+    return Object.fromEntries([...found].map(([k, v]) => [k, v.id]));
+  };
+  const localId = async (reference: string) =>
+    (await w.engine.inspect([reference])).get(reference)?.id;
+
+  it('stay on the previous complete set when the publish fails, and move when it succeeds', async () => {
+    await w.run({ push: true, publish: 'atomic' });
+    const before = await localShared();
+    expect(Object.keys(before)).toHaveLength(2 * IMAGES.length);
+    w.write('images/base/base.txt', 'the base context, changed\n');
+    w.engine.failBuild('app', { times: 1 });
+    const failed = await w.run({ push: true, publish: 'atomic' });
+    expect(failed.summary.publish?.published).toBe(false);
+    expect(await localShared()).toEqual(before);
+    // The new builds are here under their fp references, for the next run to reuse.
+    for (const n of ['base', 'lib', 'tools'] as Name[]) {
+      expect(await localId(failed.facts(n).fpRef)).toBe(failed.image(n).imageId);
+      expect(failed.image(n).imageId).not.toBe(before[ref(n)]);
+    }
+
+    const r = await w.run({ push: true, publish: 'atomic' });
+    expect(r.summary.publish?.published).toBe(true);
+    const after = await localShared();
+    for (const n of IMAGES) {
+      const id = await localId(r.facts(n).fpRef);
+      expect(id).toMatch(/^sha256:/);
+      expect([n, after[ref(n)], after[remote(n)]]).toEqual([n, id, id]);
+    }
+    expect(after[ref('base')]).not.toBe(before[ref('base')]);
+    expect(after[ref('edge')]).toBe(before[ref('edge')]);
+  });
+
+  it('on a first run that fails, leaves no local shared tag naming an unpublished build', async () => {
+    w.engine.failBuild('app');
+    const r = await w.run({ push: true, publish: 'atomic' });
+    expect(r.summary.publish?.published).toBe(false);
+    expect(await localShared()).toEqual({});
+    expect(await localId(r.facts('base').fpRef)).toBe(r.image('base').imageId);
   });
 });
 

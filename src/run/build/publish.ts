@@ -2,7 +2,8 @@
  * How pushed images become the family's shared tag. One interface, three modes:
  * - eager: each image's shared tag moves as soon as it is pushed (or found in the registry);
  * - atomic: images go under their fp tags only; every shared tag moves at the end, only when the
- *   whole selection succeeded, so the shared tag always names one complete set;
+ *   whole selection succeeded, so the shared tag always names one complete set (locally too:
+ *   when the set is not published, the local shared tags are put back where they were);
  * - deferred: fp tags only; the caller publishes (one platform of several: manifest lists).
  */
 import type { ImageName } from '../../core/model.js';
@@ -73,6 +74,63 @@ export const publishModes: Readonly<Record<PublishMode['mode'], PublishMode>> = 
 };
 
 /**
+ * The local shared tags (`ns/img:tag`, `REGISTRY/ns/img:tag`) under atomic. The images built here
+ * name their parents by those tags in their FROM lines, so the actions still point them at this
+ * run's builds as they go; what each named before is kept here (per run), and when the set is not
+ * published they are put back, so that afterwards they name the same complete set as the
+ * registry's shared tag (`kbuild test`, a manual push, another build see no half-published set).
+ */
+type Held = Map<string, { name: ImageName; id: string | undefined }>;
+const heldByRun = new WeakMap<object, Held>();
+
+/**
+ * Called by an action before it points an image's local shared tags at this run's image: under
+ * atomic, remembers (once per tag) what they named, to put them back if the set is not published.
+ */
+export async function holdLocalTags(ctx: BuildContext, name: ImageName): Promise<void> {
+  if (ctx.publish.mode !== 'atomic') return;
+  let held = heldByRun.get(ctx.state);
+  if (!held) {
+    held = new Map<string, { name: ImageName; id: string | undefined }>();
+    heldByRun.set(ctx.state, held);
+  }
+  const tags = ctx.family.naming.tags(name).filter((t) => !held.has(t));
+  if (!tags.length) return;
+  const found = await ctx.ports.engine.inspect(tags);
+  for (const t of tags) if (!held.has(t)) held.set(t, { name, id: found.get(t)?.id });
+}
+
+/**
+ * Puts the local shared tags of `names` (every image, when undefined) back where they were before
+ * the run: on the image they named, or untagged when they named none (the build keeps its fp
+ * tag). Returns what could not be put back, as text.
+ */
+async function releaseLocalTags(
+  ctx: BuildContext,
+  names?: ReadonlySet<ImageName>,
+): Promise<string[]> {
+  const held = heldByRun.get(ctx.state);
+  if (!held) return [];
+  const problems: string[] = [];
+  for (const [tag, { name, id }] of held) {
+    if (names && !names.has(name)) continue;
+    const r = id
+      ? await ctx.ports.engine.tag(id, tag)
+      : (await ctx.ports.engine.inspect([tag])).has(tag)
+        ? await ctx.ports.engine.removeImages([tag])
+        : { ok: true as const, value: undefined };
+    if (!r.ok) problems.push(`${tag}: ${'message' in r.error ? r.error.message : r.error.reason}`);
+    held.delete(tag);
+  }
+  return problems;
+}
+
+const putBack = (problems: readonly string[]) =>
+  problems.length
+    ? `; the local shared tags could not all be put back (${problems.join('; ')})`
+    : '';
+
+/**
  * The end of an atomic run: every shared tag moves to its image's fp manifest, or none does. The
  * registry has no transactions, so "at once" is this short phase of manifest copies (no layer
  * moves); a copy that fails is reported by name, and a re-run moves the rest.
@@ -93,12 +151,13 @@ async function publishAll(
       : !registry
         ? 'no registry to publish to'
         : `${failed.length} image(s) did not succeed (${failed.map((x) => x.name).join(', ')})`;
+    const problems = await releaseLocalTags(ctx);
     return {
       mode: 'atomic',
       published: false,
       moved: [],
       failed: [],
-      message: `nothing published: ${why}; the shared tag ${naming.tag} still names the previous complete set`,
+      message: `nothing published: ${why}; the shared tag ${naming.tag} still names the previous complete set${putBack(problems)}`,
     };
   }
   // Another shard's images are its to publish, never this run's.
@@ -121,13 +180,15 @@ async function publishAll(
   );
   const bad = results.filter((x) => x.error);
   const moved = results.filter((x) => !x.error && x.changed).map((x) => x.name);
+  // Locally too, an image whose shared tag did not move in the registry keeps its previous one.
+  const problems = bad.length ? await releaseLocalTags(ctx, new Set(bad.map((x) => x.name))) : [];
   return {
     mode: 'atomic',
     published: bad.length === 0,
     moved,
     failed: bad.map((x) => ({ name: x.name, message: x.error! })),
     message: bad.length
-      ? `published in part: the shared tag of ${bad.map((x) => x.name).join(', ')} could not be moved (${bad[0]!.error}); run again to finish`
+      ? `published in part: the shared tag of ${bad.map((x) => x.name).join(', ')} could not be moved (${bad[0]!.error}); run again to finish${putBack(problems)}`
       : `published: ${moved.length} shared tag(s) moved to this run's images, ${moving.length - moved.length} already there`,
   };
 }
