@@ -93,6 +93,11 @@ export interface RunState {
   readonly published: Map<ImageName, string>;
   /** Registry-only images whose shared tag this run moved (a manifest copy in the registry). */
   readonly moved: Set<ImageName>;
+  /**
+   * Under --publish atomic: what each local shared tag named before this run moved it (undefined:
+   * nothing), to put it back when the set is not published.
+   */
+  readonly heldTags: Map<string, { name: ImageName; id: string | undefined }>;
   /** Smoke tests run (or not) with --test. */
   readonly tested: Map<ImageName, { status: ImageTestStatus; seconds: number | null }>;
   /** Package inventories read from the images built in this run (after their smoke test). */

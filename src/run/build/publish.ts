@@ -73,15 +73,14 @@ export const publishModes: Readonly<Record<PublishMode['mode'], PublishMode>> = 
   deferred,
 };
 
-/**
+/*
  * The local shared tags (`ns/img:tag`, `REGISTRY/ns/img:tag`) under atomic. The images built here
  * name their parents by those tags in their FROM lines, so the actions still point them at this
- * run's builds as they go; what each named before is kept here (per run), and when the set is not
- * published they are put back, so that afterwards they name the same complete set as the
- * registry's shared tag (`kbuild test`, a manual push, another build see no half-published set).
+ * run's builds as they go; what each named before is kept in the run's state (heldTags), and when
+ * the set is not published they are put back, so that afterwards they name the same complete set
+ * as the registry's shared tag (`kbuild test`, a manual push, another build see no half-published
+ * set).
  */
-type Held = Map<string, { name: ImageName; id: string | undefined }>;
-const heldByRun = new WeakMap<object, Held>();
 
 /**
  * Called by an action before it points an image's local shared tags at this run's image: under
@@ -89,11 +88,7 @@ const heldByRun = new WeakMap<object, Held>();
  */
 export async function holdLocalTags(ctx: BuildContext, name: ImageName): Promise<void> {
   if (ctx.publish.mode !== 'atomic') return;
-  let held = heldByRun.get(ctx.state);
-  if (!held) {
-    held = new Map<string, { name: ImageName; id: string | undefined }>();
-    heldByRun.set(ctx.state, held);
-  }
+  const held = ctx.state.heldTags;
   const tags = ctx.family.naming.tags(name).filter((t) => !held.has(t));
   if (!tags.length) return;
   const found = await ctx.ports.engine.inspect(tags);
@@ -109,8 +104,7 @@ async function releaseLocalTags(
   ctx: BuildContext,
   names?: ReadonlySet<ImageName>,
 ): Promise<string[]> {
-  const held = heldByRun.get(ctx.state);
-  if (!held) return [];
+  const held = ctx.state.heldTags;
   const problems: string[] = [];
   for (const [tag, { name, id }] of held) {
     if (names && !names.has(name)) continue;

@@ -47,6 +47,7 @@ export async function runBuild(run: BuildRun): Promise<RunSummary> {
     published: new Map(),
     moved: new Set(),
     tested: new Map(),
+    heldTags: new Map(),
     inventories: run.inventories ?? new Map<ImageName, Inventory>(),
   };
   const ctx: BuildContext = {
