@@ -40,17 +40,20 @@ function timed(cmd, args) {
 
 const kbuild = (dir, args) => timed(process.execPath, [bin, ...args, '-C', dir]);
 
-/** `kbuild plan --json` steps (with the check when asked). */
+/** `kbuild plan --json` of the shipped family (with the check when asked). */
+const planArgs = (check) => [
+  'plan',
+  '-p',
+  'debian-binary',
+  '--registry',
+  REGISTRY,
+  '--json',
+  ...(check ? ['--check-updates'] : []),
+];
+
+/** The plan's steps (with the check when asked). */
 function planSteps(dir, check) {
-  const r = kbuild(dir, [
-    'plan',
-    '-p',
-    'debian-binary',
-    '--registry',
-    REGISTRY,
-    '--json',
-    ...(check ? ['--check-updates'] : []),
-  ]);
+  const r = kbuild(dir, planArgs(check));
   return { steps: JSON.parse(r.stdout).steps, stderr: r.stderr };
 }
 
@@ -143,21 +146,12 @@ export function packageCheckBench(runs = 5) {
         `'kbuild --profile debian-binary --push --registry ${REGISTRY}' in it once`,
     );
   const settled = settle(dir);
-  const argv = (check) => [
-    'plan',
-    '-p',
-    'debian-binary',
-    '--registry',
-    REGISTRY,
-    '--json',
-    ...(check ? ['--check-updates'] : []),
-  ];
   const ms = { plain: [], check: [] };
   let seen;
-  for (const check of [false, true]) kbuild(dir, argv(check)); // warm-up
+  for (const check of [false, true]) kbuild(dir, planArgs(check)); // warm-up
   for (let i = 0; i < runs; i++)
     for (const check of i % 2 ? [true, false] : [false, true]) {
-      const r = kbuild(dir, argv(check));
+      const r = kbuild(dir, planArgs(check));
       const building = JSON.parse(r.stdout).steps.filter((s) => s.action === 'build');
       if (building.length)
         throw new Error(
