@@ -114,18 +114,14 @@ export function planBuild(
     let decision: Freshness = seen?.freshness ?? { action: 'build', reason: '' };
     // The update check: an image whose own packages have newer candidates is rebuilt, and so is
     // everything built on it here (their fingerprints do not change: the archive is not an input).
-    const repackagedParent = parents.find((p) => repackaged.has(p));
-    if (decision.action !== 'build' && checked?.status === 'updated')
-      decision = { action: 'build', reason: updatedReason(checked.updates) };
-    else if (decision.action !== 'build' && repackagedParent !== undefined)
-      decision = { action: 'build', reason: `parent-changed (${repackagedParent})` };
-    if (
-      !blocked &&
-      decision.action === 'build' &&
-      (checked?.status === 'updated' || repackagedParent !== undefined) &&
-      seen?.freshness.action !== 'build'
-    )
-      repackaged.add(name);
+    if (decision.action !== 'build') {
+      const parent = parents.find((p) => repackaged.has(p));
+      if (checked?.status === 'updated')
+        decision = { action: 'build', reason: updatedReason(checked.updates) };
+      else if (parent !== undefined)
+        decision = { action: 'build', reason: `parent-changed (${parent})` };
+      if (decision.action === 'build') repackaged.add(name);
+    }
     const action = blocked ? 'unbuildable' : decision.action;
     const selectedAs = selection.addedAncestors.has(name)
       ? 'ancestor'
