@@ -17,6 +17,7 @@ import {
   requireHost,
   sh,
 } from './helpers/host.js';
+import { closedPort } from './helpers/registry-server.js';
 
 const project = projectCopy('bb');
 const tags: string[] = [];
@@ -246,44 +247,31 @@ describe('kbuild build with docker', () => {
     expect(processesMatching(`${project.dir}.*docker build`)).toEqual([]);
   });
 
-  it('registry down during push: retries, then push-failed; the built images stay in the engine', async () => {
+  it('a registry where nothing listens: one message and exit 1 before any build, no retries', async () => {
     const tag = tagged();
-    const summaryFile = join(project.dir, 'push.json');
+    const summaryFile = join(project.dir, 'push-down.json');
+    const down = `127.0.0.1:${await closedPort()}`;
+    const started = Date.now();
     const r = await kbuild(
-      [
-        'build',
-        '-p',
-        'bb',
-        'bb-base',
-        '--tag',
-        tag,
-        '--push',
-        '--registry',
-        '127.0.0.1:5999',
-        '--push-retries',
-        '1',
+      ['build', '-p', 'bb', 'bb-base', '--tag', tag, '--push', '--registry', down].concat([
         '--summary-json',
         summaryFile,
-      ],
+      ]),
       project.dir,
     );
     expect(r.code).toBe(1);
-    expect(byName(readSummary(summaryFile))['bb-base']).toMatchObject({
-      status: 'failed',
-      reason: 'push-failed',
-    });
-    expect(r.stdout).toMatch(/bb-base: push failed .*; retrying in 1s/);
-    expect(
-      (
-        await sh('docker', [
-          'image',
-          'inspect',
-          '--format',
-          '{{.Id}}',
-          `kbuild-test/bb-base:${tag}`,
-        ])
-      ).trim(),
-    ).toMatch(/^sha256:/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(r.stderr).toBe(
+      `kbuild: the registry ${down} cannot be used (http://${down}/v2/: ECONNREFUSED); nothing was built. ` +
+        `start it or make it reachable from this host, check --registry (or 'registry' in kbuild.yaml / profiles/bb.yaml), and run \`kbuild doctor\`\n`,
+    );
+    expect(r.stdout).not.toMatch(/retrying|bb-base/);
+    expect(existsSync(summaryFile)).toBe(false);
+    const inspect = await sh('docker', ['image', 'inspect', `kbuild-test/bb-base:${tag}`]).then(
+      () => true,
+      () => false,
+    );
+    expect(inspect).toBe(false);
   });
 });
 
@@ -382,6 +370,11 @@ describe('kbuild doctor', () => {
     );
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('FAIL  registry 127.0.0.1:5999');
+    // Not the setup script's registry (127.0.0.1:5000): the script is not the fix.
+    expect(r.stdout).toContain(
+      'fix: start a registry on 127.0.0.1:5999, or pass the --registry that is running',
+    );
+    expect(r.stdout).not.toContain('setup-host.sh');
     expect(r.stdout).toContain(
       'FAIL  base image kbuild-missing/base:1 (profiles bb) missing in docker',
     );

@@ -363,10 +363,14 @@ export function commandFailure(r: ExecResult, unavailable?: RegExp): EngineFailu
 
 /** Failures a retry may cure: server errors, rate limits, dropped or refused connections, timeouts. */
 const TRANSIENT_PUSH =
-  /\b5\d\d\b|\b429\b|too many requests|connection reset|connection refused|broken pipe|\bEOF\b|timeout|timed out|service unavailable|bad gateway|internal server error|no route to host|network is unreachable|temporary failure/i;
-/** Failures a retry will not cure, even when the text also looks transient. */
+  /\b5\d\d\b|\b429\b|too many requests|connection reset|broken pipe|\bEOF\b|timeout|timed out|service unavailable|bad gateway|internal server error/i;
+/**
+ * Failures a retry will not cure, even when the text also looks transient: refusals, and a
+ * registry that cannot be reached at all (nothing listens, no route, no such host: `dial tcp`
+ * fails before any transfer, so an `i/o timeout` there is not a reset during a transfer).
+ */
 const PERMANENT_PUSH =
-  /denied|unauthorized|forbidden|authentication required|not found|manifest unknown|name unknown|does not exist locally|image not known|no such image|invalid reference/i;
+  /denied|unauthorized|forbidden|authentication required|not found|manifest unknown|name unknown|does not exist locally|image not known|no such image|invalid reference|connection refused|dial tcp|no such host|no route to host|network is unreachable/i;
 
 /**
  * A failed push as the port's failure. Only the last lines of the error output are

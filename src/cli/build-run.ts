@@ -43,6 +43,7 @@ import { loadSelected, shardWeights, type Selected } from './commands/shared.js'
 import type { StateFile } from '../run/ports.js';
 import type { Inventory } from '../core/packages/inventory.js';
 import { writeSboms, type SbomTarget } from './sbom-files.js';
+import { unreachableRegistry } from './registry-check.js';
 
 export interface BuildSettings {
   readonly load: ProfileOptions & SelectionOptions;
@@ -76,6 +77,11 @@ export async function buildFamily(io: Io, patterns: string[], s: BuildSettings):
     ...(platforms[0] ? { platform: platforms[0] } : {}),
   });
   needsRegistry(s, first.family);
+  const down = await unreachableRegistry(first.family, s.options.push);
+  if (down) {
+    io.err(down);
+    return 1;
+  }
   const state = await readState(first.root, first.family.profile.name);
   let one = first;
   let options = s.options;
@@ -242,6 +248,11 @@ async function buildPlatforms(
     loadSelected(io, s.load, patterns, { workspace, platform, tagSuffix: `-${archOf(platform)}` });
   const first = await loadPlatform(platforms[0]!);
   needsRegistry(s, first.family);
+  const down = await unreachableRegistry(first.family, s.options.push);
+  if (down) {
+    io.err(down);
+    return 1;
+  }
   // The shared tag, without the first platform's suffix.
   const tag = first.family.naming.tag.slice(0, -`-${archOf(platforms[0]!)}`.length);
   const session = startRun(io, first.root, s.output);

@@ -59,7 +59,7 @@ export interface FakeImageSeed {
 export interface FakeEngineOptions {
   /** Images present from the start (external bases), by reference. */
   readonly images?: Readonly<Record<string, FakeImageSeed>>;
-  /** Registries (host[:port]) where nothing listens: pushes fail transiently, connection refused. */
+  /** Registries (host[:port]) where nothing listens: pushes fail for good, connection refused. */
   readonly unreachableRegistries?: readonly string[];
   /** How long each build takes, in ms, on the global timers (default 0: no timer at all). */
   readonly buildMs?: number;
@@ -345,7 +345,7 @@ export function createFakeEngine(opts: FakeEngineOptions = {}): FakeEngine {
           const domain = parsed.ok ? (parsed.value.domain ?? 'docker.io') : '';
           if (opts.unreachableRegistries?.includes(domain)) {
             const message = `Get "http://${domain}/v2/": dial tcp ${domain}: connect: connection refused`;
-            return err({ reason: 'push-failed', message, transient: true });
+            return err({ reason: 'push-failed', message, transient: false });
           }
           const img = lookup(ref);
           if (!img || !parsed.ok) {

@@ -240,9 +240,12 @@ export async function defaultSleep(ms: number, signal?: AbortSignal): Promise<vo
   }
 }
 
-/** TLS and protocol errors do not go away by retrying. */
+/**
+ * TLS and protocol errors do not go away by retrying, nor does a registry nobody answers for
+ * (nothing listens, no route): only resets and timeouts of a connection made are transient.
+ */
 const PERMANENT_CODES =
-  /^(?:ERR_TLS_|ERR_SSL_|EPROTO$|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(?:VERIFY|GET)_|ERR_INVALID_URL|ENOTFOUND$)/;
+  /^(?:ECONNREFUSED$|EHOSTUNREACH$|ENETUNREACH$|ERR_TLS_|ERR_SSL_|EPROTO$|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(?:VERIFY|GET)_|ERR_INVALID_URL|ENOTFOUND$)/;
 
 function networkFailure(e: unknown): { message: string; transient: boolean } {
   // undici wraps the socket error: TypeError('fetch failed', { cause: Error & { code } }).

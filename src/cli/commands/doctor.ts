@@ -1,7 +1,12 @@
 import { Option, type Command } from 'commander';
 import semver from 'semver';
 import { formatFailure } from '../../report/failures.js';
-import { emulatedArchitectures, pingRegistry } from '../../adapters/host-checks.js';
+import {
+  emulatedArchitectures,
+  isSetupRegistry,
+  pingRegistry,
+} from '../../adapters/host-checks.js';
+import { isLoopbackHost } from '../../core/dockerfile/reference.js';
 import { loadProfileFamily, loadWorkspace, type ProfileOptions } from '../load.js';
 import { profileOptions, type Action } from '../options.js';
 import type { Io } from '../io.js';
@@ -115,9 +120,12 @@ async function doctor(io: Io, flags: DoctorFlags): Promise<number> {
     check(
       ping.ok,
       `registry ${r}: ${ping.detail}`,
-      r.startsWith('127.0.0.1') || r.startsWith('localhost')
+      // The setup script starts one registry only: any other is the user's to start or reach.
+      isSetupRegistry(r)
         ? FIX_HOST
-        : `check that ${r} is reachable from this host`,
+        : isLoopbackHost(r)
+          ? `start a registry on ${r}, or pass the --registry that is running`
+          : `check that ${r} is reachable from this host, or pass another --registry`,
     );
   }
   const found = await engine.inspect([...bases.keys()]);
