@@ -44,6 +44,7 @@ import type { StateFile } from '../run/ports.js';
 import type { Inventory } from '../core/packages/inventory.js';
 import { writeSboms, type SbomTarget } from './sbom-files.js';
 import { unreachableRegistry } from './registry-check.js';
+import { holdRunLock } from './run-lock.js';
 
 export interface BuildSettings {
   readonly load: ProfileOptions & SelectionOptions;
@@ -57,6 +58,8 @@ export interface BuildSettings {
   readonly shard?: { readonly index: number; readonly count: number; readonly waitSeconds: number };
   /** --sbom-dir: one CycloneDX SBOM per image with known packages (relative to the cwd). */
   readonly sbomDir?: string;
+  /** --lock-timeout: how long to wait for another run of the profile (default: an hour). */
+  readonly lockTimeoutSeconds?: number;
 }
 
 export async function buildFamily(io: Io, patterns: string[], s: BuildSettings): Promise<number> {
@@ -66,14 +69,31 @@ export async function buildFamily(io: Io, patterns: string[], s: BuildSettings):
   if (!ws.ok) throw new Failed(ws.failures);
   const profile = loadProfile(io, ws.value, s.load, profileName(io, ws.value, s.load.profile));
   if (!profile.ok) throw new Failed(profile.failures);
-  const platforms = s.platforms ?? [...new Set(profile.value.platforms)];
+  // One run at a time per project and profile: the state and .kbuild/build/<profile> are shared.
+  const lock = await holdRunLock(io, ws.value.root, profile.value.name, s.lockTimeoutSeconds);
+  try {
+    return await buildLocked(io, patterns, s, ws.value, profile.value.platforms);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The build once the run lock is held. */
+async function buildLocked(
+  io: Io,
+  patterns: string[],
+  s: BuildSettings,
+  workspace: Workspace,
+  profilePlatforms: readonly string[],
+): Promise<number> {
+  const platforms = s.platforms ?? [...new Set(profilePlatforms)];
   if (platforms.length > 1) {
     if (s.shard) throw new UsageError('--shard builds one platform at a time: add --platform');
-    return buildPlatforms(io, patterns, s, ws.value, platforms);
+    return buildPlatforms(io, patterns, s, workspace, platforms);
   }
   if (s.archTags) throw new UsageError('--arch-tags needs two or more platforms (--platform)');
   const first = await loadSelected(io, s.load, patterns, {
-    workspace: ws.value,
+    workspace,
     ...(platforms[0] ? { platform: platforms[0] } : {}),
   });
   needsRegistry(s, first.family);

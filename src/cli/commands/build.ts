@@ -16,6 +16,7 @@ import {
 } from '../options.js';
 import { buildFamily, type BuildSettings } from '../build-run.js';
 import { checkUpdatesFlag, checkUpdatesOption } from '../options.js';
+import { defaultLockTimeoutSeconds } from '../run-lock.js';
 
 interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, ReportFlags {
   push?: boolean;
@@ -38,6 +39,7 @@ interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, Repo
   registryCache: boolean;
   checkUpdates?: boolean | string;
   sbomDir?: string;
+  lockTimeout: string;
 }
 
 export function registerBuild(program: Command, run: (a: Action) => void): void {
@@ -102,6 +104,11 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
       'with several platforms: publish <tag>-<arch> tags instead of a manifest list (registries that cannot store lists)',
     )
     .option(
+      '--lock-timeout <seconds>',
+      'how long to wait for another run of the same project and profile (0: fail at once)',
+      String(defaultLockTimeoutSeconds),
+    )
+    .option(
       '--sbom-dir <dir>',
       "write a CycloneDX 1.5 SBOM of each image's installed packages as DIR/<image>.cdx.json (several platforms: <image>-<arch>.cdx.json)",
     );
@@ -162,6 +169,7 @@ function settingsOf(flags: BuildFlags): BuildSettings {
     archTags: flags.archTags ?? false,
     ...(shard ? { shard } : {}),
     ...(flags.sbomDir ? { sbomDir: flags.sbomDir } : {}),
+    lockTimeoutSeconds: wholeNumber('--lock-timeout', flags.lockTimeout, 0),
   };
 }
 
