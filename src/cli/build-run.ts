@@ -70,7 +70,11 @@ export async function buildFamily(io: Io, patterns: string[], s: BuildSettings):
   const profile = loadProfile(io, ws.value, s.load, profileName(io, ws.value, s.load.profile));
   if (!profile.ok) throw new Failed(profile.failures);
   // One run at a time per project and profile: the state and .kbuild/build/<profile> are shared.
-  const lock = await holdRunLock(io, ws.value.root, profile.value.name, s.lockTimeoutSeconds);
+  // The shares of a sharded build wait for each other's images, so each share has its own lock.
+  const key = s.shard
+    ? `${profile.value.name}@shard-${s.shard.index}-of-${s.shard.count}`
+    : profile.value.name;
+  const lock = await holdRunLock(io, ws.value.root, key, s.lockTimeoutSeconds);
   try {
     return await buildLocked(io, patterns, s, ws.value, profile.value.platforms);
   } finally {
