@@ -16,6 +16,7 @@ import {
 import type { Result } from '../../core/model.js';
 import { mapLimited } from '../limited.js';
 import type { Engine } from '../ports.js';
+import { runScript } from './script.js';
 
 export interface ImageToCheck {
   readonly name: ImageName;
@@ -35,23 +36,6 @@ export interface CheckOptions {
   readonly signal: AbortSignal;
   /** Configurations checked at once. */
   readonly concurrency?: number;
-}
-
-/** Runs a script in a throwaway container of `image` as root; its output lines. */
-export async function runScript(
-  engine: Engine,
-  image: string,
-  script: string,
-  network: string,
-  signal: AbortSignal,
-): Promise<Result<string[], string>> {
-  const lines: string[] = [];
-  const r = await engine.run(
-    { image, entrypoint: 'sh', command: ['-c', script], network, user: '0' },
-    { signal, log: (l) => lines.push(l), timeoutSeconds: 600 },
-  );
-  if (!r.ok) return { ok: false, error: 'message' in r.error ? r.error.message : r.error.reason };
-  return { ok: true, value: lines };
 }
 
 /** Checks every image; the answer per image (every image given gets one). */
@@ -95,14 +79,12 @@ async function askApt(
       .flatMap((i) => i.answersFor)
       .map((p) => [askedKey(p, p.version), { name: p.name, arch: p.arch, version: p.version }]),
   );
-  const ran = await runScript(
-    o.engine,
-    group[0]!.ref,
-    aptCheckScript([...asked.values()]),
-    o.network,
-    o.signal,
-  );
+  const ran = await runScript(o.engine, group[0]!.ref, aptCheckScript([...asked.values()]), {
+    network: o.network,
+    signal: o.signal,
+    timeoutSeconds: 600,
+  });
   return ran.ok
-    ? parseAptCheck(ran.value)
+    ? parseAptCheck(ran.value.lines)
     : { ok: false, error: `apt could not run: ${ran.error}` };
 }

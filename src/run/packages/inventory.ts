@@ -7,6 +7,7 @@
 import { err, ok, type Result } from '../../core/model.js';
 import { inventoryScript, parseInventory, type Inventory } from '../../core/packages/inventory.js';
 import type { Engine } from '../ports.js';
+import { runScript } from './script.js';
 
 export interface ReadInventoryOptions {
   readonly signal: AbortSignal;
@@ -28,29 +29,16 @@ export async function readInventory(
   image: string,
   o: ReadInventoryOptions,
 ): Promise<Result<Inventory, string>> {
-  const lines: string[] = [];
-  const ran = await engine.run(
-    { image, entrypoint: 'sh', command: ['-c', inventoryScript()], network: 'none', user: '0' },
-    { signal: o.signal, log: (l) => lines.push(l), timeoutSeconds: o.timeoutSeconds ?? 120 },
-  );
-  if (!ran.ok) {
-    const f = ran.error;
-    switch (f.reason) {
-      case 'timeout':
-        return err(`the inventory script timed out after ${f.seconds} s`);
-      case 'cancelled':
-        return err('cancelled');
-      case 'engine-exit':
-      case 'engine-unavailable':
-      case 'pull-failed':
-      case 'push-failed':
-        return err(f.message || f.reason);
-    }
-  }
+  const ran = await runScript(engine, image, inventoryScript(), {
+    network: 'none',
+    signal: o.signal,
+    timeoutSeconds: o.timeoutSeconds ?? 120,
+  });
+  if (!ran.ok) return ran;
+  const { lines, exitCode } = ran.value;
   const parsed = parseInventory(lines);
   if (parsed.ok) return parsed;
   const said = lines.filter((l) => l.trim()).at(-1) ?? '';
-  const { exitCode } = ran.value;
   if (CANNOT_EXEC.has(exitCode))
     return ok({
       manager: 'none',

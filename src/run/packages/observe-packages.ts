@@ -5,17 +5,13 @@
  */
 import type { Family } from '../../core/family.js';
 import type { ImageName } from '../../core/model.js';
-import {
-  addedPackages,
-  inventoryScript,
-  parseInventory,
-  type Inventory,
-} from '../../core/packages/inventory.js';
+import { addedPackages, type Inventory } from '../../core/packages/inventory.js';
 import type { PackageCheck } from '../../core/packages/updates.js';
 import type { ImageFacts } from '../../core/plan/plan.js';
 import { mapLimited } from '../limited.js';
 import type { Engine, StateFile } from '../ports.js';
-import { checkUpdates, runScript, type ImageToCheck } from './check.js';
+import { checkUpdates, type ImageToCheck } from './check.js';
+import { readInventory } from './inventory.js';
 
 export interface PackageObservation {
   readonly checks: ReadonlyMap<ImageName, PackageCheck>;
@@ -32,14 +28,6 @@ export interface PackagePorts {
   readonly network: string;
   readonly signal: AbortSignal;
 }
-
-const EMPTY: Inventory = {
-  manager: 'none',
-  packages: [],
-  distro: '',
-  distroVersion: '',
-  config: '',
-};
 
 /** Checks `names` (images that would not be rebuilt) for package updates. */
 export async function observePackages(
@@ -130,9 +118,6 @@ async function inventoryOf(
         error: `pulling ${ref}: ${'message' in pulled.error ? pulled.error.message : pulled.error.reason}`,
       };
   }
-  const ran = await runScript(ports.engine, ref, inventoryScript(), 'none', ports.signal);
-  if (!ran.ok) return ran;
-  const parsed = parseInventory(ran.value);
-  // No shell or no package database: nothing to check, said as an empty inventory.
-  return { ok: true, value: { inventory: parsed.ok ? parsed.value : EMPTY, fresh: true } };
+  const read = await readInventory(ports.engine, ref, { signal: ports.signal });
+  return read.ok ? { ok: true, value: { inventory: read.value, fresh: true } } : read;
 }
