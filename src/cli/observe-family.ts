@@ -5,7 +5,7 @@ import { readLockFile } from '../adapters/state.js';
 import { Failed } from './options.js';
 import type { Family } from '../core/family.js';
 import { imageDir } from '../core/naming.js';
-import type { ImageName } from '../core/model.js';
+import type { CheckUpdates, ImageName } from '../core/model.js';
 import type { Selection } from '../core/select.js';
 import { blockedSteps } from '../core/plan/plan.js';
 import type { Io } from './io.js';
@@ -38,8 +38,6 @@ export interface ObserveSettings {
   /** An engine already chosen (benchmarks drive a fake one); default: detected. */
   readonly use?: { engine: Engine; info: EngineInfo };
 }
-
-export type CheckUpdates = 'off' | 'on' | 'strict';
 
 /** Whether to check packages for updates: the flag, else the profile's, else kbuild.yaml's. */
 export const checkUpdatesOf = (family: Family, opts: Pick<ObserveSettings, 'checkUpdates'>) =>

@@ -1,6 +1,6 @@
 /** Options and plumbing shared by the commands. */
 import { Option, type Command } from 'commander';
-import type { Failure } from '../core/model.js';
+import type { CheckUpdates, Failure } from '../core/model.js';
 import { UsageError, type Io } from './io.js';
 
 /** Thrown by a command to end with failures already collected. */
@@ -144,7 +144,7 @@ export function checkUpdatesOption(): Option {
 
 /** The flag's value for ObserveSettings: true/'strict' from --check-updates, false from --no-check-updates. */
 export function checkUpdatesFlag(v: boolean | string | undefined): {
-  checkUpdates?: 'off' | 'on' | 'strict';
+  checkUpdates?: CheckUpdates;
 } {
   if (v === undefined) return {};
   return { checkUpdates: v === false ? 'off' : v === 'strict' ? 'strict' : 'on' };

@@ -99,7 +99,7 @@ export interface ProjectConfig {
   /** Which registry tags `kbuild prune --registry` keeps (first matching rule wins). */
   readonly retention: readonly RetentionRule[];
   /** Check distro packages for updates on plan and build (a profile's value wins). */
-  readonly checkUpdates: 'off' | 'on' | 'strict';
+  readonly checkUpdates: CheckUpdates;
   /** Where a value of the file is, by its key path (for problems found after parsing). */
   readonly locate: Locate;
 }
@@ -108,6 +108,8 @@ export interface ProjectConfig {
 export type Locate = (path: readonly (string | number)[], at?: 'key' | 'value') => SourceLocation;
 
 export type InstallType = 'binary' | 'source';
+/** check_updates / --check-updates: off, on, or strict (a failed check fails the run). */
+export type CheckUpdates = 'off' | 'on' | 'strict';
 export type PackageManager = 'apt' | 'dnf';
 
 /** A profile's settings for one image (`image_settings.<name>` in the yaml). */
@@ -152,7 +154,7 @@ export interface Profile {
   /** Per-image sources; they replace kbuild.yaml's image by image. */
   readonly sources: Readonly<Record<string, SourceSpec>>;
   /** Check distro packages for updates (overrides kbuild.yaml's), when set. */
-  readonly checkUpdates?: 'off' | 'on' | 'strict';
+  readonly checkUpdates?: CheckUpdates;
   /** Where a value is, searching the profile and then the profiles it extends. */
   readonly locate: Locate;
 }

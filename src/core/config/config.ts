@@ -3,6 +3,7 @@
  * once, each with file:line:column) and conversion to the typed model. Pure: text in, values out.
  */
 import type {
+  CheckUpdates,
   CliOverrides,
   ConfigProblem,
   ImageMeta,
@@ -35,8 +36,6 @@ const checkUpdatesSchema: Schema = {
   choices: ['strict'],
 };
 
-/** check_updates (kbuild.yaml, profile) as read: off, on, or strict. */
-export type CheckUpdates = 'off' | 'on' | 'strict';
 const checkUpdatesOf = (v: unknown): CheckUpdates | undefined =>
   v === true ? 'on' : v === false ? 'off' : v === 'strict' ? 'strict' : undefined;
 
