@@ -1,7 +1,7 @@
 /** How a run's outcome updates the stored state. */
 import type { ImageName } from '../../core/model.js';
 import type { Inventory } from '../../core/packages/inventory.js';
-import type { Plan } from '../../core/plan/plan.js';
+import type { ImageFacts, Plan } from '../../core/plan/plan.js';
 import type { ImageState, StateFile } from '../ports.js';
 import type { RunSummary } from '../summary.js';
 
@@ -58,12 +58,21 @@ export function stateAfterRun(
 export function knownInventories(state: StateFile, plan: Plan): Map<ImageName, Inventory> {
   const out = new Map<ImageName, Inventory>();
   for (const step of plan.steps) {
-    const st = state.images[step.name];
-    const f = step.facts;
-    if (step.action === 'build' || !f || !st?.packages || st.fingerprint !== f.fingerprint)
-      continue;
-    if (f.localId && st.imageId !== f.localId) continue;
-    out.set(step.name, st.packages);
+    const known =
+      step.action === 'build' ? undefined : storedInventory(state.images[step.name], step.facts);
+    if (known) out.set(step.name, known);
   }
   return out;
+}
+
+/**
+ * The state's inventory when it is of the image the facts describe: the same fingerprint, and the
+ * same image when it is here (one only the registry has is taken as the one recorded).
+ */
+export function storedInventory(
+  st: ImageState | undefined,
+  facts: ImageFacts | undefined,
+): Inventory | undefined {
+  if (!st?.packages || !facts || st.fingerprint !== facts.fingerprint) return undefined;
+  return !facts.localId || st.imageId === facts.localId ? st.packages : undefined;
 }

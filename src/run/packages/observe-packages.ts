@@ -12,6 +12,7 @@ import { mapLimited } from '../limited.js';
 import type { Engine, StateFile } from '../ports.js';
 import { checkUpdates, type ImageToCheck } from './check.js';
 import { readInventory } from './inventory.js';
+import { storedInventory } from '../build/state-update.js';
 
 export interface PackageObservation {
   readonly checks: ReadonlyMap<ImageName, PackageCheck>;
@@ -100,11 +101,9 @@ async function inventoryOf(
   { ok: true; value: { inventory: Inventory; fresh: boolean } } | { ok: false; error: string }
 > {
   const st = ports.state.images[name];
-  const same =
-    st?.packages &&
-    (!facts ||
-      (st.fingerprint === facts.fingerprint && (!facts.localId || st.imageId === facts.localId)));
-  if (same) return { ok: true, value: { inventory: st.packages, fresh: false } };
+  // A parent that is not checked itself: its recorded inventory is the best known.
+  const stored = facts ? storedInventory(st, facts) : st?.packages;
+  if (stored) return { ok: true, value: { inventory: stored, fresh: false } };
   if (!facts) return { ok: false, error: 'not known' };
   let ref = facts.fpRef;
   if (!facts.localId) {
