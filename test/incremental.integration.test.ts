@@ -14,6 +14,7 @@ import {
   REGISTRY,
   registryDigest,
   removeImages,
+  processesMatching,
   requireHost,
   sh,
 } from './helpers/host.js';
@@ -127,6 +128,9 @@ describe('incremental builds', () => {
     const file = join(project.dir, 'killed.json');
     appendFileSync(join(project.dir, 'images/bb-base/base.txt'), `again ${tag}\n`);
     let killed = false;
+    // bb-app3's `docker build`, once it runs (after the 'building' line).
+    const orphans = () =>
+      processesMatching(`${project.dir}/.kbuild/build/bb/bb-app3`).filter((l) => / build /.test(l));
     const r = await kbuild(
       [
         'build',
@@ -145,14 +149,18 @@ describe('incremental builds', () => {
       (out, child) => {
         if (!killed && out.includes('bb-app3: building')) {
           killed = true;
-          child.kill('SIGKILL');
+          const kill = () => (orphans().length ? child.kill('SIGKILL') : setTimeout(kill, 100));
+          kill();
         }
       },
     );
     expect(r.signal).toBe('SIGKILL');
-    // The killed run's lock is left behind; its process is gone, so the next run takes it over.
+    // Its `docker build` of bb-app3 goes on under init (until its 64 s sleep ends)...
+    expect(orphans()).not.toEqual([]);
+    // The killed run's lock is left behind; its process is gone, so the next run takes it over,
+    // and stops the build the killed run left running before building bb-app3 again.
     const again = await buildSaying(
-      /^kbuild: taking over the lock of profile 'bb' from PID \d+ \(started [^)]+\): that process is gone\n$/,
+      /^kbuild: taking over the lock of profile 'bb' from PID \d+ \(started [^)]+\): that process is gone\n(kbuild: (stopped|cleaned up after) docker \w+ … .* which was killed\n)*kbuild: stopped docker build … \S+\/bb-app3 \(PID \d+\), left running by the run of PID \d+, which was killed\n(kbuild: (stopped|cleaned up after) docker \w+ … .* which was killed\n)*$/,
       '--tag',
       tag,
       '--var',
@@ -165,6 +173,7 @@ describe('incremental builds', () => {
     expect(again.statuses['bb-base']).toBe('fresh');
     expect(again.statuses['bb-lib']).toBe('fresh');
     expect(again.statuses['bb-app3']).toBe('built');
+    expect(orphans()).toEqual([]);
   });
 
   it('a new CI host (no local images, no state) builds nothing: the registry has every fingerprint', async () => {

@@ -339,8 +339,10 @@ async function runContainer(
       req.image,
       ...req.command,
     ],
-    // The container, not the client, is what must stop: it is removed right after.
+    // The container, not the client, is what must stop: it is removed right after (and by the
+    // next run, when this one is killed with SIGKILL).
     killGraceMs: 1000,
+    afterKill: [client, ...o.forceRemove, name],
     ...operationLimits(op),
   });
   if (r.status !== 'exited') await runQuick(client, [...o.forceRemove, name]);

@@ -35,6 +35,12 @@ export interface ExecRequest {
    * is left after the grace period gets SIGKILL.
    */
   readonly stopStyle?: 'group' | 'work-first';
+  /**
+   * What must run after the command is killed from outside, when killing the client is not
+   * enough (a `docker run` container outlives its client): a command line, kept with the
+   * process's record (see `recordProcesses`).
+   */
+  readonly afterKill?: readonly string[];
 }
 
 interface ExecOutput {
@@ -53,6 +59,31 @@ export type ExecResult =
 
 const MAX_CAPTURE = 32 * 1024 * 1024;
 const signals = constants.signals;
+
+/** A command this process started, as written down while it runs. */
+export interface StartedProcess {
+  /** Its pid, which is also its process group (every command gets a group of its own). */
+  readonly pid: number;
+  /** Its start time (clock ticks since boot): tells it from a later process with its pid. */
+  readonly start: string;
+  readonly argv: readonly string[];
+  readonly afterKill?: readonly string[];
+}
+
+/** Where started commands are written down while they run, so that a later run can stop them. */
+export interface ProcessRecorder {
+  started(p: StartedProcess): void;
+  ended(pid: number): void;
+}
+
+let recorder: ProcessRecorder | undefined;
+/**
+ * Writes down every command started from now on while it runs (undefined: stop). A process
+ * killed with SIGKILL cannot stop its commands: the next run reads what it left (process-ledger.ts).
+ */
+export function recordProcesses(r: ProcessRecorder | undefined): void {
+  recorder = r;
+}
 
 /** Process groups started here and not yet gone; killed if this process exits first. */
 const liveGroups = new Set<number>();
@@ -87,6 +118,25 @@ interface Proc {
   readonly start: string;
 }
 
+/** The fields of /proc/PID/stat after `(comm)`; undefined when there is no such process. */
+function statFields(pid: number | string): string[] | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined; // gone, or no /proc
+  }
+  // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+  // stime cutime cstime priority nice threads itrealvalue starttime ...; comm may hold ' ' and ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** When a live process started (clock ticks since boot), or undefined when it is gone. */
+function startTime(pid: number): string | undefined {
+  const f = statFields(pid);
+  return f && f[0] !== 'Z' && f[0] !== 'X' ? (f[19] ?? '') : undefined;
+}
+
 /**
  * The live processes (zombies left out: an orphan's zombie waits for whoever reaps orphans
  * here, and holds nothing open), from /proc; undefined where there is no /proc.
@@ -101,16 +151,8 @@ function processTable(): Map<number, Proc> | undefined {
   const table = new Map<number, Proc>();
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
-    // stime cutime cstime priority nice threads itrealvalue starttime ...; comm may hold ' ' and ')'.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (f[0] === 'Z' || f[0] === 'X') continue;
+    const f = statFields(e);
+    if (!f || f[0] === 'Z' || f[0] === 'X') continue; // gone meanwhile, or a zombie
     table.set(Number(e), {
       pid: Number(e),
       ppid: Number(f[1]),
@@ -179,6 +221,24 @@ function killTargets(pgid: number) {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Stops a command another process started and left running (its group and every descendant:
+ * SIGTERM, then SIGKILL after `graceMs`). False when that process is gone, or its pid now names
+ * another process (`start` differs).
+ */
+export async function stopLeftover(pid: number, start: string, graceMs = 5000): Promise<boolean> {
+  if (startTime(pid) !== start) return false;
+  const tree = killTargets(pid);
+  tree.killAll('SIGTERM');
+  const until = performance.now() + graceMs;
+  while (performance.now() < until && tree.alive().length > 0) await sleep(50);
+  for (let i = 0; i < 100 && tree.alive().length > 0; i++) {
+    tree.killAll('SIGKILL');
+    await sleep(20);
+  }
+  return true;
+}
+
 /** Splits a stream's chunks into lines; the partial last line waits for the next chunk. */
 function lineSplitter(emit: (line: string) => void) {
   let partial = '';
@@ -235,7 +295,16 @@ export async function runCommand(req: ExecRequest): Promise<ExecResult> {
     ...(req.cwd ? { cwd: req.cwd } : {}),
   });
   const pgid = child.pid;
-  if (pgid !== undefined) trackGroup(pgid);
+  const rec = recorder;
+  if (pgid !== undefined) {
+    trackGroup(pgid);
+    rec?.started({
+      pid: pgid,
+      start: startTime(pgid) ?? '',
+      argv: [req.file, ...req.args],
+      ...(req.afterKill ? { afterKill: req.afterKill } : {}),
+    });
+  }
 
   const log = req.log;
   const outLines = log ? lineSplitter(log) : undefined;
@@ -320,7 +389,10 @@ export async function runCommand(req: ExecRequest): Promise<ExecResult> {
   } finally {
     if (timer) clearTimeout(timer);
     req.signal?.removeEventListener('abort', onAbort);
-    if (pgid !== undefined) liveGroups.delete(pgid);
+    if (pgid !== undefined) {
+      liveGroups.delete(pgid);
+      rec?.ended(pgid);
+    }
   }
 }
 
@@ -361,9 +433,13 @@ export function commandFailure(r: ExecResult, unavailable?: RegExp): EngineFailu
   }
 }
 
-/** Failures a retry may cure: server errors, rate limits, dropped or refused connections, timeouts. */
+/**
+ * Failures a retry may cure: server errors, rate limits (a registry's 429 with an error body
+ * reaches the output as its code, `toomanyrequests: <message>`, without the status), dropped
+ * connections, timeouts.
+ */
 const TRANSIENT_PUSH =
-  /\b5\d\d\b|\b429\b|too many requests|connection reset|broken pipe|\bEOF\b|timeout|timed out|service unavailable|bad gateway|internal server error/i;
+  /\b5\d\d\b|\b429\b|too many requests|toomanyrequests|connection reset|broken pipe|\bEOF\b|timeout|timed out|service unavailable|bad gateway|internal server error/i;
 /**
  * Failures a retry will not cure, even when the text also looks transient: refusals, and a
  * registry that cannot be reached at all (nothing listens, no route, no such host: `dial tcp`

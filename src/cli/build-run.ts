@@ -44,7 +44,8 @@ import type { StateFile } from '../run/ports.js';
 import type { Inventory } from '../core/packages/inventory.js';
 import { writeSboms, type SbomTarget } from './sbom-files.js';
 import { unreachableRegistry } from './registry-check.js';
-import { holdRunLock } from './run-lock.js';
+import { holdRunLock, stopLeftovers } from './run-lock.js';
+import { recordProcesses } from '../adapters/exec.js';
 
 export interface BuildSettings {
   readonly load: ProfileOptions & SelectionOptions;
@@ -76,8 +77,10 @@ export async function buildFamily(io: Io, patterns: string[], s: BuildSettings):
     : profile.value.name;
   const lock = await holdRunLock(io, ws.value.root, key, s.lockTimeoutSeconds);
   try {
+    await stopLeftovers(io, lock);
     return await buildLocked(io, patterns, s, ws.value, profile.value.platforms);
   } finally {
+    recordProcesses(undefined);
     await lock.release();
   }
 }

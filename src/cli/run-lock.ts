@@ -1,4 +1,6 @@
 /** `build`'s lock per project and profile, with what it says while it waits or takes over. */
+import { recordProcesses } from '../adapters/exec.js';
+import { fileRecorder, processDir, reapLeftovers } from '../adapters/process-ledger.js';
 import { describeHolder, runLockFile, takeRunLock, type HeldLock } from '../adapters/run-lock.js';
 import { UsageError, type Io } from './io.js';
 
@@ -34,4 +36,19 @@ export async function holdRunLock(
         : `still running after --lock-timeout ${timeoutSeconds}s`
     } (lock file ${runLockFile(root, profile)})`,
   );
+}
+
+/**
+ * Once the lock is held: stops what an earlier run of it, killed with SIGKILL, left running (its
+ * `docker build` clients, its `docker run` containers), says so, and from now on writes down what
+ * this run starts, so that the next run can do the same for it. `recordProcesses(undefined)` ends it.
+ */
+export async function stopLeftovers(io: Io, lock: HeldLock): Promise<void> {
+  const dir = processDir(lock.file);
+  for (const l of await reapLeftovers(dir)) {
+    io.err(
+      `kbuild: ${l.stopped ? 'stopped' : 'cleaned up after'} ${l.command} (PID ${l.pid}), left running by the run of PID ${l.owner}, which was killed\n`,
+    );
+  }
+  recordProcesses(fileRecorder(dir));
 }
