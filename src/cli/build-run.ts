@@ -104,7 +104,10 @@ async function buildLocked(
     ...(platforms[0] ? { platform: platforms[0] } : {}),
   });
   needsRegistry(s, first.family);
-  const down = await unreachableRegistry(first.family, s.options.push);
+  const down = await unreachableRegistry(first.family, {
+    push: s.options.push,
+    registryCache: s.observe.registryCache !== false,
+  });
   if (down) {
     io.err(down);
     return 1;
@@ -222,6 +225,8 @@ async function runPrepared(
     plan: observed.plan,
     options,
     inventories,
+    // Read after each build only for what reads them in this run: the update check, SBOMs.
+    readPackages: sbom !== undefined || observed.packages !== undefined,
     knownInventories: new Map([
       ...knownInventories(state, observed.plan),
       ...(observed.packages?.read ?? []),
@@ -275,7 +280,10 @@ async function buildPlatforms(
     loadSelected(io, s.load, patterns, { workspace, platform, tagSuffix: `-${archOf(platform)}` });
   const first = await loadPlatform(platforms[0]!);
   needsRegistry(s, first.family);
-  const down = await unreachableRegistry(first.family, s.options.push);
+  const down = await unreachableRegistry(first.family, {
+    push: s.options.push,
+    registryCache: s.observe.registryCache !== false,
+  });
   if (down) {
     io.err(down);
     return 1;

@@ -1,20 +1,22 @@
 /**
- * The registry a run will push to, asked once before anything is built: a registry nobody
- * answers for is not a transient fault to retry per image, but one clear failure up front.
+ * The registry a run will push to or take images from, asked once before anything is built: a
+ * registry nobody answers for is not a transient fault to retry per image, but one clear failure
+ * up front.
  */
 import type { Family } from '../core/family.js';
 
 /**
- * With --push: `GET /v2/` once. The message (one line, ending in a newline) when the registry
- * cannot be used, naming it and what to do; undefined when it answers (200, 401), or answers
- * with a transient status (5xx, 429: the pushes retry those).
+ * With --push, or when the run looks for images of the same fingerprint in the registry (fp
+ * tags, unless --no-registry-cache): `GET /v2/` once. The message (one line, ending in a newline)
+ * when the registry cannot be used, naming it and what to do; undefined when it answers (200,
+ * 401), or answers with a transient status (5xx, 429: the pushes retry those).
  */
 export async function unreachableRegistry(
   family: Family,
-  push: boolean,
+  uses: { readonly push: boolean; readonly registryCache: boolean },
 ): Promise<string | undefined> {
   const registry = family.naming.registry;
-  if (!push || !registry) return undefined;
+  if (!registry || (!uses.push && !uses.registryCache)) return undefined;
   const { pingRegistry, isSetupRegistry } = await import('../adapters/host-checks.js');
   const ping = await pingRegistry(registry, 10_000);
   if (ping.ok) return undefined;
@@ -24,6 +26,8 @@ export async function unreachableRegistry(
     : `start it or make it reachable from this host`;
   return (
     `kbuild: the registry ${registry} cannot be used (${ping.detail}); nothing was built. ` +
-    `${start}, check --registry (or 'registry' in kbuild.yaml / ${family.profile.file}), and run \`kbuild doctor\`\n`
+    `${start}, check --registry (or 'registry' in kbuild.yaml / ${family.profile.file}), and run \`kbuild doctor\`` +
+    (uses.push ? '' : '; or build without it: --no-registry-cache') +
+    '\n'
   );
 }
