@@ -67,7 +67,14 @@ export interface ParsedYaml {
  */
 export function parseAndValidate(text: string, file: string, schema: Schema): ParsedYaml {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': the yaml library would print its warnings (a collection used as a key,
+  // an unresolved tag) on stderr itself; they are problems of the file, reported with file:line.
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    logLevel: 'error',
+  });
   const problems: ConfigProblem[] = [];
   const pos = (offset: number | undefined) => {
     const p = lineCounter.linePos(offset ?? 0);
