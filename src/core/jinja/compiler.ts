@@ -94,8 +94,81 @@ export function describe(node: NjNode): string {
   }
 }
 
+/** The node type of a for loop's {% else %} body, compiled in its own scope. */
+const SCOPED = 'KbuildScoped';
+
 class JinjaCompiler extends CompilerBase {
   private readonly locs: Loc[] = [];
+  /** The last node compiled that has a position (0-based), for errors that have none. */
+  private last: { lineno: number; colno: number } = { lineno: 0, colno: 0 };
+
+  /** 1-based position of the node compiled last. */
+  position(): { line: number; column: number } {
+    return { line: this.last.lineno + 1, column: this.last.colno + 1 };
+  }
+
+  /** The `{% from … import … %}` being compiled: its position locates a missing name. */
+  private fromImport: NjNode | undefined;
+
+  override compile(node: NjNode, frame?: NjFrame): void {
+    if (typeof node.lineno === 'number' && typeof node.colno === 'number') this.last = node;
+    switch (node.typename) {
+      case 'Root':
+        this.checkBlockNames(node);
+        break;
+      case 'For': {
+        // nunjucks compiles a loop's {% else %} body without closing the callbacks opened in it
+        // (a {% block %}, an include or an import there gave unbalanced JavaScript): close them,
+        // as nunjucks does for the loop's own body. Put back after: the root looks for blocks.
+        const loop = node as NjNode & { else_: NjNode | null };
+        const else_ = loop.else_;
+        if (!else_) break;
+        const { lineno, colno } = else_;
+        loop.else_ = { typename: SCOPED, lineno, colno, inner: else_ } as NjNode;
+        try {
+          super.compile(node, frame);
+        } finally {
+          loop.else_ = else_;
+        }
+        return;
+      }
+      case 'FromImport': {
+        const previous = this.fromImport;
+        this.fromImport = node;
+        try {
+          super.compile(node, frame);
+        } finally {
+          this.fromImport = previous;
+        }
+        return;
+      }
+    }
+    super.compile(node, frame);
+  }
+
+  compileKbuildScoped(node: NjNode & { inner: NjNode }, frame: NjFrame): void {
+    const self = this as unknown as { _withScopedSyntax(f: () => void): void };
+    self._withScopedSyntax(() => this.compile(node.inner, frame));
+  }
+
+  /** nunjucks says a block is "defined more than once" with no position: say where. */
+  private checkBlockNames(root: NjNode): void {
+    const seen = new Set<unknown>();
+    const all = (
+      root as unknown as { findAll(t: unknown): (NjNode & { name: NjValueNode })[] }
+    ).findAll(nodes.Block);
+    for (const block of all) {
+      const name = block.name.value;
+      if (seen.has(name)) {
+        this.fail(
+          `block '${String(name)}' is defined twice in this template: rename one of them`,
+          block.lineno,
+          block.colno,
+        );
+      }
+      seen.add(name);
+    }
+  }
 
   constructor(
     private readonly key: string,
@@ -382,6 +455,16 @@ class JinjaCompiler extends CompilerBase {
   private setLevel: number | undefined;
 
   override _emitLine(code: string): void {
+    const missing =
+      this.fromImport && /^cb\(new Error\("cannot import '(\w+)'"\)\); return;$/.exec(code);
+    if (missing && this.fromImport) {
+      const { lineno, colno } = this.fromImport;
+      const why = `cannot import '${missing[1]}': the template defines no macro or variable of that name`;
+      super._emitLine(
+        `cb(env.kbuild.locate(new Error(${JSON.stringify(why)}), ${lineno}, ${colno}, kfile)); return;`,
+      );
+      return;
+    }
     const level = this.setLevel;
     if (level !== undefined) {
       const toFrame = /^frame\.set\(("(?:[^"\\]|\\.)*"), (t_\d+), true\);$/.exec(code);
@@ -426,10 +509,12 @@ export class CompileError extends Error {
  * `{ type: 'code' }` (run it with `new Function`). Throws CompileError.
  */
 export function compileTemplate(source: string, key: string, options: CompileOptions): string {
+  const tokens = lexer.lex(source, { autoescape: false, trimBlocks: false, lstripBlocks: false });
+  const compiler = new JinjaCompiler(key, options);
+  let parsed = false;
   try {
-    const tokens = lexer.lex(source, { autoescape: false, trimBlocks: false, lstripBlocks: false });
     const ast = new JinjaParser(tokens).parseAsRoot();
-    const compiler = new JinjaCompiler(key, options);
+    parsed = true;
     // The transformer only lifts `super()` calls (its other passes are for async filters, which
     // kbuild has none of); it walks the whole tree several times, so skip it when unneeded.
     compiler.compile(/\bsuper\b/.test(source) ? transformer.transform(ast, [], key) : ast);
@@ -437,10 +522,37 @@ export function compileTemplate(source: string, key: string, options: CompileOpt
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     const { lineno, colno } = err as PositionedError;
+    if (typeof lineno === 'number' && lineno > 0) {
+      throw new CompileError(
+        err.message,
+        lineno,
+        typeof colno === 'number' && colno > 0 ? colno : undefined,
+      );
+    }
+    // Some of nunjucks' errors carry no position: the lexer's ('#}' outside a comment, a comment
+    // the file ends in), the parser's at the end of the file, and JavaScript errors of its parser
+    // and compiler on input they do not expect. Place them where reading stopped, or at the
+    // statement compiled last.
+    const at = parsed ? compiler.position() : { line: tokens.lineno + 1, column: tokens.colno + 1 };
     throw new CompileError(
-      err.message,
-      typeof lineno === 'number' && lineno > 0 ? lineno : undefined,
-      typeof colno === 'number' && colno > 0 ? colno : undefined,
+      unpositionedMessage(err, parsed, tokens.isFinished()),
+      at.line,
+      at.column,
     );
   }
+}
+
+/** The message of an error nunjucks raised without a position, in the template's terms. */
+function unpositionedMessage(err: Error, parsed: boolean, atEnd: boolean): string {
+  if (/^unexpected end of comment/.test(err.message)) {
+    return "'#}' outside a comment: write {{ '#}' }} to output it";
+  }
+  // nunjucks' own assertions and JavaScript errors say nothing about the template.
+  if (err instanceof TypeError || /^pushToken:/.test(err.message)) {
+    if (parsed) return 'cannot compile this statement';
+    return atEnd
+      ? 'the template ends inside a tag: close it with %} or }}'
+      : 'cannot parse the template here';
+  }
+  return err.message;
 }

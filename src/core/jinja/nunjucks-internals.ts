@@ -90,6 +90,7 @@ export interface NjNodeClasses {
   InlineIf: Ctor<[cond: NjNode, body: NjNode, else_: NjNode | null], NjInlineIf>;
   /** An anonymous macro (`{% call %}` body): name, parameters, body. */
   Caller: Ctor<[name: NjNode, args: NjListNode, body: NjListNode], NjNode>;
+  Block: Ctor<[name: NjNode, body: NjListNode], NjNode & { name: NjValueNode }>;
 }
 
 // ---------------------------------------------------------------------------
@@ -102,8 +103,15 @@ export interface NjToken {
   readonly colno: number;
 }
 
+/** The token stream the parser reads; its position is 0-based. */
+export interface NjTokenizer {
+  lineno: number;
+  colno: number;
+  isFinished(): boolean;
+}
+
 export interface NjLexer {
-  lex(src: string, opts: object): unknown;
+  lex(src: string, opts: object): NjTokenizer;
   TOKEN_SYMBOL: string;
   TOKEN_STRING: string;
   TOKEN_INT: string;
