@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
-import { readLockFile, writeLockFile } from '../../adapters/state.js';
-import { withProfile } from '../../core/config/lock.js';
-import { table } from '../../report/table.js';
-import type { Io } from '../io.js';
-import { loadProfileFamily, loadWorkspace, type ProfileOptions } from '../load.js';
-import { Failed, profileOptions, type Action } from '../options.js';
+import type { LockFlags } from '../actions/lock.js';
+import { profileOptions, type Action } from '../options.js';
 
 export function registerLock(program: Command, run: (a: Action) => void): void {
   const cmd = program
@@ -14,65 +10,7 @@ export function registerLock(program: Command, run: (a: Action) => void): void {
     );
   profileOptions(cmd)
     .option('--all-profiles', 'lock every profile (the default when no --profile is given)')
-    .action((opts: ProfileOptions & { allProfiles?: boolean }) => run((io) => lock(io, opts)));
-}
-
-async function lock(io: Io, opts: ProfileOptions & { allProfiles?: boolean }): Promise<number> {
-  const ws = await loadWorkspace(io, opts);
-  if (!ws.ok) throw new Failed(ws.failures);
-  const { detectEngine } = await import('../../adapters/engines.js');
-  const detected = await detectEngine();
-  if (!detected.ok) {
-    io.err(`kbuild: no container engine: ${detected.error.message}\n`);
-    return 1;
-  }
-  const current = await readLockFile(ws.value.root);
-  if (!current.ok) throw new Failed([{ reason: 'config-invalid', problems: current.error }]);
-  let next = current.value;
-  const names =
-    opts.profile && !opts.allProfiles ? [opts.profile] : [...ws.value.profiles.keys()].sort();
-  const rows: string[][] = [];
-  let missing = 0;
-  for (const name of names) {
-    const fam = loadProfileFamily(io, ws.value, opts, name);
-    if (!fam.ok) throw new Failed(fam.failures);
-    const bases = [
-      ...new Set(
-        [...fam.value.graph.nodes.values()]
-          .filter((n) => !fam.value.unbuildable.has(n.name))
-          .flatMap((n) => n.externals),
-      ),
-    ].sort();
-    const found = await detected.value.engine.inspect(bases);
-    const pins: Record<string, string> = {};
-    for (const b of bases) {
-      const img = found.get(b);
-      const was = current.value.profiles[name]?.[b];
-      if (img) pins[b] = img.id;
-      else missing++;
-      rows.push([
-        name,
-        b,
-        img?.id ?? 'MISSING',
-        !img
-          ? 'not in the engine'
-          : was === undefined
-            ? 'new'
-            : was === img.id
-              ? 'unchanged'
-              : 'moved',
-      ]);
-    }
-    if (bases.every((b) => found.has(b))) next = withProfile(next, name, pins);
-  }
-  io.out(table(['PROFILE', 'BASE', 'DIGEST', ''], rows));
-  if (missing) {
-    io.err(
-      `kbuild: ${missing} base image(s) are not in the ${detected.value.info.kind} engine, so their profiles were not locked: ` +
-        `pull or import them (or build with --base-image LOCAL), then lock again\n`,
+    .action((opts: LockFlags) =>
+      run(async (io) => (await import('../actions/lock.js')).lockCommand(io, opts)),
     );
-  }
-  await writeLockFile(ws.value.root, next);
-  io.out(`wrote kbuild.lock (${Object.keys(next.profiles).length} profile(s))\n`);
-  return missing ? 1 : 0;
 }

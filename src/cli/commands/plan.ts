@@ -1,35 +1,6 @@
 import { Option, type Command } from 'commander';
-import { planBuild, type Plan } from '../../core/plan/plan.js';
-import { table } from '../../report/table.js';
-import { shardSelection } from '../../core/plan/shard.js';
-import { UsageError, type Io } from '../io.js';
-import type { ProfileOptions, SelectionOptions } from '../load.js';
-import {
-  checkUpdatesFlag,
-  checkUpdatesOption,
-  profileOptions,
-  selectionOptions,
-  wholeNumber,
-  type Action,
-} from '../options.js';
-import {
-  driftMessage,
-  observeFamily,
-  reportObservation,
-  strictCheckFailure,
-} from '../observe-family.js';
-import { readState } from '../../adapters/state.js';
-import { loadSelected, shardWeights } from './shared.js';
-
-interface PlanFlags extends ProfileOptions, SelectionOptions {
-  json?: boolean;
-  format?: 'table' | 'json' | 'matrix';
-  shards?: string;
-  force?: boolean;
-  /** false with --no-engine; a kind with --engine. */
-  engine?: 'docker' | 'podman' | false;
-  checkUpdates?: boolean | string;
-}
+import type { PlanFlags } from '../actions/plan.js';
+import { checkUpdatesOption, profileOptions, selectionOptions, type Action } from '../options.js';
 
 export function registerPlan(program: Command, run: (a: Action) => void): void {
   const cmd = program
@@ -61,94 +32,6 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
       ]),
     )
     .action((images: string[], opts: PlanFlags) => {
-      run(async (io: Io) => {
-        const { family, selection, root } = await loadSelected(io, opts, images);
-        const state = await readState(root, family.profile.name);
-        if (opts.format === 'matrix') {
-          if (!opts.shards) throw new UsageError('--format matrix needs --shards N');
-          const count = wholeNumber('--shards', opts.shards, 1);
-          const weights = shardWeights(state);
-          const { shares } = shardSelection(
-            family.graph,
-            selection,
-            family.unbuildable,
-            { index: 1, count },
-            weights,
-          );
-          const include = Array.from({ length: count }, (_, i) => {
-            const mine = selection.images.filter((n) => shares.get(n) === i + 1);
-            return {
-              shard: `${i + 1}/${count}`,
-              images: mine.join(' '),
-              count: mine.length,
-              seconds: Math.round(mine.reduce((t, n) => t + weights(n), 0)),
-            };
-          });
-          io.out(`${JSON.stringify({ include })}\n`);
-          return 0;
-        }
-        if (opts.shards) throw new UsageError('--shards goes with --format matrix');
-        let plan = planBuild(family, selection);
-        let strict: string | undefined;
-        if (opts.engine !== false) {
-          const settings = {
-            ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
-            force: opts.force ?? false,
-            ...checkUpdatesFlag(opts.checkUpdates),
-          };
-          const found = await observeFamily(root, family, selection, state, settings);
-          if (found.ok) {
-            plan = found.value.observed.plan;
-            for (const d of found.value.observed.drift)
-              io.err(driftMessage(d, found.value.info.kind));
-            reportObservation(io, found.value);
-            strict = strictCheckFailure(family, settings, found.value);
-          } else
-            io.err(
-              `kbuild: no engine answers, so freshness is unknown and every image shows as build (${found.message})\n`,
-            );
-        }
-        if (opts.json || opts.format === 'json') {
-          io.out(`${JSON.stringify(planJson(plan), null, 2)}\n`);
-          if (strict) io.err(strict);
-          return strict ? 1 : 0;
-        }
-        io.out(
-          table(
-            ['#', 'IMAGE', 'ACTION', 'WAVE', 'REASON'],
-            plan.steps.map((s, i) => [
-              String(i + 1),
-              s.name,
-              s.action,
-              s.wave >= 0 ? String(s.wave) : '',
-              s.blocked ? `${s.reason}; fails: ${s.blocked.reason}` : s.reason,
-            ]),
-          ),
-        );
-        const count = (a: string) => plan.steps.filter((s) => s.action === a).length;
-        const builds = count('build');
-        io.out(
-          `\n${builds} to build, ${count('retag')} to retag, ${count('fresh')} up to date, ${count('unbuildable')} unbuildable; ${plan.waves.length} wave(s); ` +
-            `critical path ${plan.criticalPath.length}: ${plan.criticalPath.join(' → ')}\n`,
-        );
-        if (strict) io.err(strict);
-        return strict ? 1 : 0;
-      });
+      run(async (io) => (await import('../actions/plan.js')).planCommand(io, images, opts));
     });
-}
-
-/**
- * The plan as JSON: each step with its facts (fingerprint, fp reference, digests, expected
- * seconds) but not the whole fingerprint record (`kbuild explain` shows that).
- */
-function planJson(plan: Plan) {
-  return {
-    ...plan,
-    steps: plan.steps.map(({ facts, ...step }) => {
-      if (!facts) return step;
-      const { record: _record, ...shown } = facts;
-      return { ...step, facts: shown };
-    }),
-    criticalPathLength: plan.criticalPath.length,
-  };
 }

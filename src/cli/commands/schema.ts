@@ -1,9 +1,9 @@
 import { Argument, type Command } from 'commander';
-import { imageMetaSchema, profileSchema, projectSchema } from '../../core/config/config.js';
-import { toJsonSchema } from '../../core/config/schema.js';
+import type { SchemaFile } from '../actions/schema.js';
 import type { Action } from '../options.js';
 
-const FILES = { kbuild: projectSchema, profile: profileSchema, image: imageMetaSchema } as const;
+/** Written out, not read from the schemas: naming the choices must not load the config layer. */
+const FILES: readonly SchemaFile[] = ['kbuild', 'profile', 'image'];
 
 export function registerSchema(program: Command, run: (a: Action) => void): void {
   program
@@ -11,15 +11,8 @@ export function registerSchema(program: Command, run: (a: Action) => void): void
     .description(
       'print the JSON Schema of kbuild.yaml, a profile or image.yaml (the schemas validation uses), for editors',
     )
-    .addArgument(new Argument('<file>', 'which file').choices(Object.keys(FILES)))
-    .action((file: keyof typeof FILES) =>
-      run((io) => {
-        const schema = {
-          $schema: 'https://json-schema.org/draft/2020-12/schema',
-          ...toJsonSchema(FILES[file]),
-        };
-        io.out(`${JSON.stringify(schema, null, 2)}\n`);
-        return Promise.resolve(0);
-      }),
+    .addArgument(new Argument('<file>', 'which file').choices(FILES))
+    .action((file: SchemaFile) =>
+      run(async (io) => (await import('../actions/schema.js')).schemaCommand(io, file)),
     );
 }

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import type { Failure } from '../../core/model.js';
-import { formatFailure, exitCodeFor } from '../../report/failures.js';
-import type { Io } from '../io.js';
-import { loadProfileFamily, loadWorkspace, select, type ProfileOptions } from '../load.js';
+import type { ValidateFlags } from '../actions/validate.js';
 import { profileOptions, type Action } from '../options.js';
 
 export function registerValidate(program: Command, run: (a: Action) => void): void {
@@ -13,36 +10,7 @@ export function registerValidate(program: Command, run: (a: Action) => void): vo
     );
   profileOptions(cmd)
     .option('--all-profiles', 'validate every profile (the default when no --profile is given)')
-    .action((opts: ProfileOptions & { allProfiles?: boolean }) => {
-      run(async (io: Io) => {
-        const ws = await loadWorkspace(io, opts);
-        if (!ws.ok) {
-          for (const f of ws.failures) io.err(`${formatFailure(f)}\n`);
-          return exitCodeFor(ws.failures);
-        }
-        const names =
-          opts.profile && !opts.allProfiles ? [opts.profile] : [...ws.value.profiles.keys()].sort();
-        const all: Failure[] = [];
-        for (const name of names) {
-          const family = loadProfileFamily(io, ws.value, opts, name);
-          const failures = family.ok ? [] : family.failures;
-          if (family.ok) {
-            const sel = select(family.value, [], { exclude: [] });
-            if (!sel.ok) failures.push(...sel.failures);
-          }
-          all.push(...failures);
-          if (failures.length) {
-            io.err(`profile ${name}: ${failures.length} problem(s)\n`);
-            for (const f of failures) io.err(`  ${formatFailure(f).replace(/\n/g, '\n  ')}\n`);
-          } else {
-            const f = family.ok ? family.value : undefined;
-            io.out(
-              `profile ${name}: ok (${f?.images.size ?? 0} images, ${f?.unbuildable.size ?? 0} unbuildable)\n`,
-            );
-          }
-        }
-        if (names.length === 0) io.err(`no profiles found in ${ws.value.project.profilesDir}/\n`);
-        return names.length === 0 ? 2 : exitCodeFor(all);
-      });
+    .action((opts: ValidateFlags) => {
+      run(async (io) => (await import('../actions/validate.js')).validateCommand(io, opts));
     });
 }
