@@ -50,3 +50,13 @@ describe('templates: errors nunjucks raises without a position are located', () 
     expect(failure('{% for x in [] %}{% else %}[{% include "m.j2" %}]{% endfor %}')).toBe('[]\n');
   });
 });
+
+describe('templates: recursion', () => {
+  it('a macro calling itself is a located error in template terms (was: "Maximum call stack size exceeded")', () => {
+    expect(failure('{% macro m() %}{{ m() }}{% endmacro %}\n{{ m() }}')).toMatchObject({
+      file: 'images/img/Dockerfile.j2',
+      line: 1,
+      message: expect.stringContaining('maximum recursion depth exceeded') as unknown,
+    });
+  });
+});

@@ -131,11 +131,16 @@ export function createJinjaRuntime(): JinjaRuntime {
     // nunjucks' own TemplateErrors carry a 1-based position of where they were raised.
     const { lineno, colno } = err as { lineno?: unknown; colno?: unknown };
     const hasPos = typeof lineno === 'number' && lineno > 0;
+    // JavaScript's stack overflow, in template terms (Jinja2's RecursionError).
+    const message =
+      err instanceof RangeError && /call stack/i.test(err.message)
+        ? 'maximum recursion depth exceeded: a macro, include, import or extends that never stops calling itself'
+        : cleanMessage(err.message);
     return new TemplateFailure(
       file,
       hasPos ? lineno : lineno0 + 1,
       hasPos ? (typeof colno === 'number' && colno > 0 ? colno : undefined) : colno0 + 1,
-      cleanMessage(err.message),
+      message,
       { cause: err },
     );
   };
