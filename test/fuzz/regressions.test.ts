@@ -16,6 +16,20 @@ describe('config files', () => {
     if (!r.ok) expect(r.error[0]).toMatchObject({ file: 'kbuild.yaml', line: 1, column: 1 });
     expect(warn).not.toHaveBeenCalled();
   });
+
+  it.each(['constructor', 'toString', 'hasOwnProperty'])(
+    "'%s:' is an unknown key (it was accepted: a name of Object.prototype read as a field)",
+    (key) => {
+      const r = parseProject(`${key}: 1\n`, 'kbuild.yaml');
+      expect(r.ok).toBe(false);
+      if (!r.ok)
+        expect(r.error[0]).toMatchObject({
+          line: 1,
+          column: 1,
+          message: `unknown key '${key}' in the file`,
+        });
+    },
+  );
 });
 
 /** The error of rendering `source` as image "img", with m.j2 (one macro) beside it. */

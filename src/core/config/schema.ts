@@ -289,7 +289,8 @@ function walk(node: unknown, schema: Schema, path: readonly string[], st: WalkSt
         }
         const sub = [...path, key];
         if (schema.kind === 'object') {
-          const fieldSchema = schema.fields[key];
+          // Own keys only: 'constructor' or 'toString' is no field of any file.
+          const fieldSchema = Object.hasOwn(schema.fields, key) ? schema.fields[key] : undefined;
           if (!fieldSchema) {
             const valid = Object.keys(schema.fields);
             problem(
