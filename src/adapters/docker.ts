@@ -5,9 +5,12 @@
  * plugin builds with buildx (`--load`, so the image lands in the engine); else a client that
  * still has BuildKit built in (docker 18.09-22.x, with DOCKER_BUILDKIT=1); else the legacy
  * builder. A 23+ client without buildx refuses DOCKER_BUILDKIT=1 outright, so it is probed.
+ * DOCKER_BUILDKIT, when set, decides as it does for the docker CLI: 0 the legacy builder, 1
+ * BuildKit (an error when no client here has it).
  */
-import { realpath } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
+import { readFile, realpath, writeFile } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { appendLabels } from '../core/dockerfile/label-instruction.js';
 import { err, ok, type Digest, type Result } from '../core/model.js';
 import { canonicalName, parseReference } from '../core/dockerfile/reference.js';
 import type { BuildPath, BuildRequest, Engine, EngineFailure, EngineInfo } from '../run/ports.js';
@@ -22,6 +25,7 @@ import {
   parseJson,
   QUICK_SECONDS,
   runQuick,
+  withTempDir,
 } from './engine-cli.js';
 import { lastLine, pushFailure, runCommand } from './exec.js';
 
@@ -32,6 +36,21 @@ export interface DockerEngineOptions {
   readonly builder?: string;
   /** Build with the legacy builder (DOCKER_BUILDKIT=0) whatever the client supports. */
   readonly legacyBuilder?: boolean;
+  /** DOCKER_BUILDKIT as the docker CLI would see it; default: this process's environment's. */
+  readonly buildkitEnv?: string;
+}
+
+/**
+ * What DOCKER_BUILDKIT asks for, read as the docker CLI reads it (Go's strconv.ParseBool; unset
+ * or empty: nothing, the client's best path). A value that is no boolean is an error there too.
+ */
+export function buildkitWanted(value: string | undefined): Result<boolean | undefined, string> {
+  if (value === undefined || value === '') return ok(undefined);
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return ok(true);
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return ok(false);
+  return err(
+    `DOCKER_BUILDKIT=${value}: the docker CLI expects a boolean value there (1 or 0); unset it to let kbuild choose`,
+  );
 }
 
 /** Output that means the client is there but its daemon is not. */
@@ -122,6 +141,15 @@ export async function detectDocker(
       message: 'no docker client found (looked on PATH, /usr/bin/docker, /usr/local/bin/docker)',
     });
   }
+  const env = opts.buildkitEnv ?? process.env['DOCKER_BUILDKIT'];
+  const wanted = opts.legacyBuilder ? ok(false) : buildkitWanted(env);
+  if (!wanted.ok) return err({ reason: 'engine-unavailable', message: wanted.error });
+  if (wanted.value === false && opts.builder) {
+    return err({
+      reason: 'engine-unavailable',
+      message: `--builder ${opts.builder} builds with BuildKit, and DOCKER_BUILDKIT=${env ?? '0'} asks for the legacy builder: drop one of them`,
+    });
+  }
   const problems: string[] = [];
   let best: EngineInfo | undefined;
   // Clients are probed at once: each probe is a few client processes, and this runs on every build.
@@ -138,7 +166,17 @@ export async function detectDocker(
     });
   }
   if (!best) return err({ reason: 'engine-unavailable', message: problems.join('; ') });
-  return ok(opts.legacyBuilder ? { ...best, buildPath: 'legacy' } : best);
+  if (wanted.value === true && best.buildPath === 'legacy') {
+    return err({
+      reason: 'engine-unavailable',
+      message: `DOCKER_BUILDKIT=${env ?? '1'}, but no docker client here builds with BuildKit (${clients.join(', ')}: no buildx plugin, and none has BuildKit built in as docker 18.09-22.x clients do): install docker-buildx, or unset DOCKER_BUILDKIT to use the legacy builder`,
+    });
+  }
+  if (wanted.value === false) {
+    const why = opts.legacyBuilder ? 'asked for' : `DOCKER_BUILDKIT=${env ?? '0'}`;
+    return ok({ ...best, buildPath: 'legacy', buildPathWhy: why });
+  }
+  return ok(best);
 }
 
 /** How the build path reads in the log's first line. */
@@ -149,7 +187,7 @@ function describePath(info: EngineInfo, builder?: string): string {
     case 'buildkit':
       return 'BuildKit built into the client';
     case 'legacy':
-      return 'the legacy builder (this client has neither buildx nor BuildKit built in)';
+      return `the legacy builder (${info.buildPathWhy ?? 'this client has neither buildx nor BuildKit built in'})`;
     case 'buildah':
       return 'buildah';
   }
@@ -161,6 +199,26 @@ function buildArgs(req: BuildRequest, iidfile: string, path: BuildPath): string[
     ...(path !== 'legacy' ? ['--progress=plain'] : []),
     ...buildFlags(req, iidfile, '--pull'),
   ];
+}
+
+/**
+ * The request with its labels moved into a copy of its Dockerfile (written in `dir`, outside the
+ * context) as one LABEL instruction at the end of the final stage; undefined when the Dockerfile
+ * cannot take it (see appendLabels), and the labels stay flags. The fingerprint is the rendered
+ * Dockerfile's, not the copy's. Only for the legacy builder: it reads `.dockerignore` from the
+ * context whatever `-f` names (checked: the same files reach COPY), while BuildKit would look
+ * for `<Dockerfile>.dockerignore` beside the copy and miss the one beside the original.
+ */
+export async function labelledCopy(
+  req: BuildRequest,
+  dir: string,
+): Promise<BuildRequest | undefined> {
+  const text = await readFile(req.dockerfile, 'utf8').catch(() => undefined);
+  const labelled = text === undefined ? undefined : appendLabels(text, req.labels);
+  if (!labelled) return undefined;
+  const dockerfile = join(dir, 'Dockerfile');
+  await writeFile(dockerfile, labelled.text);
+  return { ...req, dockerfile, labels: labelled.flags };
 }
 
 /** A reference's repository in canonical form (`busybox` -> `docker.io/library/busybox`). */
@@ -192,25 +250,35 @@ export function createDockerEngine(opts: DockerEngineOptions = {}): Engine {
       op.log(
         `kbuild: building with docker ${i.value.clientVersion} (${client}), ${describePath(i.value, opts.builder)}`,
       );
-      const argv = (iidfile: string) => {
-        const args = buildArgs(req, iidfile, buildPath);
-        return buildPath === 'buildx'
-          ? [
-              'buildx',
-              'build',
-              ...(opts.builder ? ['--builder', opts.builder] : []),
-              '--load',
-              ...args,
-            ]
-          : ['build', ...args];
-      };
       const env: Record<string, string> =
         buildPath === 'buildkit'
           ? { DOCKER_BUILDKIT: '1' }
           : buildPath === 'legacy'
             ? { DOCKER_BUILDKIT: '0' }
             : { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' };
-      return buildWithIidfile(client, argv, op, { name: 'docker', unavailable: DAEMON_DOWN, env });
+      const run = (r: BuildRequest) => {
+        const argv = (iidfile: string) => {
+          const args = buildArgs(r, iidfile, buildPath);
+          return buildPath === 'buildx'
+            ? [
+                'buildx',
+                'build',
+                ...(opts.builder ? ['--builder', opts.builder] : []),
+                '--load',
+                ...args,
+              ]
+            : ['build', ...args];
+        };
+        return buildWithIidfile(client, argv, op, {
+          name: 'docker',
+          unavailable: DAEMON_DOWN,
+          env,
+        });
+      };
+      // BuildKit puts --label flags into the image config for nothing; the legacy builder
+      // commits a container for each (7 per image here), so there they go in as one LABEL.
+      if (buildPath !== 'legacy' || Object.keys(req.labels).length === 0) return run(req);
+      return withTempDir(async (dir) => run((await labelledCopy(req, dir)) ?? req));
     },
 
     async push(ref, op) {

@@ -48,7 +48,12 @@ export async function detectEngine(
         : createPodmanEngine(opts.client ? { client: opts.client } : {});
     const info = await engine.info();
     if (info.ok) return ok({ engine, info: info.value });
-    problems.push(`${k}: ${'message' in info.error ? info.error.message : info.error.reason}`);
+    const message = 'message' in info.error ? info.error.message : info.error.reason;
+    // DOCKER_BUILDKIT asked docker for what it cannot do (or is no boolean): an error, as with
+    // the docker CLI, not a reason to build with another engine.
+    if (k === 'docker' && message.startsWith('DOCKER_BUILDKIT'))
+      return err({ reason: 'engine-unavailable', message });
+    problems.push(`${k}: ${message}`);
   }
   return err({
     reason: 'engine-unavailable',

@@ -17,6 +17,8 @@ export interface EngineInfo {
   readonly clientVersion: string;
   readonly serverVersion: string;
   readonly buildPath: BuildPath;
+  /** Why this build path when it is not the best the client has, e.g. `DOCKER_BUILDKIT=0`. */
+  readonly buildPathWhy?: string;
   /** The server's own platform, e.g. linux/amd64. */
   readonly platform: string;
 }
