@@ -121,6 +121,25 @@ describe('getBlob and uploadBlob', () => {
     expect(b.blobs.get('dst/img')?.get(digestOf('abcde'))?.toString()).toBe('abcde');
   });
 
+  it('a monolithic PUT that fails transiently starts again in a new session, not in the old one', async () => {
+    const client = createRegistryClient({ sleep: () => Promise.resolve() });
+    b.fail((r) => r.method === 'PUT', 503);
+    const n = b.seen.length;
+    value(await client.uploadBlob(b.host, 'dst/img', digestOf('whole'), streamOf('whole')));
+    expect(since(b, n).map((s) => s.split(' ')[0])).toEqual([
+      'POST',
+      'PUT',
+      'DELETE',
+      'POST',
+      'PUT',
+    ]);
+    const [first, second] = b.seen.slice(n).filter((s) => s.method === 'PUT');
+    expect(new URL(second!.url, 'http://x').pathname).not.toBe(
+      new URL(first!.url, 'http://x').pathname,
+    );
+    expect(b.blobs.get('dst/img')?.get(digestOf('whole'))?.toString()).toBe('whole');
+  });
+
   it('bytes that do not hash to the digest are not committed; the upload is cancelled', async () => {
     const client = createRegistryClient({ blobChunkBytes: 64 });
     const claimed = digestOf('something else');

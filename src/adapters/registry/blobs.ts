@@ -8,9 +8,11 @@ import { err, ok, type Digest, type Result } from '../../core/model.js';
 import type { RegistryFailure } from '../../run/ports.js';
 import { checkDigest, checkRepository, repositoryUrl, type RegistryContext } from './context.js';
 import {
+  backoff,
   describe,
   errorText,
   httpFailure,
+  retryWaitMs,
   type Call,
   type Method,
   type Reply,
@@ -109,6 +111,12 @@ export async function getBlob(
  * Uploads a blob from a stream (consumed, or cancelled on failure): POST, then a PATCH per full
  * chunk but the last, then the closing PUT with the last one (the only one: monolithic). An
  * upload that fails midway is cancelled (DELETE of its session).
+ *
+ * A monolithic PUT that fails transiently (a reset or a timeout midway, 5xx, 429) is not sent
+ * again into its session: the registry may hold part of its body there, and Distribution then
+ * refuses the session (404 BLOB_UPLOAD_INVALID). The whole blob is in hand, so the upload starts
+ * again in a new session instead (as often as the client retries). The PATCHes of a chunked
+ * upload are retried where they are (the stream read so far cannot be read again).
  */
 export async function uploadBlob(
   ctx: RegistryContext,
@@ -185,13 +193,37 @@ export async function uploadBlob(
       message: `the ${bytes} bytes read for ${digest} hash to ${computed}: not uploaded to ${registry}/${repository}`,
     });
   }
-  const url = new URL(location);
-  url.searchParams.set('digest', digest);
-  const put = call('PUT', url.toString(), held ?? new Uint8Array());
-  const r = await ctx.send(put);
-  if (!r.ok) return abandon(r.error);
-  if (r.value.status !== 201) return abandon(httpFailure(put, r.value, ctx.redact));
-  return ok({ bytes });
+  const closing = (at: string): Call => {
+    const url = new URL(at);
+    url.searchParams.set('digest', digest);
+    return call('PUT', url.toString(), held ?? new Uint8Array());
+  };
+  if (offset > 0) {
+    const put = closing(location);
+    const r = await ctx.send(put);
+    if (!r.ok) return abandon(r.error);
+    if (r.value.status !== 201) return abandon(httpFailure(put, r.value, ctx.redact));
+    return ok({ bytes });
+  }
+  for (let n = 0; ; n++) {
+    const put = { ...closing(location), retries: 0 };
+    const r = await ctx.send(put);
+    if (r.ok && r.value.status === 201) return ok({ bytes });
+    const failure = r.ok ? httpFailure(put, r.value, ctx.redact) : r.error;
+    const wait = !r.ok ? backoff(n) : retryWaitMs(r.value.headers, n);
+    const transient = 'transient' in failure && failure.transient;
+    if (!transient || wait === undefined || n >= ctx.retries || signal?.aborted) {
+      const tries = n > 0 ? ` (uploaded ${n + 1} times, each in a new session)` : '';
+      return abandon({ ...failure, message: `${failure.message}${tries}` });
+    }
+    // Best effort: a registry purges abandoned uploads on its own eventually.
+    await ctx.send({ method: 'DELETE', registry, repository, url: location, signal });
+    await ctx.sleep(wait, signal);
+    const again = await ctx.send(open);
+    const next = again.ok ? nextLocation(ctx, open, again.value, 202) : again;
+    if (!next.ok) return err(next.error);
+    location = next.value;
+  }
 }
 
 /** The upload URL an answer names (absolute), when it has the expected status. */

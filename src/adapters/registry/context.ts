@@ -18,6 +18,10 @@ export interface RegistryContext {
   readonly tagPageSize: number | undefined;
   /** Blob uploads send at most this many bytes per request. */
   readonly chunkBytes: number;
+  /** Retries after a transient failure (the client's): also how often an upload starts again. */
+  readonly retries: number;
+  /** Waits between retries; resolves early when the signal aborts. */
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** `<scheme>://<api host>/v2/<repository>`, the repository checked. */

@@ -65,10 +65,12 @@ const defaultScheme = (registry: string): 'http' | 'https' =>
 export function createRegistryClient(opts: RegistryClientOptions = {}): Registry {
   const scheme = opts.scheme ?? defaultScheme;
   const secrets = createRedactor();
+  const retries = Math.max(0, opts.retries ?? 3);
+  const sleep = opts.sleep ?? defaultSleep;
   const transport = createTransport({
     fetch: opts.fetch ?? fetch,
-    retries: Math.max(0, opts.retries ?? 3),
-    sleep: opts.sleep ?? defaultSleep,
+    retries,
+    sleep,
     timeoutMs: opts.timeoutMs ?? 30_000,
     redact: secrets.redact,
   });
@@ -84,6 +86,8 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
     scheme,
     tagPageSize: opts.tagPageSize,
     chunkBytes: Math.max(1, opts.blobChunkBytes ?? 16 * 1024 * 1024),
+    retries,
+    sleep,
   };
   return {
     headManifest: (ref, signal) => manifests.headManifest(ctx, ref, signal),

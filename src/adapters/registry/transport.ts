@@ -24,6 +24,12 @@ export interface Call {
   readonly signal?: AbortSignal | undefined;
   /** Leave a successful answer's body unread, as `Reply.stream` (blob downloads). */
   readonly stream?: boolean;
+  /**
+   * Retries of this call instead of the client's (0: one attempt). A request that sends part of
+   * a blob into an upload session is not worth repeating there: after a failure midway the
+   * session holds part of its body, and Distribution then cancels it (BLOB_UPLOAD_INVALID).
+   */
+  readonly retries?: number;
 }
 
 export interface Reply {
@@ -135,12 +141,13 @@ export function createTransport(o: TransportOptions): Transport {
   }
 
   return async function withRetries(call, auth) {
+    const retries = call.retries ?? o.retries;
     for (let n = 0; ; n++) {
       const a = await attempt(call, auth);
       if ('aborted' in a) return err(aborted(call, o.redact));
       let wait: number;
       if ('failure' in a) {
-        if (!a.failure.transient || n >= o.retries) {
+        if (!a.failure.transient || n >= retries) {
           const tries = n > 0 ? ` (after ${n + 1} attempts)` : '';
           return err({
             reason: 'unreachable',
@@ -151,10 +158,10 @@ export function createTransport(o: TransportOptions): Transport {
         wait = backoff(n);
       } else {
         const { status, headers } = a.reply;
-        if (!isTransientStatus(status) || n >= o.retries) return ok(a.reply);
-        const after = retryAfterMs(headers.get('retry-after'), Date.now());
-        if (after !== undefined && after > MAX_RETRY_AFTER_MS) return ok(a.reply);
-        wait = after ?? backoff(n);
+        if (!isTransientStatus(status) || n >= retries) return ok(a.reply);
+        const after = retryWaitMs(headers, n);
+        if (after === undefined) return ok(a.reply);
+        wait = after;
       }
       await o.sleep(wait, call.signal);
       if (call.signal?.aborted) return err(aborted(call, o.redact));
@@ -187,12 +194,22 @@ function aborted(call: Call, redact: (text: string) => string): RegistryFailure 
   return { reason: 'aborted', message: redact(`${call.method} ${call.url}: aborted`) };
 }
 
-function isTransientStatus(status: number): boolean {
+/**
+ * How long to wait before retry `retry + 1` after a transient answer: its Retry-After, else the
+ * backoff; undefined when the registry asks for more than a minute (the failure is reported).
+ */
+export function retryWaitMs(headers: Headers, retry: number): number | undefined {
+  const after = retryAfterMs(headers.get('retry-after'), Date.now());
+  if (after !== undefined && after > MAX_RETRY_AFTER_MS) return undefined;
+  return after ?? backoff(retry);
+}
+
+export function isTransientStatus(status: number): boolean {
   return status === 429 || status === 408 || (status >= 500 && status !== 501 && status !== 505);
 }
 
 /** 500 ms, 1 s, 2 s, ... capped at 10 s. */
-function backoff(retry: number): number {
+export function backoff(retry: number): number {
   return Math.min(BACKOFF_BASE_MS * 2 ** retry, 10_000);
 }
 
