@@ -1,8 +1,5 @@
 /** What every profile command does first: load the workspace and the profile's family. */
 import { join } from 'node:path';
-import { hashContext } from '../../adapters/context-hash.js';
-import { snapshotAt } from '../../adapters/git-snapshot.js';
-import { changedImages } from '../../core/plan/changes.js';
 import { descendants } from '../../core/graph.js';
 import { imageDir } from '../../core/naming.js';
 import type { Family } from '../../core/family.js';
@@ -82,6 +79,13 @@ async function changedSelection(
   patterns: readonly string[],
   ref: string,
 ): Promise<Selection> {
+  // Loaded here, not with the module: every command that loads a family comes through this file,
+  // and git (execa), context hashing and the comparison serve --changed-since alone.
+  const [{ snapshotAt }, { hashContext }, { changedImages }] = await Promise.all([
+    import('../../adapters/git-snapshot.js'),
+    import('../../adapters/context-hash.js'),
+    import('../../core/plan/changes.js'),
+  ]);
   const snap = await snapshotAt(ws.root, ref);
   if (!snap.ok) throw new UsageError(`--changed-since: ${snap.message}`);
   let changed: Set<ImageName>;

@@ -13,7 +13,10 @@
  * a tag is only deleted when every tag of its manifest is, and never when a kept tag's manifest,
  * or an index a kept tag names, references it.
  */
-import semver from 'semver';
+// The two functions, not the package: semver's index loads its every module, and config loading
+// (every command that reads kbuild.yaml) comes through this file.
+import rcompare from 'semver/functions/rcompare.js';
+import valid from 'semver/functions/valid.js';
 import type { ConfigProblem, Digest, Locate, RetentionRule } from '../model.js';
 import type { Schema } from '../config/schema.js';
 import { globToRegExp } from '../select.js';
@@ -277,13 +280,13 @@ function applyRule(
  * dated by their name (latest first). Tags with neither are left out.
  */
 export function newestFirst(tags: readonly string[]): string[] {
-  const versions = tags.filter((t) => semver.valid(t) !== null);
+  const versions = tags.filter((t) => valid(t) !== null);
   const dated = tags
-    .filter((t) => semver.valid(t) === null)
+    .filter((t) => valid(t) === null)
     .map((t) => [t, tagDate(t)] as const)
     .filter((x): x is readonly [string, number] => x[1] !== undefined);
   return [
-    ...versions.sort((a, b) => semver.rcompare(a, b) || (a < b ? -1 : 1)),
+    ...versions.sort((a, b) => rcompare(a, b) || (a < b ? -1 : 1)),
     ...dated.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([t]) => t),
   ];
 }
