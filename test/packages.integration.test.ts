@@ -3,7 +3,9 @@
  * child installs a tiny .deb made here with dpkg-deb), built through the compiled bin. The state
  * must hold each image's dpkg inventory, `kbuild explain` must show the packages the child added,
  * and `--sbom-dir` must write CycloneDX documents the official schema accepts, the same bytes on a
- * run that builds nothing. Needs `scripts/setup-host.sh` (it fails, never skips, without).
+ * run that builds nothing. A build that needs no packages (no update check, no --sbom-dir) reads
+ * none, and `kbuild explain` then reads them from the image. Needs `scripts/setup-host.sh` (it
+ * fails, never skips, without).
  *
  *     inv-base (FROM debian:bookworm, a file copied) ── inv-child (dpkg -i kbt-inv 1:1.0-1+kb)
  */
@@ -153,5 +155,21 @@ describe('package inventories with docker', () => {
     const s = readSummary(join(dir, 'summary2.json'));
     expect(s.images.map((i) => i.status)).toEqual(['fresh', 'fresh']);
     expect(readFileSync(join(dir, 'sboms/inv-child.cdx.json'), 'utf8')).toBe(before);
+  });
+
+  it('a build that needs no packages reads none (no container after the build); explain reads them then', async () => {
+    file('images/inv-child/extra.txt', 'changed\n');
+    const r = await kbuild(['build', '-p', 'deb', '--summary-json', 'summary3.json'], dir);
+    expect(r.code).toBe(0);
+    const s = readSummary(join(dir, 'summary3.json'));
+    expect(s.images.map((i) => i.status)).toEqual(['fresh', 'built']);
+    expect(state().images['inv-child']!.packages).toBeUndefined();
+    const log = readFileSync(s.images.find((i) => i.name === 'inv-child')!.log!, 'utf8');
+    expect(log).not.toContain('kbuild: packages:');
+    const child = await kbuild(['explain', 'inv-child', '-p', 'deb'], dir);
+    expect(child.code).toBe(0);
+    expect(child.stdout).toMatch(
+      /^Packages: \d+ installed \(dpkg, debian 12\); 1 added or changed by this image \(relative to inv-base\):\n {2}PACKAGE +VERSION +ARCH\n {2}kbt-inv +1:1\.0-1\+kb +all\n/m,
+    );
   });
 });

@@ -9,7 +9,9 @@ import { imageName, type ImageName } from '../../core/model.js';
 import { suggest } from '../../core/config/schema.js';
 import type { Selection } from '../../core/select.js';
 import { formatExplanation } from '../../report/explain.js';
-import type { StateFile } from '../../run/ports.js';
+import type { ImageFacts } from '../../core/plan/plan.js';
+import { readInventory } from '../../run/packages/inventory.js';
+import type { Engine, ImageState, StateFile } from '../../run/ports.js';
 import { UsageError, type Io } from '../io.js';
 import { loadProfileFamily, loadWorkspace, profileName, type ProfileOptions } from '../load.js';
 import { imagePath, observeFamily } from '../observe-family.js';
@@ -83,12 +85,21 @@ async function explain(io: Io, image: string, opts: ExplainFlags): Promise<Expla
       .parents.flatMap((p) => (state.images[p] ? [[p, state.images[p]] as const] : [])),
   );
   if (found.ok) {
-    const { observed } = found.value;
+    const { observed, engine } = found.value;
+    const steps = new Map(observed.plan.steps.map((s) => [s.name, s]));
+    // A build reads packages only when something needs them (the update check, SBOMs): the ones
+    // the state lacks are read now from the local images (a container each), not stored.
+    const read = (n: ImageName, st: ImageState | undefined) =>
+      withPackages(engine, st, steps.get(n)?.facts);
     return explainImage(family, name, {
       fingerprinted: observed.fingerprints.get(name),
-      step: observed.plan.steps.find((s) => s.name === name),
-      stored,
-      parentsStored,
+      step: steps.get(name),
+      stored: await read(name, stored),
+      parentsStored: new Map(
+        await Promise.all(
+          [...parentsStored].map(async ([p, st]) => [p, (await read(p, st)) ?? st] as const),
+        ),
+      ),
     });
   }
   const offline = family.unbuildable.has(name)
@@ -105,6 +116,21 @@ async function explain(io: Io, image: string, opts: ExplainFlags): Promise<Expla
         ? `base digests and the engine are as ${statePath(root, family.profile.name)} last recorded them`
         : 'base digests are unknown (never built here)'),
   });
+}
+
+/**
+ * The state's record with its packages read from the local image when the record has none for
+ * this very image (same fingerprint, same id); as it was when they cannot be read.
+ */
+async function withPackages(
+  engine: Engine,
+  st: ImageState | undefined,
+  facts: ImageFacts | undefined,
+): Promise<ImageState | undefined> {
+  if (!st || st.packages || !facts?.localId || st.fingerprint !== facts.fingerprint) return st;
+  if (st.imageId !== facts.localId) return st;
+  const read = await readInventory(engine, facts.fpRef, { signal: new AbortController().signal });
+  return read.ok ? { ...st, packages: read.value } : st;
 }
 
 /**

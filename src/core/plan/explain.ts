@@ -173,7 +173,7 @@ export function explainPackages(
     return {
       known: false,
       reason:
-        'not recorded for this build (built before kbuild read packages, or reading them failed); `kbuild build --force` reads them',
+        'not recorded for this build, and the image is not here to read them from (a build reads them when the update check or --sbom-dir needs them; `kbuild explain` reads those of a local image)',
     };
   const known: Inventory[] = [];
   const unknown: ImageName[] = [];

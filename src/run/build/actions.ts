@@ -50,7 +50,7 @@ const failed = (error: StepError): { ok: false; error: StepError } => ({ ok: fal
 
 /**
  * The scheduler's build function: the image's work, then its smoke test (with --test); an image
- * built here then has its package inventory read.
+ * built here then has its package inventory read (when the run reads packages: `readPackages`).
  */
 export async function buildStep(
   ctx: BuildContext,
@@ -81,7 +81,7 @@ export async function buildStep(
   if (!r.ok) return r;
   const test = await smokeTest(ctx, name, log, signal);
   if (test) return failed(test);
-  if (work === 'build') await readPackages(ctx, name, log, signal);
+  if (work === 'build' && ctx.readPackages !== false) await readPackages(ctx, name, log, signal);
   return r;
 }
 

@@ -80,6 +80,13 @@ export interface BuildRun {
    * fingerprints (`knownInventories`): an image's log says how many packages it added over them.
    */
   readonly knownInventories?: ReadonlyMap<ImageName, Inventory>;
+  /**
+   * Whether each image built is then asked for its packages (a container of it, on the image's
+   * critical path: its children wait). Only worth it when something reads them (the update check,
+   * SBOMs); an inventory missing from the state is read when asked for (the update check, explain).
+   * Default: true.
+   */
+  readonly readPackages?: boolean;
 }
 
 /** What the run's actions share while it runs. */
