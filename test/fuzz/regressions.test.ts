@@ -50,6 +50,7 @@ describe('templates: errors nunjucks raises without a position are located', () 
     ['{% call items %}{% endcall %}{% endcall %}', 1, 32, 'cannot parse the template here'],
     ['{% block a %}{% block a %}{% endblock %}{% endblock %}', 1, 17, "block 'a' is defined twice"],
     ['{% from "m.j2" import nope %}', 1, 4, "cannot import 'nope'"],
+    ['FROM debian\n{% block ?a %}{% endblock %}', 2, 4, "'?a' is not a block name"],
     ['a\n{% set ns.x = 1 %}', 2, 15, 'cannot compile this statement'],
     ['{{ none() }}', 1, 4, 'cannot compile this statement'],
   ])('%j: line %i, column %i', (source, line, column, message) => {

@@ -151,7 +151,7 @@ class JinjaCompiler extends CompilerBase {
     self._withScopedSyntax(() => this.compile(node.inner, frame));
   }
 
-  /** nunjucks says a block is "defined more than once" with no position: say where. */
+  /** Block names: identifiers, each once (nunjucks says "defined more than once" nowhere). */
   private checkBlockNames(root: NjNode): void {
     const seen = new Set<unknown>();
     const all = (
@@ -159,6 +159,15 @@ class JinjaCompiler extends CompilerBase {
     ).findAll(nodes.Block);
     for (const block of all) {
       const name = block.name.value;
+      // The name becomes part of a JavaScript function name: `{% block ?a %}` compiled to code
+      // that did not parse ("internal error: compiled template is invalid").
+      if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
+        this.fail(
+          `'${String(name)}' is not a block name: use letters, digits and _ (not first a digit)`,
+          block.lineno,
+          block.colno,
+        );
+      }
       if (seen.has(name)) {
         this.fail(
           `block '${String(name)}' is defined twice in this template: rename one of them`,
