@@ -18,6 +18,7 @@ export const buildOptions = (threads) => ({
   retries: 0,
   pushRetries: 0,
   timeoutSeconds: 0,
+  pushTimeoutSeconds: 0,
   failFast: false,
   push: false,
   pull: false,

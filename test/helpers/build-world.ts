@@ -75,6 +75,7 @@ export const OPTIONS: BuildOptions = {
   retries: 0,
   pushRetries: 0,
   timeoutSeconds: 0,
+  pushTimeoutSeconds: 0,
   failFast: false,
   push: false,
   pull: false,

@@ -18,6 +18,9 @@ import { buildFamily, type BuildSettings } from '../build-run.js';
 import { checkUpdatesFlag, checkUpdatesOption } from '../options.js';
 import { defaultLockTimeoutSeconds } from '../run-lock.js';
 
+/** Ten minutes per push attempt: ample for a loopback or LAN registry, a bound on a stalled one. */
+const DEFAULT_PUSH_TIMEOUT_SECONDS = 600;
+
 interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, ReportFlags {
   push?: boolean;
   publish: 'eager' | 'atomic';
@@ -31,6 +34,7 @@ interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, Repo
   retries: string;
   pushRetries: string;
   timeout: string;
+  pushTimeout: string;
   failFast?: boolean;
   builder?: string;
   pull?: boolean;
@@ -71,6 +75,11 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
       '3',
     )
     .option('--timeout <seconds>', 'fail an image whose build takes longer (0: no limit)', '0')
+    .option(
+      '--push-timeout <seconds>',
+      'stop a push attempt that takes longer (a registry that stopped answering); it is retried like a transient failure (0: no limit)',
+      String(DEFAULT_PUSH_TIMEOUT_SECONDS),
+    )
     .option('--fail-fast', 'start nothing new after the first failure (default: keep going)');
   engineOption(cmd)
     .option('--builder <name>', 'docker buildx builder to use (remote or Kubernetes BuildKit)')
@@ -125,6 +134,7 @@ function settingsOf(flags: BuildFlags): BuildSettings {
     retries: wholeNumber('--retries', flags.retries, 0),
     pushRetries: wholeNumber('--push-retries', flags.pushRetries, 0),
     timeoutSeconds: wholeNumber('--timeout', flags.timeout, 0),
+    pushTimeoutSeconds: wholeNumber('--push-timeout', flags.pushTimeout, 0),
     failFast: flags.failFast ?? false,
     push: flags.push ?? false,
     pull: flags.pull ?? false,

@@ -336,7 +336,18 @@ export async function pushStep(
     if (!t.ok) return failed(stepError(t.error, []));
   }
   log(`kbuild: pushing ${ref}${attempt > 1 ? ` (attempt ${attempt})` : ''}`);
-  const r = await ports.engine.push(ref, { signal, log });
+  const limit = ctx.options.pushTimeoutSeconds;
+  const r = await ports.engine.push(ref, {
+    signal,
+    log,
+    ...(limit > 0 ? { timeoutSeconds: limit } : {}),
+  });
+  if (!r.ok && r.error.reason === 'timeout') {
+    // A stalled registry, or a connection that died without a reset: another attempt may pass.
+    const message = `push of ${ref} did not finish within ${limit} s (--push-timeout): the registry stopped answering`;
+    log(`kbuild: ${message}`);
+    return failed({ reason: 'push-failed', message, transient: true });
+  }
   if (!r.ok) return failed(stepError(r.error, []));
   log(`kbuild: pushed ${ref}@${r.value.digest}`);
   await ctx.publish.afterPush(ctx, name, log, signal);

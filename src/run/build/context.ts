@@ -20,6 +20,12 @@ export interface BuildOptions {
   readonly pushRetries: number;
   /** Per image; 0: none. */
   readonly timeoutSeconds: number;
+  /**
+   * Per push attempt (the engine's push is killed after it); 0: none. The engine's own client
+   * has no such limit: a registry that accepts a connection and never answers would hold the
+   * push, and the run, forever.
+   */
+  readonly pushTimeoutSeconds: number;
   readonly failFast: boolean;
   readonly push: boolean;
   readonly pull: boolean;
