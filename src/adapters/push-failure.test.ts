@@ -9,6 +9,8 @@ describe('a failed push: transient only for 5xx, 429 and resets during a transfe
     'received unexpected HTTP status: 500 Internal Server Error',
     'received unexpected HTTP status: 503 Service Unavailable',
     'toomanyrequests: 429 Too Many Requests',
+    // Docker Hub's and Distribution's 429 body, as the engine prints it: no status in the text.
+    'toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading',
     'write tcp 127.0.0.1:41234->127.0.0.1:5000: write: connection reset by peer',
     'Patch "http://127.0.0.1:5000/v2/a/blobs/uploads/x": EOF',
     'write tcp 127.0.0.1:41234->127.0.0.1:5000: write: broken pipe',
