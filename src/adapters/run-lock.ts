@@ -97,8 +97,8 @@ const sameHolder = (a: LockHolder, b: LockHolder) =>
 /** Creates the lock file with its whole content, or false when one exists. */
 async function create(file: string, holder: LockHolder): Promise<boolean> {
   const tmp = `${file}.${holder.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(holder)}\n`, { flag: 'wx' });
   try {
+    await writeFile(tmp, `${JSON.stringify(holder)}\n`, { flag: 'wx' });
     await link(tmp, file);
     return true;
   } catch (e) {

@@ -2,7 +2,7 @@
  * .kbuild/state/<profile>.json: per image, the fingerprint and the record behind it, as of its
  * last successful build. Written atomically (temp file + rename), only after success.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EMPTY_LOCK, LOCK_FILE, parseLock, type Lock } from '../core/config/lock.js';
 import type { ConfigProblem, Result } from '../core/model.js';
@@ -28,8 +28,13 @@ export async function readState(root: string, profile: string): Promise<StateFil
 export async function writeFileAtomically(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }); // a full disk leaves no half-written temp file behind
+    throw e;
+  }
 }
 
 export async function writeState(root: string, state: StateFile): Promise<void> {

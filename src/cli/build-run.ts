@@ -6,9 +6,10 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeBuildDir } from '../adapters/build-context.js';
 import { createLogStore } from '../adapters/logs.js';
-import { readState, writeState } from '../adapters/state.js';
+import { readState, statePath, writeState } from '../adapters/state.js';
+import { hostProblemOf } from '../adapters/io-errors.js';
 import type { Family } from '../core/family.js';
-import { ok, type ImageName } from '../core/model.js';
+import { err, ok, type ImageName } from '../core/model.js';
 import { shardSelection } from '../core/plan/shard.js';
 import type { BuildOptions } from '../run/build/context.js';
 import type { RegistryView } from '../run/build/registry-view.js';
@@ -132,14 +133,31 @@ async function buildLocked(
   return interruptible(session.report, async (signal) => {
     const sbom = sbomTarget(io, s, '');
     const ran = await runPrepared(ready, options, session, session.logsDir, signal, sbom);
-    const summary = ran.summary;
     session.stop();
     if (session.live) io.out(''); // the live view printed the table on stderr
+    const summary = withProblems(io, ran.summary, ran.problems);
     noSbomNote(io, ran.noSbom);
     await writeSummaryJson(io, s.files.summaryJson, summary);
     await writeRunReports(io, s.files, [reported(ready, summary)], summary);
     return summary.interrupted ? 130 : summary.ok ? 0 : 1;
   });
+}
+
+/**
+ * Says what the host did not let the run keep (one line each); the run is then not ok, and its
+ * summary names them (`problems`).
+ */
+function withProblems<T extends { readonly ok: boolean }>(
+  io: Io,
+  summary: T,
+  problems: readonly string[],
+): T | (T & { problems: readonly string[] }) {
+  if (!problems.length) return summary;
+  for (const p of problems) io.err(`kbuild: error: ${p}\n`);
+  io.err(
+    'kbuild: the run fails (exit 1); the images it built are kept, and the next run finds them\n',
+  );
+  return { ...summary, ok: false, problems };
 }
 
 /** --push needs somewhere to push to. */
@@ -206,7 +224,8 @@ function noSbomNote(io: Io, images: readonly string[]): void {
 
 /**
  * Builds a prepared family and records its state (with the package inventories read after each
- * build); with --sbom-dir writes the SBOMs. `noSbom`: images of the run that got no SBOM.
+ * build); with --sbom-dir writes the SBOMs. `noSbom`: images of the run that got no SBOM;
+ * `problems`: what the host did not let the run keep (logs or state on a full disk).
  */
 async function runPrepared(
   ready: Prepared,
@@ -215,11 +234,12 @@ async function runPrepared(
   logsDir: string,
   signal: AbortSignal,
   sbom?: SbomTarget,
-): Promise<{ summary: RunSummary; noSbom: readonly string[] }> {
+): Promise<{ summary: RunSummary; noSbom: readonly string[]; problems: readonly string[] }> {
   const { family, root, state } = ready;
   const { engine, info, observed, registry, sources } = ready.found;
   const buildRoot = join(root, '.kbuild', 'build', state.profile);
   const inventories = new Map<ImageName, Inventory>();
+  const logs = createLogStore(logsDir);
   const summary = await runBuild({
     family,
     plan: observed.plan,
@@ -234,10 +254,13 @@ async function runPrepared(
     ports: {
       engine,
       engineInfo: info,
-      logs: createLogStore(logsDir),
+      logs,
       prepare: async (name, dockerfile, op) => {
         const dir = join(buildRoot, name);
-        await writeBuildDir(dir, dockerfile, imagePath(root, family, name as ImageName));
+        const written = await hostProblemOf(
+          writeBuildDir(dir, dockerfile, imagePath(root, family, name as ImageName)),
+        );
+        if (written) return err(written);
         const source = family.sources.get(name as ImageName);
         if (source && sources) {
           const identity = observed.sources.get(name as ImageName) ?? '';
@@ -256,9 +279,14 @@ async function runPrepared(
   });
   const after = stateAfterRun(state, summary, observed.plan, family.naming.registry, inventories);
   const final = packageStateAfterRun(after, summary, observed.plan, observed.packages?.read);
-  await writeState(root, final);
+  const problems = [logs.problem()]
+    .filter((p) => p !== undefined)
+    .map((p) => `logs incomplete: ${p}`);
+  // The images built are kept whatever happens here: the next run finds them by their labels.
+  const saved = await hostProblemOf(writeState(root, final), statePath(root, final.profile));
+  if (saved) problems.push(`the state was not saved: ${saved}`);
   const sboms = sbom ? await writeSboms(sbom, family, observed.plan, summary, final) : undefined;
-  return { summary, noSbom: sboms?.unknown ?? [] };
+  return { summary, noSbom: sboms?.unknown ?? [], problems };
 }
 
 /**
@@ -304,7 +332,7 @@ async function buildPlatforms(
       const ready = await prepareRun(io, loaded, state, s.observe);
       if (typeof ready === 'number') return ready;
       registry ??= ready.found.registry;
-      const { summary, noSbom: none } = await runPrepared(
+      const ran = await runPrepared(
         ready,
         { ...options, publish: options.push ? 'deferred' : options.publish },
         session,
@@ -312,7 +340,8 @@ async function buildPlatforms(
         signal,
         sbomTarget(io, s, `-${arch}`),
       );
-      noSbom.push(...none.map((n) => `${n} (${arch})`));
+      const summary = withProblems(io, ran.summary, ran.problems);
+      noSbom.push(...ran.noSbom.map((n) => `${n} (${arch})`));
       runs.push({ platform, family: loaded.family, summary });
       reports.push({ ...reported(ready, summary), platform });
     }

@@ -13,6 +13,11 @@ export const processIo = (): Io => ({
   env: process.env,
 });
 
+/** What the host does not allow (a full disk, a read-only mount): printed as is, exit code 1. */
+export class HostError extends Error {
+  override readonly name = 'HostError';
+}
+
 /** A usage or configuration mistake: printed as is, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

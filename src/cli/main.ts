@@ -5,7 +5,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { formatFailure, exitCodeFor } from '../report/failures.js';
-import { processIo, UsageError, type Io } from './io.js';
+import { hostIoProblem } from '../adapters/io-errors.js';
+import { HostError, processIo, UsageError, type Io } from './io.js';
 import { registerBuild } from './commands/build.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExplain } from './commands/explain.js';
@@ -94,6 +95,12 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     if (e instanceof Failed) {
       for (const f of e.failures) io.err(`${formatFailure(f)}\n`);
       return exitCodeFor(e.failures);
+    }
+    // A full disk or a read-only mount is the host's doing, not a bug.
+    const host = e instanceof HostError ? e.message : hostIoProblem(e);
+    if (host) {
+      io.err(`kbuild: ${host}\n`);
+      return 1;
     }
     io.err(
       `kbuild: internal error (a bug; please report it): ${(e as Error).stack ?? String(e)}\n`,

@@ -2,7 +2,8 @@
 import { recordProcesses } from '../adapters/exec.js';
 import { fileRecorder, processDir, reapLeftovers } from '../adapters/process-ledger.js';
 import { describeHolder, runLockFile, takeRunLock, type HeldLock } from '../adapters/run-lock.js';
-import { UsageError, type Io } from './io.js';
+import { hostIoProblem } from '../adapters/io-errors.js';
+import { HostError, UsageError, type Io } from './io.js';
 
 /** --lock-timeout's default: a generous wait (an hour). */
 export const defaultLockTimeoutSeconds = 3600;
@@ -17,7 +18,8 @@ export async function holdRunLock(
   profile: string,
   timeoutSeconds = defaultLockTimeoutSeconds,
 ): Promise<HeldLock> {
-  const taken = await takeRunLock(runLockFile(root, profile), {
+  const file = runLockFile(root, profile);
+  const taken = await takeRunLock(file, {
     timeoutSeconds,
     onWait: (h) =>
       io.err(
@@ -27,6 +29,10 @@ export async function holdRunLock(
       io.err(
         `kbuild: taking over the lock of profile '${profile}' from ${describeHolder(h)}: that process is gone\n`,
       ),
+  }).catch((e: unknown) => {
+    const problem = hostIoProblem(e, file);
+    if (!problem) throw e;
+    throw new HostError(`${problem}; nothing was built (the run lock could not be taken)`);
   });
   if (taken.ok) return taken.lock;
   throw new UsageError(
@@ -34,7 +40,7 @@ export async function holdRunLock(
       timeoutSeconds === 0
         ? '--lock-timeout 0 does not wait'
         : `still running after --lock-timeout ${timeoutSeconds}s`
-    } (lock file ${runLockFile(root, profile)})`,
+    } (lock file ${file})`,
   );
 }
 

@@ -48,16 +48,20 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the real bin as a child process; `onOutput` may act on what it prints (e.g. send SIGINT). */
+/**
+ * Runs the real bin as a child process; `onOutput` may act on what it prints (e.g. send SIGINT);
+ * `env` is added to the environment (e.g. DOCKER_HOST).
+ */
 export function kbuild(
   args: string[],
   cwd: string,
   onOutput?: (text: string, child: ReturnType<typeof spawn>) => void,
+  env?: Readonly<Record<string, string>>,
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd,
-      env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+      env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env },
     });
     let stdout = '';
     let stderr = '';

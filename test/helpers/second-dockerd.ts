@@ -3,7 +3,7 @@
  * socket, sharing the first engine's containerd under namespaces of its own (two containerds
  * would fight over one state directory). `stop` ends it and removes its directories.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -14,6 +14,8 @@ export interface SecondEngine {
   /** DOCKER_HOST for the docker client. */
   readonly dockerHost: string;
   stop(): Promise<void>;
+  /** Stops the daemon (SIGTERM, as a service manager does) and starts it again on its data. */
+  restart(): Promise<void>;
 }
 
 export async function startSecondDockerd(images: readonly string[]): Promise<SecondEngine> {
@@ -30,56 +32,69 @@ export async function startSecondDockerd(images: readonly string[]): Promise<Sec
       'insecure-registries': ['127.0.0.1:5000'],
     }),
   );
-  const child = spawn(
-    'dockerd',
-    [
-      '--config-file',
-      join(dir, 'daemon.json'),
-      '--data-root',
-      join(dir, 'data'),
-      '--exec-root',
-      join(dir, 'exec'),
-      '--pidfile',
-      join(dir, 'docker.pid'),
-      '-H',
-      dockerHost,
-      '--containerd',
-      CONTAINERD,
-      '--containerd-namespace',
-      `kbuild-test-${dir.slice(-6)}`,
-      '--containerd-plugins-namespace',
-      `kbuild-test-plugins-${dir.slice(-6)}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
-  );
-  let log = '';
-  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const docker = (...args: string[]) =>
-    execFileSync('/usr/bin/docker', ['-H', dockerHost, ...args], {
+  const args = [
+    '--config-file',
+    join(dir, 'daemon.json'),
+    '--data-root',
+    join(dir, 'data'),
+    '--exec-root',
+    join(dir, 'exec'),
+    '--pidfile',
+    join(dir, 'docker.pid'),
+    '-H',
+    dockerHost,
+    '--containerd',
+    CONTAINERD,
+    '--containerd-namespace',
+    `kbuild-test-${dir.slice(-6)}`,
+    '--containerd-plugins-namespace',
+    `kbuild-test-plugins-${dir.slice(-6)}`,
+  ];
+  const docker = (...a: string[]) =>
+    execFileSync('/usr/bin/docker', ['-H', dockerHost, ...a], {
       stdio: 'pipe',
       timeout: 120_000,
     });
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
+  let log = '';
+  let child: ChildProcess;
+  let exited: Promise<void>;
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const halt = async () => {
+    if (running()) {
       child.kill('SIGTERM');
       await Promise.race([exited, delay(20_000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (running()) {
+        child.kill('SIGKILL');
+        await exited;
+      }
     }
+  };
+  const stop = async () => {
+    await halt();
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let i = 0; ; i++) {
-    try {
-      docker('info');
-      break;
-    } catch {
-      if (i > 60 || child.exitCode !== null) {
-        await stop();
-        throw new Error(`a second dockerd did not start: ${log.split('\n').slice(-5).join('\n')}`);
+  /** Starts dockerd on the directory and waits until it answers. */
+  const launch = async () => {
+    child = spawn('dockerd', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    const c = child;
+    exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    for (let i = 0; ; i++) {
+      try {
+        docker('info');
+        return;
+      } catch {
+        if (i > 60 || !running()) {
+          await stop();
+          throw new Error(
+            `a second dockerd did not start: ${log.split('\n').slice(-5).join('\n')}`,
+          );
+        }
+        await delay(500);
       }
-      await delay(500);
     }
-  }
+  };
+  await launch();
   for (const image of images) {
     const saved = execFileSync('/usr/bin/docker', ['save', image], { maxBuffer: 1 << 30 });
     execFileSync('/usr/bin/docker', ['-H', dockerHost, 'load'], {
@@ -87,5 +102,12 @@ export async function startSecondDockerd(images: readonly string[]): Promise<Sec
       stdio: ['pipe', 'ignore', 'pipe'],
     });
   }
-  return { dockerHost, stop };
+  return {
+    dockerHost,
+    stop,
+    restart: async () => {
+      await halt();
+      await launch();
+    },
+  };
 }
