@@ -9,6 +9,7 @@
 import { customizable } from './customizable.js';
 import {
   bindArgs,
+  checkSize,
   isPlainObject,
   percentFormat,
   pyAdd,
@@ -293,12 +294,26 @@ export const jinjaFilters: Readonly<Record<string, Filter>> = {
     return iterate(value, 'sum').reduce((acc: unknown, item) => pyAdd(acc, get(item)), start);
   },
 
+  /** Python's str.center (its rounding), at most MAX_CHARS wide. */
+  center(...args) {
+    const [value, width = 80] = bindArgs('center', ['value', 'width'], args);
+    const w = Number(width);
+    checkSize(w, 'characters', `center(${w})`);
+    const s = pyStr(value);
+    const pad = w - s.length;
+    if (pad <= 0) return s;
+    const left = Math.floor(pad / 2) + (pad & w & 1);
+    return ' '.repeat(left) + s + ' '.repeat(pad - left);
+  },
+
   indent(...args) {
     const [value, width = 4, first, blank] = bindArgs(
       'indent',
       ['s', 'width', 'first', 'blank'],
       args,
     );
+    if (typeof width !== 'string')
+      checkSize(Number(width), 'characters', `indent(${String(width)})`);
     const pad = typeof width === 'string' ? width : ' '.repeat(Number(width));
     const lines = pyStr(value).split('\n');
     return lines
@@ -340,7 +355,6 @@ export const jinjaFilters: Readonly<Record<string, Filter>> = {
  */
 export const jinjaSignatures: Readonly<Record<string, readonly string[]>> = {
   slice: ['value', 'slices', 'fill_with'],
-  center: ['value', 'width'],
   round: ['value', 'precision', 'method'],
   float: ['value', 'default'],
   wordcount: ['s'],
@@ -404,6 +418,23 @@ export const jinjaTests: Readonly<Record<string, Test>> = {
 };
 
 export const jinjaGlobals: Readonly<Record<string, unknown>> = {
+  /** Python's range(stop) / range(start, stop[, step]), at most MAX_ITEMS long (as Jinja2's sandbox). */
+  range(...args: unknown[]): number[] {
+    const n = args.map((a) => {
+      const x = unwrapString(a);
+      if (typeof x === 'boolean') return Number(x);
+      if (typeof x !== 'number' || !Number.isInteger(x))
+        throw new TypeError(`'${pyTypeName(x)}' object cannot be interpreted as an integer`);
+      return x;
+    });
+    const [start, stop, step] = n.length === 1 ? [0, n[0]!, 1] : [n[0]!, n[1]!, n[2] ?? 1];
+    if (n.length === 0 || n.length > 3)
+      throw new TypeError(`range expected 1 to 3 arguments, got ${n.length}`);
+    if (step === 0) throw new Error('range() arg 3 must not be zero');
+    const count = Math.max(0, Math.ceil((stop - start) / step));
+    checkSize(count, 'items', `range(${n.join(', ')})`);
+    return Array.from({ length: count }, (_, i) => start + i * step);
+  },
   /** `dict(a=1, b=2)`. */
   dict(...args: unknown[]): Record<string, unknown> {
     const { positional, kwargs } = splitArgs(args);

@@ -207,6 +207,20 @@ export function pyAdd(a: unknown, b: unknown): unknown {
 }
 
 /**
+ * The most items (of a list or range) or characters (of a string) one expression may make. Jinja2's
+ * sandbox caps range() at 100000 items; a template asking for more is a mistake, and must get a
+ * located error, not exhaust the memory of the process.
+ */
+export const MAX_ITEMS = 100_000;
+export const MAX_CHARS = 16 * 1024 * 1024;
+
+/** Throws (a template error at the expression) when `what` would make more than the limit. */
+export function checkSize(n: number, unit: 'items' | 'characters', what: string): void {
+  const max = unit === 'items' ? MAX_ITEMS : MAX_CHARS;
+  if (n > max) throw new Error(`${what} would make ${n} ${unit}: kbuild renders at most ${max}`);
+}
+
+/**
  * `a * b`: a string, list or tuple times an int (a bool counts as one) repeats it, as in Python;
  * times anything else is Python's TypeError.
  */
@@ -219,7 +233,12 @@ export function pyMul(a: unknown, b: unknown): unknown {
     if (typeof count !== 'number' || !Number.isInteger(count))
       throw new TypeError(`can't multiply sequence by non-int of type '${pyTypeName(n)}'`);
     const times = Math.max(0, count);
-    if (typeof seq === 'string') return seq.repeat(times);
+    const made = seq.length * times;
+    if (typeof seq === 'string') {
+      checkSize(made, 'characters', 'repeating a string');
+      return seq.repeat(times);
+    }
+    checkSize(made, 'items', 'repeating a list');
     const out = Array.from({ length: times }, () => seq).flat();
     return isTuple(seq) ? tuple(out) : out;
   };
@@ -434,6 +453,7 @@ export function strFormat(fmt: string, args: readonly unknown[]): string {
     else if (type === 'd') s = String(toInt(value, 'd'));
     else if (prec !== undefined) s = s.slice(0, Number(prec));
     const w = width ? Number(width) : 0;
+    checkSize(w, 'characters', `the format width ${w}`);
     if (s.length >= w) return s;
     const numeric = typeof unwrapString(value) === 'number';
     const how = align ?? (numeric ? '>' : '<');

@@ -233,6 +233,28 @@ describe('Jinja2 compatibility', () => {
     expect(failure('{{ range(*nope) }}').message).toContain("'nope' is undefined");
   });
 
+  it('range and center as Jinja2; a range, repetition or width past the limit is a located error, not an exhausted memory', () => {
+    expect(
+      out(
+        "{{ range(3) | list }} {{ range(1, 7, 2) | list }} {{ range(5, 0, -2) | list }} [{{ 'ab' | center(5) }}] [{{ 'ab' | center(6) }}] [{{ 'abc' | center(6) }}]",
+      ),
+    ).toBe('[0, 1, 2] [1, 3, 5] [5, 3, 1] [  ab ] [  ab  ] [ abc  ]');
+    for (const [src, msg] of [
+      [
+        '{{ range(100000000) | length }}',
+        'range(100000000) would make 100000000 items: kbuild renders at most 100000',
+      ],
+      ['{{ ([1] * 1000000000) | length }}', 'repeating a list would make 1000000000 items'],
+      ["{{ ('ab' * 1000000000) | length }}", 'repeating a string would make 2000000000 characters'],
+      ["{{ 'x' | center(1000000000) }}", 'center(1000000000) would make 1000000000 characters'],
+      ['{{ range(1, 2, 0) }}', 'range() arg 3 must not be zero'],
+    ] as const) {
+      const f = failure(src);
+      expect(f.message).toContain(msg);
+      expect(f).toMatchObject({ line: 1 });
+    }
+  });
+
   it('{%+ and +%} are accepted (no-ops with trim_blocks and lstrip_blocks off)', () => {
     expect(out('a\n  {%+ if true +%}\nb{% endif %}')).toBe('a\n  \nb');
   });
