@@ -78,9 +78,9 @@ export async function loadWorkspace(
   const project = parseProject(await readProjectFile(root), PROJECT_FILE);
   if (!project.ok)
     return { ok: false, failures: [{ reason: 'config-invalid', problems: project.error }] };
-  const [profiles, tree, overrides, plugins] = await Promise.all([
+  const tree = readImagesTree(root, project.value.imagesDir);
+  const [profiles, overrides, plugins] = await Promise.all([
     readProfiles(root, project.value.profilesDir),
-    readImagesTree(root, project.value.imagesDir),
     readOverrides(root, opts.templateOverride, io.cwd),
     loadPlugins(root, project.value.plugins),
   ]);
