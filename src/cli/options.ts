@@ -10,6 +10,10 @@ export class Failed extends Error {
   }
 }
 
+/** --lock-timeout's default: a generous wait (an hour). Here, not in run-lock.ts: declaring the
+ *  flag must not load the lock's modules. */
+export const defaultLockTimeoutSeconds = 3600;
+
 /** A command's action: resolves to its exit code. */
 export type Action = (io: Io) => Promise<number>;
 

@@ -4,9 +4,7 @@ import { fileRecorder, processDir, reapLeftovers } from '../adapters/process-led
 import { describeHolder, runLockFile, takeRunLock, type HeldLock } from '../adapters/run-lock.js';
 import { hostIoProblem } from '../adapters/io-errors.js';
 import { HostError, UsageError, type Io } from './io.js';
-
-/** --lock-timeout's default: a generous wait (an hour). */
-export const defaultLockTimeoutSeconds = 3600;
+import { defaultLockTimeoutSeconds } from './options.js';
 
 /**
  * Takes the run lock of `profile` in the project at `root`, waiting up to `timeoutSeconds` for

@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { parseShard } from '../../core/plan/shard.js';
 import type { BuildOptions } from '../../run/build/context.js';
 import { UsageError } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
@@ -14,9 +13,8 @@ import {
   type OutputFlags,
   type ReportFlags,
 } from '../options.js';
-import { buildFamily, type BuildSettings } from '../build-run.js';
-import { checkUpdatesFlag, checkUpdatesOption } from '../options.js';
-import { defaultLockTimeoutSeconds } from '../run-lock.js';
+import type { BuildSettings } from '../build-run.js';
+import { checkUpdatesFlag, checkUpdatesOption, defaultLockTimeoutSeconds } from '../options.js';
 
 /** Ten minutes per push attempt: ample for a loopback or LAN registry, a bound on a stalled one. */
 const DEFAULT_PUSH_TIMEOUT_SECONDS = 600;
@@ -122,12 +120,17 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
       "write a CycloneDX 1.5 SBOM of each image's installed packages as DIR/<image>.cdx.json (several platforms: <image>-<arch>.cdx.json)",
     );
   reportOptions(outputOptions(cmd)).action((images: string[], flags: BuildFlags) => {
-    run((io) => buildFamily(io, images, settingsOf(flags)));
+    run(async (io) => {
+      const settings = await settingsOf(flags);
+      // The build's modules (engines, registry, scheduler, reporters) load only for a build.
+      const { buildFamily } = await import('../build-run.js');
+      return buildFamily(io, images, settings);
+    });
   });
 }
 
 /** The flags, checked and sorted by who uses them: nothing downstream sees the raw flags. */
-function settingsOf(flags: BuildFlags): BuildSettings {
+async function settingsOf(flags: BuildFlags): Promise<BuildSettings> {
   const options: BuildOptions = {
     threads: wholeNumber('--threads', flags.threads, 1),
     pushThreads: wholeNumber('--push-threads', flags.pushThreads, 1),
@@ -144,6 +147,7 @@ function settingsOf(flags: BuildFlags): BuildSettings {
   };
   let shard: BuildSettings['shard'];
   if (flags.shard) {
+    const { parseShard } = await import('../../core/plan/shard.js');
     const spec = parseShard(flags.shard);
     if (typeof spec === 'string') throw new UsageError(spec);
     if (!options.push)
