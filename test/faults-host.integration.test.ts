@@ -14,6 +14,7 @@ import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import {
   byName,
   kbuild,
+  logSays,
   processesMatching,
   projectCopy,
   randomTag,
@@ -144,9 +145,12 @@ describe('kbuild itself stopped mid-run, pushing to a registry behind a recordin
       ['build', '-p', 'bb', ...push, '--var', 'sleep_image=bb-app3', '--var', 'sleep_seconds=64'],
       dir,
       (out, child) => {
-        if (!killed && out.includes('bb-app1: pushed') && app3().length) {
+        // Once bb-app1 is pushed and bb-app3's build waits in its 64 s step.
+        const running = () => app3().length && logSays(dir, 'bb-app3', 'sleep 64');
+        const kill = () => (running() ? child.kill('SIGKILL') : setTimeout(kill, 100));
+        if (!killed && out.includes('bb-app1: pushed')) {
           killed = true;
-          child.kill('SIGKILL');
+          kill();
         }
       },
     );

@@ -14,6 +14,7 @@ import {
   REGISTRY,
   registryDigest,
   removeImages,
+  logSays,
   processesMatching,
   requireHost,
   sh,
@@ -118,6 +119,16 @@ describe('incremental builds', () => {
     expect(ids[0]).toBe(ids[1]);
   });
 
+  it('another namespace retags too: the names are not in the fingerprint, so the image is the same', async () => {
+    const ns = `kbuild-ns-${tag}`;
+    const r = await build('--tag', tag, '--namespace', ns);
+    expect(count(r.statuses, 'retagged')).toBe(6);
+    const id = (ref: string) => sh('docker', ['image', 'inspect', '--format', '{{.Id}}', ref]);
+    expect(await id(`${ns}/bb-app2:${tag}`)).toBe(await id(`kbuild-test/bb-app2:${tag}`));
+    expect(count((await build('--tag', tag, '--namespace', ns)).statuses, 'fresh')).toBe(6);
+    await removeImages((ref) => ref.startsWith(`${ns}/`));
+  });
+
   it('without the state file the engine still knows what is fresh; --force rebuilds', async () => {
     rmSync(join(project.dir, '.kbuild/state'), { recursive: true, force: true });
     expect(count((await build('--tag', tag)).statuses, 'fresh')).toBe(6);
@@ -149,7 +160,8 @@ describe('incremental builds', () => {
       (out, child) => {
         if (!killed && out.includes('bb-app3: building')) {
           killed = true;
-          const kill = () => (orphans().length ? child.kill('SIGKILL') : setTimeout(kill, 100));
+          const running = () => orphans().length && logSays(project.dir, 'bb-app3', 'sleep 64');
+          const kill = () => (running() ? child.kill('SIGKILL') : setTimeout(kill, 100));
           kill();
         }
       },

@@ -9,7 +9,7 @@ import { fingerprintFamily, freshness, type Fingerprinted } from '../core/plan/f
 import { ancestors } from '../core/graph.js';
 import type { ImageName, Result } from '../core/model.js';
 import { driftedBases } from '../core/config/lock.js';
-import { fingerprintTag } from '../core/naming.js';
+import { FINGERPRINT_LABEL, fingerprintTag } from '../core/naming.js';
 import {
   baseMissingMessage,
   planBuild,
@@ -104,20 +104,39 @@ export async function observe(
   });
   const { naming } = family;
   const fpRef = (n: ImageName) => naming.fpRef(n, fingerprints.get(n)!.fingerprint);
+  // The last build of this very fingerprint, by id: under another namespace or prefix (the names
+  // are not in the fingerprint) it is the same image, to be retagged rather than built again.
+  const lastBuild = (n: ImageName) => {
+    const st = ports.state.images[n];
+    return st?.fingerprint === fingerprints.get(n)!.fingerprint ? st.imageId : undefined;
+  };
   const local = await ports.engine.inspect(
-    [...names].flatMap((n) => [fpRef(n), ...naming.tags(n)]),
+    [...names].flatMap((n) => [fpRef(n), ...naming.tags(n), lastBuild(n) ?? []].flat()),
   );
+  /** The local image of an image's fingerprint: under its fp ref, else its last build's id. */
+  const localImage = (n: ImageName): { image: LocalImage; asId: boolean } | undefined => {
+    const byRef = local.get(fpRef(n));
+    if (byRef) return { image: byRef, asId: false };
+    const id = lastBuild(n);
+    const byId = id ? local.get(id) : undefined;
+    return byId?.labels[FINGERPRINT_LABEL] === fingerprints.get(n)!.fingerprint
+      ? { image: byId, asId: true }
+      : undefined;
+  };
   const { remoteDigests, problem } = await lookInRegistry(
     ports,
-    force ? [] : [...names].filter((n) => !local.has(fpRef(n))),
+    force ? [] : [...names].filter((n) => !localImage(n)),
     (n) => [naming.repository(n), fingerprintTag(fingerprints.get(n)!.fingerprint)],
   );
   const expected = expectedSeconds(ports.state);
   const observeOne = (n: ImageName): ObservedImage => {
     const fp = fingerprints.get(n)!;
-    const found = local.get(fpRef(n));
+    const mine = localImage(n);
+    const found = mine?.image;
     const tagged =
-      found !== undefined && naming.tags(n).every((t) => local.get(t)?.id === found.id);
+      mine !== undefined &&
+      !mine.asId &&
+      naming.tags(n).every((t) => local.get(t)?.id === mine.image.id);
     const remoteDigest = remoteDigests.get(n);
     const st = ports.state.images[n];
     const same = st?.fingerprint === fp.fingerprint;
@@ -127,6 +146,7 @@ export async function observe(
       fpTag: fingerprintTag(fp.fingerprint),
       fpRef: fpRef(n),
       ...(found ? { localId: found.id } : {}),
+      ...(mine?.asId ? { localOnlyAsId: true } : {}),
       ...(remoteDigest ? { remoteDigest } : {}),
       // Pushed before, with this very fingerprint, to this registry.
       ...(same && st.digest && st.registry === naming.registry

@@ -131,6 +131,21 @@ export function processesMatching(marker: string): string[] {
   }
 }
 
+/**
+ * Whether the newest run's log of `image` in the project at `dir` has a line with `text` (e.g. a
+ * RUN step that started: a `docker build` client waiting on a long step writes nothing, so it
+ * outlives a kill of kbuild; one still printing dies of SIGPIPE).
+ */
+export function logSays(dir: string, image: string, text: string): boolean {
+  try {
+    const runs = readdirSync(join(dir, '.kbuild/logs')).sort();
+    const log = readFileSync(join(dir, '.kbuild/logs', runs.at(-1)!, `${image}.log`), 'utf8');
+    return log.includes(text);
+  } catch {
+    return false;
+  }
+}
+
 export const randomTag = () => `t${Math.random().toString(36).slice(2, 10)}`;
 
 /** Removes this engine's local images whose `repository:tag` matches (a test's own, afterwards). */

@@ -26,6 +26,12 @@ export interface ImageFacts {
   readonly fpRef: string;
   /** Id of the local image carrying the fingerprint (fresh and retagged images). */
   readonly localId?: string;
+  /**
+   * Set when the local image of this fingerprint is not under `fpRef` but was built under other
+   * names (another namespace or prefix: the same fingerprint, so the same image): its id, which a
+   * retag tags as `fpRef` first.
+   */
+  readonly localOnlyAsId?: boolean;
   /** The registry's digest under the fp tag, when only the registry has the image. */
   readonly remoteDigest?: string;
   /** The digest this fingerprint was last pushed as to this registry (from the state). */
