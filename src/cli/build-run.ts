@@ -29,6 +29,7 @@ import {
   type Workspace,
 } from './load.js';
 import {
+  detectEngineEarly,
   driftMessage,
   imagePath,
   observeFamily,
@@ -64,7 +65,18 @@ export interface BuildSettings {
   readonly lockTimeoutSeconds?: number;
 }
 
-export async function buildFamily(io: Io, patterns: string[], s: BuildSettings): Promise<number> {
+export async function buildFamily(
+  io: Io,
+  patterns: string[],
+  settings: BuildSettings,
+): Promise<number> {
+  // The engine is detected while the workspace is read and rendered: its probes are processes.
+  const s = settings.observe.use
+    ? settings
+    : {
+        ...settings,
+        observe: { ...settings.observe, detecting: detectEngineEarly(settings.observe) },
+      };
   // The workspace is read once; the profile says the platforms before anything is rendered, and
   // each platform's family is rendered once.
   const ws = await loadWorkspace(io, s.load);

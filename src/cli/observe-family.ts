@@ -37,6 +37,8 @@ export interface ObserveSettings {
   readonly pullBases?: boolean;
   /** An engine already chosen (benchmarks drive a fake one); default: detected. */
   readonly use?: { engine: Engine; info: EngineInfo };
+  /** The detection already started (detectEngineEarly) for `engine` and `builder`. */
+  readonly detecting?: ReturnType<typeof detectEngineEarly>;
 }
 
 /** Whether to check packages for updates: the flag, else the profile's, else kbuild.yaml's. */
@@ -46,6 +48,20 @@ export const checkUpdatesOf = (family: Family, opts: Pick<ObserveSettings, 'chec
 /** An image's directory on disk. */
 export const imagePath = (root: string, family: Family, name: ImageName) =>
   join(root, imageDir(family.project, family.images.get(name)!.spec));
+
+type Detection = ReturnType<(typeof import('../adapters/engines.js'))['detectEngine']>;
+
+/**
+ * Starts detecting the engine `opts` asks for. A command that will observe a family starts it
+ * first and hands it over (`ObserveSettings.detecting`), so the client probes (a few engine
+ * processes) run while the workspace is read and rendered instead of after it.
+ */
+export function detectEngineEarly(opts: Pick<ObserveSettings, 'engine' | 'builder'>): Detection {
+  // Loaded here, not at start-up: the engine adapters (execa) cost every other command ~0.2 s.
+  return import('../adapters/engines.js').then(({ detectEngine }) =>
+    detectEngine(opts.engine, opts.builder ? { builder: opts.builder } : {}),
+  );
+}
 
 /** Detects the engine (unless given) and observes the family; the engine failure message when none answers. */
 export async function observeFamily(
@@ -57,9 +73,7 @@ export async function observeFamily(
 ): Promise<{ ok: true; value: FamilyObservation } | { ok: false; message: string }> {
   let chosen = opts.use;
   if (!chosen) {
-    // Loaded here, not at start-up: the engine adapters (execa) cost every other command ~0.2 s.
-    const { detectEngine } = await import('../adapters/engines.js');
-    const detected = await detectEngine(opts.engine, opts.builder ? { builder: opts.builder } : {});
+    const detected = await (opts.detecting ?? detectEngineEarly(opts));
     if (!detected.ok) return { ok: false, message: detected.error.message };
     chosen = detected.value;
   }
