@@ -121,6 +121,10 @@ describe('incremental builds', () => {
 
   it('another namespace retags too: the names are not in the fingerprint, so the image is the same', async () => {
     const ns = `kbuild-ns-${tag}`;
+    const plan = await kbuild(['plan', '-p', 'bb', '--tag', tag, '--namespace', ns], project.dir);
+    expect(plan.stdout).toMatch(
+      /bb-app2 +retag +same fingerprint as kbuild-test\/bb-app2:fp-[0-9a-f]{24}\n/,
+    );
     const r = await build('--tag', tag, '--namespace', ns);
     expect(count(r.statuses, 'retagged')).toBe(6);
     const id = (ref: string) => sh('docker', ['image', 'inspect', '--format', '{{.Id}}', ref]);

@@ -247,6 +247,7 @@ export function pairInspected(
   const toImage = (r: InspectJson): LocalImage => ({
     id: r.Id?.includes(':') ? r.Id : `sha256:${r.Id ?? ''}`,
     labels: { ...(r.Config?.Labels ?? {}) },
+    refs: [...(r.RepoTags ?? [])],
   });
   const out = new Map<string, LocalImage>();
   const found = refs.filter((r) => !missing.has(r));

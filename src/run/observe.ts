@@ -114,14 +114,14 @@ export async function observe(
     [...names].flatMap((n) => [fpRef(n), ...naming.tags(n), lastBuild(n) ?? []].flat()),
   );
   /** The local image of an image's fingerprint: under its fp ref, else its last build's id. */
-  const localImage = (n: ImageName): { image: LocalImage; asId: boolean } | undefined => {
+  const localImage = (n: ImageName): { image: LocalImage; sameAs?: string } | undefined => {
     const byRef = local.get(fpRef(n));
-    if (byRef) return { image: byRef, asId: false };
+    if (byRef) return { image: byRef };
     const id = lastBuild(n);
     const byId = id ? local.get(id) : undefined;
-    return byId?.labels[FINGERPRINT_LABEL] === fingerprints.get(n)!.fingerprint
-      ? { image: byId, asId: true }
-      : undefined;
+    if (!id || byId?.labels[FINGERPRINT_LABEL] !== fingerprints.get(n)!.fingerprint) return;
+    const refs = byId.refs ?? [];
+    return { image: byId, sameAs: refs.find((r) => r.includes(':fp-')) ?? refs[0] ?? id };
   };
   const { remoteDigests, problem } = await lookInRegistry(
     ports,
@@ -135,7 +135,7 @@ export async function observe(
     const found = mine?.image;
     const tagged =
       mine !== undefined &&
-      !mine.asId &&
+      !mine.sameAs &&
       naming.tags(n).every((t) => local.get(t)?.id === mine.image.id);
     const remoteDigest = remoteDigests.get(n);
     const st = ports.state.images[n];
@@ -146,7 +146,7 @@ export async function observe(
       fpTag: fingerprintTag(fp.fingerprint),
       fpRef: fpRef(n),
       ...(found ? { localId: found.id } : {}),
-      ...(mine?.asId ? { localOnlyAsId: true } : {}),
+      ...(mine?.sameAs ? { sameAs: mine.sameAs } : {}),
       ...(remoteDigest ? { remoteDigest } : {}),
       // Pushed before, with this very fingerprint, to this registry.
       ...(same && st.digest && st.registry === naming.registry

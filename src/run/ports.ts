@@ -76,6 +76,8 @@ export interface RunRequest {
 export interface LocalImage {
   readonly id: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Its `repository:tag` references, where the engine says. */
+  readonly refs?: readonly string[];
 }
 
 /** A local image of the repositories asked for (`listImages`). */

@@ -27,11 +27,11 @@ export interface ImageFacts {
   /** Id of the local image carrying the fingerprint (fresh and retagged images). */
   readonly localId?: string;
   /**
-   * Set when the local image of this fingerprint is not under `fpRef` but was built under other
-   * names (another namespace or prefix: the same fingerprint, so the same image): its id, which a
-   * retag tags as `fpRef` first.
+   * Set when the local image of this fingerprint (`localId`) is not under `fpRef` but was built
+   * under other names (another namespace or prefix: the same fingerprint, so the same image): one
+   * of its references (else its id). A retag tags it as `fpRef` first.
    */
-  readonly localOnlyAsId?: boolean;
+  readonly sameAs?: string;
   /** The registry's digest under the fp tag, when only the registry has the image. */
   readonly remoteDigest?: string;
   /** The digest this fingerprint was last pushed as to this registry (from the state). */
@@ -165,7 +165,9 @@ export function planBuild(
             : checked?.status === 'not-applied'
               ? notAppliedReason(checked.stays)
               : action === 'retag'
-                ? 'image present; tag moves'
+                ? seen?.facts.sameAs
+                  ? `same fingerprint as ${seen.facts.sameAs}`
+                  : 'image present; tag moves'
                 : decision.action === 'fresh' && decision.from === 'registry'
                   ? 'up to date in the registry'
                   : 'up to date'),

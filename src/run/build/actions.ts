@@ -117,13 +117,11 @@ async function reuseLocal(ctx: BuildContext, step: PlanStep, log: Log): Promise<
   const facts = ctx.facts(step.name);
   if (step.action === 'retag') {
     await holdLocalTags(ctx, step.name);
-    if (facts.localOnlyAsId && facts.localId) {
+    if (facts.sameAs && facts.localId) {
       // Built under other names (another namespace or prefix): the same fingerprint, the same image.
       const r = await ctx.ports.engine.tag(facts.localId, facts.fpRef);
       if (!r.ok) return failed(stepError(r.error, []));
-      log(
-        `kbuild: tagged ${facts.fpRef} (this fingerprint's image ${facts.localId.slice(7, 19)}, built under other names)`,
-      );
+      log(`kbuild: tagged ${facts.fpRef} (same fingerprint as ${facts.sameAs})`);
     }
     for (const t of ctx.family.naming.tags(step.name)) {
       const r = await ctx.ports.engine.tag(facts.fpRef, t);
