@@ -234,6 +234,21 @@ if (which === 'package-check') {
   ]);
 }
 
+if (which === 'engine-overhead') {
+  // ENGINE_OVERHEAD_BEFORE=path/to/an/older/bin/kbuild.js adds its rows (a worktree of the commit
+  // to compare with, built with `npx tsc -p .`).
+  const { engineOverheadBench, engineOverheadTable } = await import('./engine-overhead.js');
+  const rounds = Number(process.env.ENGINE_OVERHEAD_ROUNDS ?? 5);
+  const before = process.env.ENGINE_OVERHEAD_BEFORE;
+  const rows = [
+    ...(before
+      ? engineOverheadBench({ rounds, bin: before }).map((r) => ({ ...r, who: 'before' }))
+      : []),
+    ...engineOverheadBench({ rounds }).map((r) => ({ ...r, who: before ? 'after' : 'kbuild' })),
+  ];
+  sections.push(['engine-overhead', engineOverheadTable(rows)]);
+}
+
 const resultsFile = join(here, 'RESULTS.md');
 let text;
 try {
