@@ -195,10 +195,16 @@ function describePath(info: EngineInfo, builder?: string): string {
   }
 }
 
-/** `docker build` arguments (after `build` or `buildx build`) for a request. */
+/**
+ * `docker build` arguments (after `build` or `buildx build`) for a request. BuildKit writes inline
+ * cache metadata into every image (so that another host can use its layers) and reads that of
+ * `cacheFrom`; the legacy builder takes cache only from local images, so it gets neither.
+ */
 function buildArgs(req: BuildRequest, iidfile: string, path: BuildPath): string[] {
+  const buildkit = path !== 'legacy';
   return [
-    ...(path !== 'legacy' ? ['--progress=plain'] : []),
+    ...(buildkit ? ['--progress=plain', '--build-arg', 'BUILDKIT_INLINE_CACHE=1'] : []),
+    ...(buildkit ? (req.cacheFrom ?? []).flatMap((ref) => ['--cache-from', ref]) : []),
     ...buildFlags(req, iidfile, '--pull'),
   ];
 }

@@ -7,7 +7,7 @@
 import type { Family } from '../core/family.js';
 import { fingerprintFamily, freshness, type Fingerprinted } from '../core/plan/freshness.js';
 import { ancestors } from '../core/graph.js';
-import type { ImageName, Result } from '../core/model.js';
+import type { Fingerprint, ImageName, Result } from '../core/model.js';
 import { driftedBases } from '../core/config/lock.js';
 import { FINGERPRINT_LABEL, fingerprintTag } from '../core/naming.js';
 import {
@@ -147,6 +147,7 @@ export async function observe(
       fpRef: fpRef(n),
       ...(found ? { localId: found.id } : {}),
       ...(mine?.sameAs ? { sameAs: mine.sameAs } : {}),
+      ...(st && !same ? { previousFpTag: fingerprintTag(st.fingerprint as Fingerprint) } : {}),
       ...(remoteDigest ? { remoteDigest } : {}),
       // Pushed before, with this very fingerprint, to this registry.
       ...(same && st.digest && st.registry === naming.registry

@@ -57,6 +57,13 @@ export interface BuildRequest {
   /** Always try to pull a newer external base. */
   readonly pull: boolean;
   readonly noCache: boolean;
+  /**
+   * Registry references of earlier builds of the image (its shared tag, its previous fp tag):
+   * layer cache sources where the build path can use them (BuildKit: their inline cache metadata;
+   * one that does not exist costs a lookup, not the build). Images built with them carry inline
+   * cache metadata for the next host.
+   */
+  readonly cacheFrom?: readonly string[];
 }
 
 /** A command run in a new container of an image (a smoke test). */

@@ -32,6 +32,8 @@ export interface ImageFacts {
    * of its references (else its id). A retag tags it as `fpRef` first.
    */
   readonly sameAs?: string;
+  /** The fp tag of this image's last build, when that build had another fingerprint. */
+  readonly previousFpTag?: string;
   /** The registry's digest under the fp tag, when only the registry has the image. */
   readonly remoteDigest?: string;
   /** The digest this fingerprint was last pushed as to this registry (from the state). */

@@ -163,6 +163,14 @@ async function buildWithEngine(
       network: family.profile.network,
       pull: o.pull,
       noCache: o.noCache || step.refresh === true,
+      // Layers of earlier builds in the registry (a fresh CI host has no layer cache of its own).
+      ...(ports.registry && !o.noCache && step.refresh !== true
+        ? {
+            cacheFrom: [family.naming.tag, facts.previousFpTag ?? []]
+              .flat()
+              .map((t) => family.naming.remoteRef(name, t)),
+          }
+        : {}),
     },
     { signal, log, ...(o.timeoutSeconds > 0 ? { timeoutSeconds: o.timeoutSeconds } : {}) },
   );
