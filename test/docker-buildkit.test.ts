@@ -1,6 +1,6 @@
 /** DOCKER_BUILDKIT read as the docker CLI reads it (Go's strconv.ParseBool; empty is unset). */
 import { describe, expect, it } from 'vitest';
-import { buildkitWanted } from './docker.js';
+import { buildkitWanted } from '../src/adapters/docker.js';
 
 describe('buildkitWanted', () => {
   it.each(['1', 't', 'T', 'TRUE', 'true', 'True'])('%s: BuildKit', (v) => {
