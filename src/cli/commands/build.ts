@@ -142,6 +142,7 @@ async function settingsOf(flags: BuildFlags): Promise<BuildSettings> {
     push: flags.push ?? false,
     pull: flags.pull ?? false,
     noCache: !flags.cache,
+    registryLayers: flags.registryCache,
     test: flags.test ?? false,
     publish: flags.publish,
   };

@@ -164,7 +164,7 @@ async function buildWithEngine(
       pull: o.pull,
       noCache: o.noCache || step.refresh === true,
       // Layers of earlier builds in the registry (a fresh CI host has no layer cache of its own).
-      ...(ports.registry && !o.noCache && step.refresh !== true
+      ...(ports.registry && o.registryLayers !== false && !o.noCache && step.refresh !== true
         ? {
             cacheFrom: [family.naming.tag, facts.previousFpTag ?? []]
               .flat()

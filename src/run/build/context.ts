@@ -30,6 +30,11 @@ export interface BuildOptions {
   readonly push: boolean;
   readonly pull: boolean;
   readonly noCache: boolean;
+  /**
+   * Builds take layers of the registry's earlier builds of an image as cache (not with
+   * --no-registry-cache; absent: yes).
+   */
+  readonly registryLayers?: boolean;
   /** Smoke-test each image after its build, before its push (fresh ones too); a failure fails it. */
   readonly test: boolean;
   /**
