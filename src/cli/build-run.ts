@@ -42,6 +42,7 @@ import { Failed, type OutputFlags, type ReportFlags } from './options.js';
 import { writeRunReports, type ReportedRun } from './run-reports.js';
 import { interruptible, startRun, writeSummaryJson, type RunSession } from './run-session.js';
 import { loadSelected, shardWeights, type Selected } from './commands/shared.js';
+import { withBuildFeatures } from './build-features.js';
 import type { StateFile } from '../run/ports.js';
 import type { Inventory } from '../core/packages/inventory.js';
 import { writeSboms, type SbomTarget } from './sbom-files.js';
@@ -91,7 +92,10 @@ export async function buildFamily(
   const lock = await holdRunLock(io, ws.value.root, key, s.lockTimeoutSeconds);
   try {
     await stopLeftovers(io, lock);
-    return await buildLocked(io, patterns, s, ws.value, profile.value.platforms);
+    // Templates are rendered for the build path of the engine found (build_features).
+    const { features } = await withBuildFeatures(s.observe);
+    const load = { ...s.load, buildFeatures: features };
+    return await buildLocked(io, patterns, { ...s, load }, ws.value, profile.value.platforms);
   } finally {
     recordProcesses(undefined);
     await lock.release();

@@ -8,7 +8,7 @@ import {
   parseProject,
   resolveProfile,
 } from '../core/config/config.js';
-import { loadFamily, type Family } from '../core/family.js';
+import { loadFamily, type BuildFeatures, type Family } from '../core/family.js';
 import { discoverImages } from '../core/config/images.js';
 import type { Failure, ImageSpec, Profile, ProjectConfig } from '../core/model.js';
 import { createRenderer, type Renderer } from '../core/jinja/render.js';
@@ -38,6 +38,11 @@ export interface ProfileOptions {
   var: string[];
   buildArg: string[];
   templateOverride: string[];
+  /**
+   * Not a flag: what the engine a command builds or observes with supports (the template variable
+   * `build_features`); commands that ask no engine render with NO_ENGINE.
+   */
+  buildFeatures?: BuildFeatures;
 }
 
 export interface SelectionOptions {
@@ -151,6 +156,7 @@ export function loadProfileFamily(
     renderer: ws.renderer,
     platform: platform ?? p.value.platforms[0] ?? hostPlatform(),
     ...(tagSuffix ? { tagSuffix } : {}),
+    ...(opts.buildFeatures ? { buildFeatures: opts.buildFeatures } : {}),
   });
   return family ? { ok: true, value: family } : { ok: false, failures };
 }

@@ -40,7 +40,25 @@ export interface FamilyInput {
   readonly platform: string;
   /** Appended to the rendered shared tag (one platform of several builds as `<tag>-<arch>`). */
   readonly tagSuffix?: string;
+  /** What the build path supports (the template variable `build_features`); default: NO_ENGINE. */
+  readonly buildFeatures?: BuildFeatures;
 }
+
+/**
+ * What the engine's build path supports, as templates see it (`build_features.cache_mounts`, ...).
+ * It comes from the engine a run detects, so a template can use a feature where it exists and fall
+ * back where it does not; whatever a template makes of it is rendered text, so it is in the
+ * fingerprint.
+ */
+export interface BuildFeatures {
+  /** `RUN --mount=type=cache` (BuildKit: buildx or built into the docker client). */
+  readonly cacheMounts: boolean;
+  /** The build path: buildx, buildkit, legacy, buildah; `none` when no engine was asked. */
+  readonly buildPath: string;
+}
+
+/** The features of a render that asks no engine (render, graph, validate, ...): none assumed. */
+export const NO_ENGINE: BuildFeatures = { cacheMounts: false, buildPath: 'none' };
 
 export interface Family {
   readonly project: ProjectConfig;
@@ -60,6 +78,7 @@ function baseContext(
   project: ProjectConfig,
   profile: Profile,
   platform: string,
+  features: BuildFeatures,
 ): Record<string, unknown> {
   return {
     ...profile.vars,
@@ -74,6 +93,7 @@ function baseContext(
     profile: profile.name,
     platform,
     arch: platform.split('/')[1] ?? platform,
+    build_features: { cache_mounts: features.cacheMounts, build_path: features.buildPath },
     sources: Object.fromEntries(
       Object.entries({ ...project.sources, ...profile.sources }).map(([n, spec]) => [
         n,
@@ -116,7 +136,7 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
     }
   }
 
-  const context = baseContext(project, profile, platform);
+  const context = baseContext(project, profile, platform, input.buildFeatures ?? NO_ENGINE);
   const tagTemplate = profile.tag ?? project.tag;
   const prefixTemplate = profile.imagePrefix ?? project.imagePrefix;
   const tagFile =

@@ -19,6 +19,7 @@ import { UsageError, type Io } from '../io.js';
 import { loadProfileFamily, loadWorkspace, profileName, type ProfileOptions } from '../load.js';
 import { imagePath, observeFamily } from '../observe-family.js';
 import { Failed } from '../options.js';
+import { withBuildFeatures } from '../build-features.js';
 
 export interface ExplainFlags extends ProfileOptions {
   json?: boolean;
@@ -35,7 +36,20 @@ export async function explainCommand(io: Io, image: string, opts: ExplainFlags):
 async function explain(io: Io, image: string, opts: ExplainFlags): Promise<Explanation> {
   const ws = await loadWorkspace(io, opts);
   if (!ws.ok) throw new Failed(ws.failures);
-  const loaded = loadProfileFamily(io, ws.value, opts, profileName(io, ws.value, opts.profile));
+  // Rendered for the engine's build path (build_features), as a build renders it.
+  const observing =
+    opts.engine === false
+      ? undefined
+      : await withBuildFeatures({
+          ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
+          force: false,
+        });
+  const loaded = loadProfileFamily(
+    io,
+    ws.value,
+    observing ? { ...opts, buildFeatures: observing.features } : opts,
+    profileName(io, ws.value, opts.profile),
+  );
   if (!loaded.ok) throw new Failed(loaded.failures);
   const family = loaded.value;
   const root = ws.value.root;
@@ -54,13 +68,9 @@ async function explain(io: Io, image: string, opts: ExplainFlags): Promise<Expla
     addedDescendants: new Set(),
   };
   const state = await readState(root, family.profile.name);
-  const found =
-    opts.engine === false
-      ? { ok: false as const, message: '--no-engine' }
-      : await observeFamily(root, family, selection, state, {
-          ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
-          force: false,
-        });
+  const found = observing
+    ? await observeFamily(root, family, selection, state, observing.settings)
+    : { ok: false as const, message: '--no-engine' };
   const stored = state.images[name];
   // The parents' entries say what the image added over them (its packages' section).
   const parentsStored = new Map(

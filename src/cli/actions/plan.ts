@@ -13,6 +13,7 @@ import {
 } from '../observe-family.js';
 import { readState } from '../../adapters/state.js';
 import { loadSelected, shardWeights } from '../commands/shared.js';
+import { withBuildFeatures } from '../build-features.js';
 
 export interface PlanFlags extends ProfileOptions, SelectionOptions {
   json?: boolean;
@@ -25,7 +26,21 @@ export interface PlanFlags extends ProfileOptions, SelectionOptions {
 }
 
 export async function planCommand(io: Io, images: string[], opts: PlanFlags): Promise<number> {
-  const { family, selection, root } = await loadSelected(io, opts, images);
+  // With an engine, the templates are rendered for its build path (build_features), as a build
+  // renders them: the engine is detected first.
+  const observing =
+    opts.engine !== false && opts.format !== 'matrix'
+      ? await withBuildFeatures({
+          ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
+          force: opts.force ?? false,
+          ...checkUpdatesFlag(opts.checkUpdates),
+        })
+      : undefined;
+  const { family, selection, root } = await loadSelected(
+    io,
+    observing ? { ...opts, buildFeatures: observing.features } : opts,
+    images,
+  );
   const state = await readState(root, family.profile.name);
   if (opts.format === 'matrix') {
     if (!opts.shards) throw new UsageError('--format matrix needs --shards N');
@@ -53,12 +68,8 @@ export async function planCommand(io: Io, images: string[], opts: PlanFlags): Pr
   if (opts.shards) throw new UsageError('--shards goes with --format matrix');
   let plan = planBuild(family, selection);
   let strict: string | undefined;
-  if (opts.engine !== false) {
-    const settings = {
-      ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
-      force: opts.force ?? false,
-      ...checkUpdatesFlag(opts.checkUpdates),
-    };
+  if (observing) {
+    const settings = observing.settings;
     const found = await observeFamily(root, family, selection, state, settings);
     if (found.ok) {
       plan = found.value.observed.plan;

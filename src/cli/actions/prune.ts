@@ -8,7 +8,8 @@ import { pruneRegistry } from '../../run/prune-registry.js';
 import { UsageError, type Io } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
 import { wholeNumber } from '../options.js';
-import { observeFamily } from '../observe-family.js';
+import { observeFamily, type ObserveSettings } from '../observe-family.js';
+import { withBuildFeatures } from '../build-features.js';
 import { loadSelected } from '../commands/shared.js';
 import { readState } from '../../adapters/state.js';
 
@@ -30,17 +31,33 @@ export async function pruneCommand(io: Io, patterns: string[], flags: PruneFlags
   }
   const keep = wholeNumber('--keep', flags.keep, 0);
   const { registry: host, ...rest } = flags;
+  // --local keeps the images of the current fingerprints: rendered for the engine's build path
+  // (build_features), as a build renders them, or the current build would look old.
+  const observing = flags.local
+    ? await withBuildFeatures({
+        ...(flags.engine ? { engine: flags.engine } : {}),
+        force: false,
+        registryCache: false,
+      })
+    : undefined;
   const { family, selection, root } = await loadSelected(
     io,
-    { ...rest, ...(typeof host === 'string' ? { registry: host } : {}) },
+    {
+      ...rest,
+      ...(typeof host === 'string' ? { registry: host } : {}),
+      ...(observing ? { buildFeatures: observing.features } : {}),
+    },
     patterns,
   );
   const json: Record<string, unknown> = {};
   let code = 0;
   if (flags.registry)
     code = Math.max(code, await pruneRegistryCommand(io, family, selection, flags, json));
-  if (flags.local)
-    code = Math.max(code, await pruneLocalCommand(io, family, selection, root, keep, flags, json));
+  if (observing)
+    code = Math.max(
+      code,
+      await pruneLocalCommand(io, family, selection, root, keep, flags, json, observing.settings),
+    );
   if (flags.json) io.out(`${JSON.stringify({ dryRun: !flags.yes, ...json }, null, 2)}\n`);
   return code;
 }
@@ -115,13 +132,10 @@ async function pruneLocalCommand(
   keep: number,
   flags: PruneFlags,
   json: Record<string, unknown>,
+  settings: ObserveSettings,
 ): Promise<number> {
   const state = await readState(root, family.profile.name);
-  const found = await observeFamily(root, family, selection, state, {
-    ...(flags.engine ? { engine: flags.engine } : {}),
-    force: false,
-    registryCache: false,
-  });
+  const found = await observeFamily(root, family, selection, state, settings);
   if (!found.ok) {
     io.err(`kbuild: no container engine: ${found.message}\n`);
     return 1;
