@@ -23,8 +23,9 @@ import {
   readProfiles,
   readProjectFile,
 } from '../adapters/workspace.js';
+import { jinjaLayerHash, openTemplateCache } from '../adapters/cache/template-cache.js';
 import type { ProfileSource } from '../core/config/config.js';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError, type Io } from './io.js';
 
 /** Options shared by every command that loads a profile. */
@@ -118,6 +119,8 @@ export async function loadWorkspace(
     overrides: overrides.value,
     plugins: plugins.value,
     displayPath: (key) => `${imagesDir}/${key}`,
+    // Compiled templates from earlier runs: compiling them cold is most of a graph's time.
+    compiledCache: openTemplateCache(join(root, '.kbuild', 'cache', 'templates'), jinjaLayerHash()),
   });
   return {
     ok: true,

@@ -1,10 +1,12 @@
 /**
  * Fuzzing the template renderer (src/core/jinja/: nunjucks with kbuild's Jinja2 layer) through
- * createRenderer's render and renderString, as core/family.ts calls them. Templates are built
- * from Jinja fragments — if/elif/else, for/else with loop filters, macro and call, set, blocks
- * and extends, include / import / from-import of other in-memory templates (themselves
- * generated), raw, filter blocks, comments, whitespace control, filters, tests, star-args, list
- * repetition, % and format — with tags left unclosed or closed twice, then arbitrary strings.
+ * createRenderer's render and renderString, as core/family.ts calls them, each twice: compiled,
+ * and from the compiled code the first kept (test/helpers/render-templates.ts `renderer`).
+ * Templates are built from Jinja fragments — if/elif/else, for/else with loop filters, macro and
+ * call, set, blocks and extends, include / import / from-import of other in-memory templates
+ * (themselves generated), raw, filter blocks, comments, whitespace control, filters, tests,
+ * star-args, list repetition, % and format — with tags left unclosed or closed twice, then
+ * arbitrary strings.
  * The property: the rendered text, or an error naming a template and a line of it; never an
  * exception, never a JavaScript error passed off as a template error.
  *
@@ -14,7 +16,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createRenderer } from '../../src/core/jinja/render.js';
+import { renderer as cachedTwin } from '../helpers/render-templates.js';
 import { fuzzParams, fuzzTimeout } from './fuzz-params.js';
 import { expectLocatedTemplateError } from './located.js';
 
@@ -323,12 +325,8 @@ function holds(t: Record<string, string>): void {
     ['base.j2', t['base.j2'] ?? ''],
     ['img/self.j2', t['self.j2'] ?? ''],
   ]);
-  const renderer = createRenderer({
-    templates: files,
-    overrides: [],
-    plugins: [],
-    displayPath: (key) => `images/${key}`,
-  });
+  // Renders each template twice, compiled and from cached code, and checks both agree.
+  const renderer = cachedTwin(files);
   const texts = new Map([...files].map(([k, v]) => [`images/${k}`, v.replace(/\r\n?/g, '\n')]));
   const r = renderer.render('img/Dockerfile.j2', CONTEXT);
   if (r.ok) expect(r.value.endsWith('\n')).toBe(true);

@@ -1,9 +1,14 @@
 /**
  * Short forms of the template renderer for its tests (src/core/jinja/render*.test.ts): a
  * renderer over in-memory templates, and "img" as the image whose template is rendered.
+ *
+ * Every renderer made here renders twice, and both must agree: once compiling each template,
+ * once from the compiled code the first kept (CompiledTemplateCache), as a later run with
+ * .kbuild/cache/templates does. So the jinja suites and the fuzzing test the cached path too.
  */
 import {
   createRenderer,
+  type CompiledTemplateCache,
   type Renderer,
   type RendererOptions,
   type TemplateError,
@@ -11,17 +16,64 @@ import {
 
 const display = (key: string): string => `images/${key}`;
 
+/**
+ * Two renderers over the same templates: `compiling` compiles every template (its cache never
+ * hits) and keeps the code; `cached` must find every template it loads in what was kept (it
+ * fails the test if it has to compile one).
+ */
+export function cachePair(): { compiling: CompiledTemplateCache; cached: CompiledTemplateCache } {
+  const kept = new Map<string, string>();
+  return {
+    compiling: { get: () => undefined, set: (key, code) => kept.set(key, code) },
+    cached: {
+      get: (key) => kept.get(key),
+      set: () => {
+        throw new Error('the cached renderer compiled a template the compiling one had kept');
+      },
+    },
+  };
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
 export function renderer(
-  files: Record<string, string>,
+  files: Record<string, string> | ReadonlyMap<string, string>,
   opts: Partial<RendererOptions> = {},
 ): Renderer {
-  return createRenderer({
-    templates: new Map(Object.entries(files)),
-    overrides: [],
-    plugins: [],
-    displayPath: display,
-    ...opts,
-  });
+  const pair = cachePair();
+  const make = (compiledCache: CompiledTemplateCache): Renderer =>
+    createRenderer({
+      templates: files instanceof Map ? files : new Map(Object.entries(files)),
+      overrides: [],
+      plugins: [],
+      displayPath: display,
+      ...opts,
+      compiledCache,
+    });
+  const compiling = make(pair.compiling);
+  const cached = make(pair.cached);
+  return {
+    render(template, context) {
+      const first = compiling.render(template, context);
+      const second = cached.render(template, context);
+      if (!same(first, second)) {
+        throw new Error(
+          `rendering from cached code differs: ${JSON.stringify(second)} vs ${JSON.stringify(first)}`,
+        );
+      }
+      return first;
+    },
+    renderString(source, context, displayPath) {
+      const first = compiling.renderString(source, context, displayPath);
+      const second = cached.renderString(source, context, displayPath);
+      if (!same(first, second)) {
+        throw new Error(
+          `rendering from cached code differs: ${JSON.stringify(second)} vs ${JSON.stringify(first)}`,
+        );
+      }
+      return first;
+    },
+  };
 }
 
 export const IMAGE = 'img/Dockerfile.j2';

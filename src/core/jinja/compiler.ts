@@ -56,6 +56,14 @@ export interface CompileOptions {
   overrideLevel?: number;
 }
 
+/**
+ * Part of the key of every compiled template kept between runs (render.ts `CompiledTemplateCache`).
+ * The CLI's cache also keys on a hash of this layer's code and on nunjucks' version, so an edit
+ * here invalidates cached code on its own; bump this anyway when what is emitted changes, for
+ * caches that cannot hash the code.
+ */
+export const COMPILER_VERSION = 'kbuild-jinja-1';
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** How an expression reads in a message: `foo.bar`, `macros.install(…)`, `x | join`. */

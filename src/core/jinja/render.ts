@@ -23,8 +23,14 @@
  * reaches the level below. A variable set at the top level of several overrides keeps the
  * value of the last override given.
  */
+import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
-import { CompileError, compileTemplate, type CompileOptions } from './compiler.js';
+import {
+  COMPILER_VERSION,
+  CompileError,
+  compileTemplate,
+  type CompileOptions,
+} from './compiler.js';
 import {
   jinjaFilterAliases,
   jinjaFilters,
@@ -68,6 +74,23 @@ export interface RendererOptions {
   readonly plugins: readonly TemplatePlugin[];
   /** How to show a template key in errors, e.g. key => `images/${key}`. Default: the key. */
   readonly displayPath?: (key: string) => string;
+  /** Compiled templates kept between runs; without it every template compiles in every run. */
+  readonly compiledCache?: CompiledTemplateCache;
+}
+
+/**
+ * Compiled templates kept between runs (the port; the CLI's lives in .kbuild/cache/templates):
+ * nunjucks' lexer, parser and compiler running cold cost most of a `kbuild graph`, evaluating
+ * their output very little. A key is a hash of everything the compiled code depends on here: the
+ * template's preprocessed source, its key, its override level, the filters and tests known (and
+ * which are strict) and COMPILER_VERSION; an implementation adds what the core cannot see (the
+ * jinja layer's code, nunjucks' version). A value is JavaScript the renderer evaluates, so a
+ * cache must be as trusted as the templates themselves. `get` and `set` must not throw; a value
+ * that does not evaluate to a compiled template is ignored and the template compiled again.
+ */
+export interface CompiledTemplateCache {
+  get(key: string): string | undefined;
+  set(key: string, code: string): void;
 }
 
 /** A template problem: the file it is in (display path), 1-based position where known. */
@@ -149,6 +172,28 @@ function hasOwn(o: object, k: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, k);
 }
 
+/** What `new Function(code)()` of a compiled template gives (nunjucks' precompiled form). */
+function evaluate(code: string): { root: unknown } {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- nunjucks runs compiled templates the same way
+  const factory = new Function(code) as () => unknown;
+  const props = factory();
+  if (typeof props !== 'object' || props === null || !('root' in props)) {
+    throw new Error('no root function');
+  }
+  if (typeof props.root !== 'function') throw new Error('no root function');
+  return props;
+}
+
+/** Evaluated cached code, or undefined when it is not a compiled template (then: compile). */
+function evaluateCached(code: string | undefined): { root: unknown } | undefined {
+  if (code === undefined) return undefined;
+  try {
+    return evaluate(code);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Creates a renderer; create one per run so shared templates compile once. */
 export function createRenderer(opts: RendererOptions): Renderer {
   const displayPath = opts.displayPath ?? ((key: string): string => key);
@@ -188,6 +233,27 @@ export function createRenderer(opts: RendererOptions): Renderer {
     hasTest: (name) => hasOwn(internals.tests, name),
     isStrictFilter: (name) => !undefinedTolerantFilters.has(name) && !pluginFilters.has(name),
   };
+  const compiledCache = opts.compiledCache;
+  /** Everything of this environment the compiled code depends on (see CompiledTemplateCache). */
+  let environmentKey: string | undefined;
+  function cacheKey(key: string, level: number | undefined, source: string): string {
+    environmentKey ??= JSON.stringify([
+      COMPILER_VERSION,
+      Object.keys(internals.filters)
+        .sort()
+        .map((n) => (compileOptions.isStrictFilter(n) ? n : `~${n}`)),
+      Object.keys(internals.tests).sort(),
+    ]);
+    return createHash('sha256')
+      .update(environmentKey)
+      .update('\0')
+      .update(key)
+      .update('\0')
+      .update(level === undefined ? '' : String(level))
+      .update('\0')
+      .update(source)
+      .digest('hex');
+  }
 
   const overrideKeys = opts.overrides.map((_, i) => `${OVERRIDE_PREFIX}${i}`);
   const overrideByName = new Map<string, string>();
@@ -235,6 +301,9 @@ export function createRenderer(opts: RendererOptions): Renderer {
         'a template override must extend the image template: start it with {% extends parent_template %}',
       );
     }
+    const keyed = compiledCache ? cacheKey(key, level, pre.source) : undefined;
+    const cached = evaluateCached(keyed !== undefined ? compiledCache?.get(keyed) : undefined);
+    if (cached) return templateOf(cached, key);
     let code: string;
     try {
       code = compileTemplate(pre.source, key, {
@@ -247,11 +316,9 @@ export function createRenderer(opts: RendererOptions): Renderer {
       }
       throw e;
     }
-    let props: unknown;
+    let props: { root: unknown };
     try {
-      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- nunjucks runs compiled templates the same way
-      const factory = new Function(code) as () => unknown;
-      props = factory();
+      props = evaluate(code);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       throw new TemplateFailure(
@@ -264,6 +331,12 @@ export function createRenderer(opts: RendererOptions): Renderer {
         },
       );
     }
+    // Kept only once it evaluated: what is cached is known to load.
+    if (keyed !== undefined) compiledCache?.set(keyed, code);
+    return templateOf(props, key);
+  }
+
+  function templateOf(props: { root: unknown }, key: string): nunjucks.Template {
     return new nunjucks.Template({ type: 'code', obj: props } as unknown as string, env, key, true);
   }
 

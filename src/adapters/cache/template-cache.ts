@@ -1,0 +1,98 @@
+/**
+ * .kbuild/cache/templates: the compiled JavaScript of each template (render.ts
+ * `CompiledTemplateCache`), one small file per template, so a run whose templates did not change
+ * skips nunjucks' lexer, parser and compiler (most of a cold `kbuild graph`).
+ *
+ * Security: these files hold code that kbuild evaluates. They live in the project's .kbuild,
+ * beside its state, and are as trusted as the templates (and plugins) of the same project:
+ * whoever can write them can write those too. Never point this at a shared or downloaded dir.
+ *
+ * A file is named by a hash of the core's key and of what the core cannot see: the code of the
+ * jinja layer (src/core/jinja, read once when the cache opens) and nunjucks' version. It starts
+ * with a line naming its key and the code's length, so a file of another key, or cut short, is
+ * ignored (and rewritten). Nothing here fails a command: a directory that cannot be read or
+ * written (read-only, full disk) just means no cache.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CompiledTemplateCache } from '../../core/jinja/render.js';
+
+const HEADER = '// kbuild compiled template ';
+
+/**
+ * A hash of the jinja layer's code (the built .js files, or the .ts sources when run from src/)
+ * and of nunjucks' version: what the compiled code also depends on. Undefined when they cannot
+ * be read (then no cache: stale code must never be taken for fresh).
+ */
+export function jinjaLayerHash(
+  layerDir = fileURLToPath(new URL('../../core/jinja/', import.meta.url)),
+): string | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    const { version } = require('nunjucks/package.json') as { version: string };
+    const hash = createHash('sha256').update(`nunjucks ${version}\0`);
+    const files = readdirSync(layerDir)
+      .filter((f) => /\.(?:js|ts)$/.test(f) && !/\.test\.[jt]s$/.test(f))
+      .sort();
+    if (files.length === 0) return undefined;
+    for (const f of files)
+      hash
+        .update(`${f}\0`)
+        .update(readFileSync(join(layerDir, f)))
+        .update('\0');
+    return hash.digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The compiled-template cache in `dir` (created on the first write). Without a `layerHash`
+ * (see jinjaLayerHash) there is no cache: every get misses, nothing is written.
+ */
+export function openTemplateCache(
+  dir: string,
+  layerHash: string | undefined,
+): CompiledTemplateCache {
+  if (layerHash === undefined) return { get: () => undefined, set: () => undefined };
+  const fileOf = (key: string): string =>
+    join(dir, `${createHash('sha256').update(`${layerHash}\0${key}`).digest('hex')}.js`);
+  let writable = true;
+  let made = false;
+  return {
+    get(key) {
+      let text: string;
+      try {
+        text = readFileSync(fileOf(key), 'utf8');
+      } catch {
+        return undefined;
+      }
+      const eol = text.indexOf('\n');
+      const code = text.slice(eol + 1);
+      return text.slice(0, eol) === `${HEADER}${key} ${code.length}` ? code : undefined;
+    },
+    set(key, code) {
+      if (!writable) return;
+      const path = fileOf(key);
+      // Temp file + rename: a reader (another kbuild run) never sees half a file.
+      const tmp = `${path}.tmp-${process.pid}`;
+      try {
+        if (!made) mkdirSync(dir, { recursive: true });
+        made = true;
+        writeFileSync(tmp, `${HEADER}${key} ${code.length}\n${code}`);
+        renameSync(tmp, path);
+      } catch {
+        // Read-only or full: run without a cache; try no further writes this run.
+        writable = false;
+        try {
+          rmSync(tmp, { force: true });
+        } catch {
+          // nothing more to do
+        }
+      }
+    },
+  };
+}
