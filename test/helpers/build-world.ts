@@ -303,6 +303,13 @@ export function buildWorld(
         return [...family.naming.tags(n), ...(fpRef ? [fpRef, `${REGISTRY}/${fpRef}`] : [])];
       });
       engine.remove(refs);
+      // Their ids, which the fake engine still finds (kept for its registry), name nothing here.
+      world.state = {
+        ...world.state,
+        images: Object.fromEntries(
+          Object.entries(world.state.images).map(([n, st]) => [n, { ...st, imageId: '' }]),
+        ),
+      };
     },
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
