@@ -7,11 +7,11 @@
  * beside its state, and are as trusted as the templates (and plugins) of the same project:
  * whoever can write them can write those too. Never point this at a shared or downloaded dir.
  *
- * A file is named by a hash of the core's key and of what the core cannot see: the code of the
- * jinja layer (src/core/jinja, read once when the cache opens) and nunjucks' version. It starts
- * with a line naming its key and the code's length, so a file of another key, or cut short, is
- * ignored (and rewritten). Nothing here fails a command: a directory that cannot be read or
- * written (read-only, full disk) just means no cache.
+ * A file is named by the core's key (itself a hash) and starts with a line naming what the core
+ * cannot see — a hash of the jinja layer's code (src/core/jinja, read once when the cache opens)
+ * and of nunjucks' version — and the code's length: a file of another layer, or cut short, is
+ * ignored and rewritten in place (so upgrades leave no stale files behind). Nothing here fails a
+ * command: a directory that cannot be read or written (read-only, full disk) just means no cache.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,31 +58,34 @@ export function openTemplateCache(
   layerHash: string | undefined,
 ): CompiledTemplateCache {
   if (layerHash === undefined) return { get: () => undefined, set: () => undefined };
-  const fileOf = (key: string): string =>
-    join(dir, `${createHash('sha256').update(`${layerHash}\0${key}`).digest('hex')}.js`);
+  // Keys are hex hashes; anything else (never made by the core) gets no file.
+  const fileOf = (key: string): string | undefined =>
+    /^[0-9a-f]{16,128}$/.test(key) ? join(dir, `${key}.js`) : undefined;
   let writable = true;
   let made = false;
   return {
     get(key) {
+      const path = fileOf(key);
+      if (path === undefined) return undefined;
       let text: string;
       try {
-        text = readFileSync(fileOf(key), 'utf8');
+        text = readFileSync(path, 'utf8');
       } catch {
         return undefined;
       }
       const eol = text.indexOf('\n');
       const code = text.slice(eol + 1);
-      return text.slice(0, eol) === `${HEADER}${key} ${code.length}` ? code : undefined;
+      return text.slice(0, eol) === `${HEADER}${layerHash} ${code.length}` ? code : undefined;
     },
     set(key, code) {
-      if (!writable) return;
       const path = fileOf(key);
+      if (!writable || path === undefined) return;
       // Temp file + rename: a reader (another kbuild run) never sees half a file.
       const tmp = `${path}.tmp-${process.pid}`;
       try {
         if (!made) mkdirSync(dir, { recursive: true });
         made = true;
-        writeFileSync(tmp, `${HEADER}${key} ${code.length}\n${code}`);
+        writeFileSync(tmp, `${HEADER}${layerHash} ${code.length}\n${code}`);
         renameSync(tmp, path);
       } catch {
         // Read-only or full: run without a cache; try no further writes this run.
