@@ -87,14 +87,16 @@ interface Probe {
 }
 
 /** What one client is, whether its daemon answers, and how it can build. */
-async function probeClient(client: string, builder?: string): Promise<Probe> {
+async function probeClient(client: string, builder?: string, legacy = false): Promise<Probe> {
   // At once: three short processes side by side cost one round trip, not two (this runs on every
-  // build); the BuildKit probe is wasted on a client with buildx.
+  // build); the BuildKit probe is wasted on a client with buildx. For the legacy builder (asked
+  // for), only the version: how else the client could build does not matter.
+  const none = Promise.resolve(undefined);
   const [v, buildx, help] = await Promise.all([
     runQuick(client, ['version', '--format', '{{json .}}']),
-    runQuick(client, ['buildx', 'version']),
+    legacy ? none : runQuick(client, ['buildx', 'version']),
     // Only a client with BuildKit built in accepts DOCKER_BUILDKIT=1 without buildx.
-    runQuick(client, ['build', '--help'], { DOCKER_BUILDKIT: '1' }),
+    legacy ? none : runQuick(client, ['build', '--help'], { DOCKER_BUILDKIT: '1' }),
   ]);
   if (v.status === 'spawn-failed') return { problem: v.message };
   const version = parseJson(v.stdout.trim()) as VersionJson | undefined;
@@ -113,7 +115,8 @@ async function probeClient(client: string, builder?: string): Promise<Probe> {
     serverVersion: server.Version,
     platform: `${server.Os ?? 'linux'}/${server.Arch ?? 'amd64'}`,
   };
-  if (buildx.status === 'exited' && buildx.exitCode === 0) {
+  if (legacy) return { info: { ...base, buildPath: 'legacy' } };
+  if (buildx?.status === 'exited' && buildx.exitCode === 0) {
     if (builder) {
       const inspect = await runQuick(client, ['buildx', 'inspect', builder]);
       if (inspect.status !== 'exited' || inspect.exitCode !== 0) {
@@ -123,7 +126,7 @@ async function probeClient(client: string, builder?: string): Promise<Probe> {
     return { info: { ...base, buildPath: 'buildx' } };
   }
   const buildPath: BuildPath =
-    help.status === 'exited' && help.exitCode === 0 ? 'buildkit' : 'legacy';
+    help?.status === 'exited' && help.exitCode === 0 ? 'buildkit' : 'legacy';
   return { info: { ...base, buildPath } };
 }
 
@@ -155,7 +158,8 @@ export async function detectDocker(
   const problems: string[] = [];
   let best: EngineInfo | undefined;
   // Clients are probed at once: each probe is a few client processes, and this runs on every build.
-  const probes = await Promise.all(clients.map((c) => probeClient(c, opts.builder)));
+  const legacy = wanted.value === false;
+  const probes = await Promise.all(clients.map((c) => probeClient(c, opts.builder, legacy)));
   for (const p of probes) {
     if (p.problem) problems.push(p.problem);
     if (!p.info) continue;
