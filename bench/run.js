@@ -182,28 +182,11 @@ if (which === 'family') {
 }
 
 if (which === 'cold') {
-  const { coldBench } = await import('./family.js');
-  const profiles = (process.env.COLD_PROFILES ?? 'debian-binary').split(',');
-  const lines = [];
-  for (const profile of profiles) {
-    const threads = profile === 'debian-binary' ? [1, 2, 4] : [2];
-    for (const r of coldBench(profile, threads)) {
-      lines.push(
-        `| ${profile} | ${r.threads} | ${r.built} | ${(r.seconds / 60).toFixed(1)} min | ${(r.work / 60).toFixed(1)} min | ${(r.work / r.seconds).toFixed(2)} |${r.ok ? '' : ' some failed'}`,
-      );
-    }
-  }
-  sections.push([
-    'cold',
-    '## Cold builds of the shipped family (real engine, no layer cache)\n\n' +
-      "`kbuild --profile P --force --no-cache -j N`: every image built from scratch, every package downloaded again from the Debian mirror; not pushed. Sum of builds = the images' build times added up; parallelism = that sum / wall.\n\n" +
-      [
-        '| profile | threads | images built | wall | sum of builds | parallelism |',
-        '|---|---|---|---|---|---|',
-        ...lines,
-      ].join('\n') +
-      '\n\nThis host has 2 cores; the 24 images are 4 levels deep, so at most the width of each level can overlap.',
-  ]);
+  // The cold builds need an engine of their own (they prune its builder cache): see bench/cold.js.
+  console.error(
+    'cold builds: run `node bench/cold.js` (its header says how); it writes the cold section',
+  );
+  process.exit(2);
 }
 
 if (which === 'package-check') {
