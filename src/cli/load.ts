@@ -25,6 +25,7 @@ import {
 } from '../adapters/workspace.js';
 import { jinjaLayerHash, openTemplateCache } from '../adapters/cache/template-cache.js';
 import type { ProfileSource } from '../core/config/config.js';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError, type Io } from './io.js';
 
@@ -81,9 +82,12 @@ export async function loadWorkspace(
   opts: Pick<ProfileOptions, 'project' | 'templateOverride'>,
 ): Promise<Loaded<Workspace>> {
   const root = findProjectRoot(opts.project, io.cwd);
-  const project = parseProject(await readProjectFile(root), PROJECT_FILE);
+  const projectText = await readProjectFile(root);
+  const project = parseProject(projectText, PROJECT_FILE);
   if (!project.ok)
     return { ok: false, failures: [{ reason: 'config-invalid', problems: project.error }] };
+  if (projectText === undefined && !existsSync(join(root, project.value.imagesDir)))
+    noProject(root, opts.project !== undefined);
   const tree = readImagesTree(root, project.value.imagesDir);
   const [profiles, overrides, plugins] = await Promise.all([
     readProfiles(root, project.value.profilesDir),
@@ -126,6 +130,19 @@ export async function loadWorkspace(
     ok: true,
     value: { root, project: project.value, profiles, images: discovered.images, renderer },
   };
+}
+
+/**
+ * No kbuild.yaml and no images directory: not a project at all, so say that (and how to make
+ * one) rather than which part of a project is missing. A folder with the default images
+ * directory but no kbuild.yaml is still a project with kbuild.yaml's defaults.
+ */
+function noProject(root: string, given: boolean): never {
+  throw new UsageError(
+    given
+      ? `no ${PROJECT_FILE} in ${root} (-C): it is not a kbuild project; run 'kbuild init ${root}' to make one there`
+      : `no ${PROJECT_FILE} in ${root} or any folder above it: run 'kbuild init' to make an image family here, or run kbuild inside a project (or with -C DIR)`,
+  );
 }
 
 /** Resolves the profile named by --profile (or KBUILD_PROFILE), with command-line overrides. */

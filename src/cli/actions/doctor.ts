@@ -8,7 +8,7 @@ import {
 } from '../../adapters/host-checks.js';
 import { isLoopbackHost } from '../../core/dockerfile/reference.js';
 import { loadProfileFamily, loadWorkspace, type ProfileOptions } from '../load.js';
-import type { Io } from '../io.js';
+import { UsageError, type Io } from '../io.js';
 
 /** Oldest engines kbuild is tested with (iidfile, BuildKit, digestfile). */
 export const MINIMUM_VERSION = { docker: '20.10.0', podman: '4.0.0' } as const;
@@ -69,8 +69,12 @@ export async function doctorCommand(io: Io, flags: DoctorFlags): Promise<number>
   );
 
   // Registry, base images and platforms depend on the project and profile, when there is one.
-  const ws = await loadWorkspace(io, flags);
-  if (!ws.ok) {
+  // Outside any project (no kbuild.yaml) loading says so with a usage error: here it is a note.
+  const ws = await loadWorkspace(io, flags).catch((e: unknown) => {
+    if (e instanceof UsageError) return undefined;
+    throw e;
+  });
+  if (!ws?.ok) {
     note('no readable kbuild project here: registry and base images not checked (use -C DIR)');
     return failed ? 1 : 0;
   }

@@ -90,8 +90,12 @@ async function changedSelection(
   if (!snap.ok) throw new UsageError(`--changed-since: ${snap.message}`);
   let changed: Set<ImageName>;
   try {
-    const then = await loadWorkspace(io, { ...opts, project: snap.dir });
-    const before = then.ok
+    // A revision before the project existed loads as no project (a usage error): all changed.
+    const then = await loadWorkspace(io, { ...opts, project: snap.dir }).catch((e: unknown) => {
+      if (e instanceof UsageError) return undefined;
+      throw e;
+    });
+    const before = then?.ok
       ? loadProfileFamily(io, then.value, opts, family.profile.name)
       : undefined;
     if (!before?.ok)
