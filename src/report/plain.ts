@@ -6,7 +6,7 @@
 import type { ImageName } from '../core/model.js';
 import type { Reporter } from '../run/events.js';
 import { shownStatus } from './shown-status.js';
-import { dur, formatSummary, formatTestSummary } from './summary-table.js';
+import { builtWhy, dur, formatSummary, formatTestSummary, runCounts } from './summary-table.js';
 
 export interface PlainOptions {
   readonly write: (text: string) => void;
@@ -29,6 +29,8 @@ export function plainReporter(o: PlainOptions): Reporter {
   let total = 0;
   let finished = 0;
   let actions = new Map<string, string>();
+  /** Why the plan builds each image (`new`, `context-changed (hello.sh)`, ...). */
+  let reasons = new Map<string, string>();
   /** Prints an image's buffered lines together (all, or a failed image's only). */
   const flush = (name: ImageName, status: string, ok: boolean) => {
     const lines = buffers.get(name) ?? [];
@@ -55,9 +57,10 @@ export function plainReporter(o: PlainOptions): Reporter {
         finished = 0;
         tails.clear();
         actions = new Map(e.expected?.map((x) => [x.name, x.action]));
+        reasons = new Map(e.expected?.map((x) => [x.name, x.reason]));
         if (quiet) return;
         o.write(
-          `kbuild: profile ${e.profile}: ${total} image(s) to build${e.unbuildable.size ? `, ${e.unbuildable.size} unbuildable` : ''}; ` +
+          `kbuild: profile ${e.profile}: ${runCounts(e)}; ` +
             `${e.threads} thread(s); ${e.engine.kind} ${e.engine.serverVersion} (${e.engine.buildPath}); logs in ${e.logsDir}\n`,
         );
         for (const [n, why] of e.unbuildable) o.write(`kbuild: ${n}: unbuildable: ${why}\n`);
@@ -86,9 +89,13 @@ export function plainReporter(o: PlainOptions): Reporter {
           const ok = out.status === 'built' || out.status === 'pushed';
           const status = shownStatus(out.status, actions.get(out.name));
           flush(out.name, status, ok);
-          const why = out.message ? `: ${out.message}` : '';
+          const why = ok
+            ? builtWhy(status, reasons.get(out.name))
+            : out.message
+              ? `: ${out.message}`
+              : '';
           if (quiet && ok) return;
-          o.write(`kbuild: [${finished}/${total}] ${out.name}: ${status}${ok ? '' : why}\n`);
+          o.write(`kbuild: [${finished}/${total}] ${out.name}: ${status}${why}\n`);
         }
         return;
       }

@@ -245,8 +245,8 @@ describe('live view: ETA, quiet and verbose', () => {
   const start: RunEvent = {
     ...(events[0] as Extract<RunEvent, { type: 'run-start' }>),
     expected: [
-      { name: a, action: 'build', parents: [], seconds: 10 },
-      { name: b, action: 'build', parents: [a], seconds: 20 },
+      { name: a, action: 'build', reason: 'new', parents: [], seconds: 10 },
+      { name: b, action: 'build', reason: 'parent-changed (a)', parents: [a], seconds: 20 },
     ],
   };
   const live = (verbosity: 'quiet' | 'normal' | 'verbose', clock: { now: number }) => {
@@ -345,8 +345,8 @@ describe('--progress json', () => {
       {
         ...(events[0] as Extract<RunEvent, { type: 'run-start' }>),
         expected: [
-          { name: a, action: 'fresh', parents: [], seconds: 0 },
-          { name: b, action: 'build', parents: [], seconds: 4 },
+          { name: a, action: 'fresh', reason: 'up to date', parents: [], seconds: 0 },
+          { name: b, action: 'build', reason: 'new', parents: [], seconds: 4 },
         ],
       },
       ...events.slice(1, 7),

@@ -1,6 +1,7 @@
 /** The final table of a run, and its one-line verdict. */
+import type { RunEvent } from '../run/events.js';
 import type { SmokeSummary } from '../run/smoke-result.js';
-import type { RunSummary } from '../run/summary.js';
+import type { ImageSummary, RunSummary } from '../run/summary.js';
 import { table } from './table.js';
 
 /** Seconds as people read them: 4.2s, 3m12s; '' for none. */
@@ -14,6 +15,53 @@ export const countsText = (counts: Readonly<Record<string, number>>) =>
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
 
+/** The plan's actions in `kbuild plan`'s words, in its order. */
+const PLAN_WORDS: Readonly<Record<string, string>> = {
+  build: 'to build',
+  retag: 'to retag',
+  fresh: 'up to date',
+  unbuildable: 'unbuildable',
+};
+
+/**
+ * `2 to build, 21 up to date`: what a run's plan says, in the words of `kbuild plan`'s last line
+ * (actions with no image left out).
+ */
+export const planCountsText = (actions: readonly string[]) =>
+  Object.entries(PLAN_WORDS)
+    .map(([action, words]) => [actions.filter((a) => a === action).length, words] as const)
+    .filter(([n]) => n > 0)
+    .map(([n, words]) => `${n} ${words}`)
+    .join(', ') || 'nothing to do';
+
+/**
+ * A run's header counts: the plan's (`2 to build, 21 up to date, 1 unbuildable`), or the number of
+ * images when the run start does not say what the plan decided.
+ */
+export function runCounts(e: Extract<RunEvent, { type: 'run-start' }>): string {
+  if (!e.expected) {
+    const unbuildable = e.unbuildable.size ? `, ${e.unbuildable.size} unbuildable` : '';
+    return `${e.images.length} image(s) to build${unbuildable}`;
+  }
+  return planCountsText([
+    ...e.expected.map((x) => x.action),
+    ...[...e.unbuildable.keys()].map(() => 'unbuildable'),
+  ]);
+}
+
+/** ` (new)`: why a built image was built, for its line as it ends ('' when it was not built). */
+export const builtWhy = (status: string, reason: string | undefined) =>
+  (status === 'built' || status === 'pushed') && reason ? ` (${reason})` : '';
+
+/**
+ * Why an image ended as it did: a failure's reason and message; else the plan's reason (`new`,
+ * `context-changed (hello.sh)`, `up to date`, ...), unless the run says more (`built by shard 2`).
+ */
+export const rowReason = (i: ImageSummary) =>
+  i.reason && i.reason !== i.status
+    ? `${i.reason}${i.message ? `: ${i.message}` : ''}`
+    : (i.message ?? i.planReason);
+
 /** OK, FAILED or INTERRUPTED. */
 export const verdict = (s: { interrupted: boolean; ok: boolean }) =>
   s.interrupted ? 'INTERRUPTED' : s.ok ? 'OK' : 'FAILED';
@@ -24,9 +72,7 @@ export function formatSummary(s: RunSummary): string {
   const rows = s.images.map((i) => [
     i.name,
     i.status + (i.allowedToFail && !['built', 'pushed'].includes(i.status) ? ' (allowed)' : ''),
-    i.reason && i.reason !== i.status
-      ? `${i.reason}${i.message ? `: ${i.message}` : ''}`
-      : (i.message ?? ''),
+    rowReason(i),
     dur(i.seconds),
     ...(tested ? [[i.test ?? '', dur(i.testSeconds)].filter(Boolean).join(' ')] : []),
     i.digest ?? '',

@@ -7,7 +7,7 @@ import type { ImageName } from '../core/model.js';
 import type { Reporter, RunEvent } from '../run/events.js';
 import { etaSeconds } from './eta.js';
 import { shownStatus } from './shown-status.js';
-import { dur, formatSummary, formatTestSummary } from './summary-table.js';
+import { builtWhy, dur, formatSummary, formatTestSummary, runCounts } from './summary-table.js';
 
 /** quiet: only failures and the summary; verbose: every log line too. */
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
@@ -134,8 +134,9 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
         queued = Math.max(0, queued - (out.buildStart ? 0 : 1));
       const ok = out.status === 'built' || out.status === 'pushed';
       if (!ok && out.status !== 'parent-failed' && out.status !== 'cancelled') failed++;
-      const action = expected.find((x) => x.name === out.name)?.action;
-      finished(out.name, shownStatus(out.status, action), ok, out.message ?? '');
+      const plan = expected.find((x) => x.name === out.name);
+      const status = shownStatus(out.status, plan?.action);
+      finished(out.name, `${status}${builtWhy(status, plan?.reason)}`, ok, out.message ?? '');
     }
   };
   const report: Reporter = (e) => {
@@ -149,7 +150,7 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
         threads = e.threads;
         expected = e.expected ?? [];
         startLine(
-          `kbuild: profile ${e.profile}: ${total} image(s), ${e.threads} thread(s), ${e.engine.kind} ${e.engine.serverVersion} (${e.engine.buildPath}); logs in ${e.logsDir}\n`,
+          `kbuild: profile ${e.profile}: ${runCounts(e)}; ${e.threads} thread(s), ${e.engine.kind} ${e.engine.serverVersion} (${e.engine.buildPath}); logs in ${e.logsDir}\n`,
         );
         return;
       case 'log': {

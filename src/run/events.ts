@@ -20,12 +20,15 @@ export type RunEvent =
       readonly engine: EngineInfo;
       readonly logsDir: string;
       /**
-       * Per image worked on: the plan's action, its parents in the run, and what its build took
-       * last time (0: nothing to build; null: never built) — for ETAs and fresh images' status.
+       * Per image worked on: the plan's action and why (the plan step's reason: `new`,
+       * `context-changed (hello.sh)`, `up to date`, ...), its parents in the run, and what its
+       * build took last time (0: nothing to build; null: never built) — for ETAs, the header's
+       * counts and fresh images' status.
        */
       readonly expected?: readonly {
         readonly name: ImageName;
         readonly action: StepAction;
+        readonly reason: string;
         readonly parents: readonly ImageName[];
         readonly seconds: number | null;
       }[];

@@ -78,6 +78,7 @@ export async function runBuild(run: BuildRun): Promise<RunSummary> {
       return {
         name: j.name,
         action: s.action,
+        reason: s.reason,
         parents: j.parents,
         seconds: s.action === 'build' ? (s.facts?.lastSeconds ?? null) : 0,
       };
