@@ -165,6 +165,7 @@ const min = (x) => `${(x / 60).toFixed(2)} min`;
 /**
  * Index files fetched in a run. Rows measured before the parser told them apart counted every
  * `Get:` of an update: each update here fetches 3 InRelease files, the rest are index files.
+ * (releaseGets null: a row whose per-image counts are index files only; its updates not counted.)
  */
 const indexFiles = (r) =>
   r.releaseGets !== undefined
@@ -177,7 +178,7 @@ const pct = (x) => `${(x * 100).toFixed(0)}%`;
 export function coldSection(rows) {
   const main = rows.map(
     (r) =>
-      `| ${r.label} | ${r.mode} | ${r.threads} | ${r.built}${r.ok ? '' : ' (some failed)'} | ${min(r.seconds)} | ${min(r.work)} | ${(r.work / r.seconds).toFixed(2)} | ${indexFiles(r)} in ${updates(r)} updates |`,
+      `| ${r.label} | ${r.mode} | ${r.threads} | ${r.built}${r.ok ? '' : ' (some failed)'} | ${min(r.seconds)} | ${min(r.work)} | ${(r.work / r.seconds).toFixed(2)} | ${indexFiles(r)}${r.releaseGets === null ? '' : ` in ${updates(r)} updates`} |`,
   );
   const where = rows.map(
     (r) =>
