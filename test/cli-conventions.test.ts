@@ -2,7 +2,7 @@
  * The command line's conventions (issue 15 items 1, 6, 7): misspelt commands, defaults a user
  * expects, and the error outside a project.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,5 +27,77 @@ describe('outside a project', () => {
     const r = await runCli(['plan', '-C', scratch, '-p', 'x'], '/');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`no kbuild.yaml in ${scratch} (-C)`);
+  });
+});
+
+/** A fresh `kbuild init` family in its own folder, with `extra` images copied from hello. */
+async function initFamily(name: string, extra: string[] = []): Promise<string> {
+  const dir = join(scratch, name);
+  const r = await runCli(['init', dir], scratch);
+  expect(r.code, r.stderr).toBe(0);
+  for (const e of extra)
+    cpSync(join(dir, 'images', 'hello'), join(dir, 'images', e), { recursive: true });
+  return dir;
+}
+
+describe('misspelt commands and flags', () => {
+  it("kbuild biuld: unknown command, did you mean 'build' (exit 2)", async () => {
+    const dir = await initFamily('typo');
+    for (const args of [
+      ['biuld', '-p', 'debian-binary'],
+      ['-p', 'debian-binary', 'biuld'],
+      ['plna', '-p', 'debian-binary'],
+    ]) {
+      const r = await runCli(args, dir);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(
+        `kbuild: unknown command '${args.includes('plna') ? 'plna' : 'biuld'}' — did you mean '${args.includes('plna') ? 'plan' : 'build'}'?`,
+      );
+      expect(r.stderr).not.toContain('matches no image');
+    }
+  });
+
+  it('a word far from every command is an image pattern, as before', async () => {
+    const dir = await initFamily('far');
+    const r = await runCli(['zebra', '-p', 'debian-binary'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("'zebra'");
+    expect(r.stderr).not.toContain('unknown command');
+  });
+
+  it('an image of the family near a command name is built, not taken for a typo', async () => {
+    const dir = await initFamily('near', ['plna']);
+    const r = await runCli(['plan', '-p', 'debian-binary', '--no-engine', 'plna'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    // Implicit build of 'plna': its selection holds (only the --exclude pattern is unknown).
+    const b = await runCli(['plna', '-p', 'debian-binary', '--exclude', 'nosuch'], dir);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain("'nosuch'");
+    expect(b.stderr).not.toContain('unknown command');
+  });
+
+  it('global options before the command: kbuild -C DIR plan runs plan', async () => {
+    const dir = await initFamily('global');
+    const r = await runCli(['-C', dir, 'plan', '-p', 'debian-binary', '--no-engine'], scratch);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('hello');
+    expect(r.stderr).not.toContain("'plan'");
+    const l = await runCli(['-p', 'debian-binary', '-C', dir, 'list', '--json'], scratch);
+    expect(l.code, l.stderr).toBe(0);
+    expect(JSON.parse(l.stdout)).toBeTruthy();
+  });
+
+  it.each([
+    ['--set', undefined],
+    ['--ssh', undefined],
+    ['--pussh', '--push'],
+    ['--threds', '--threads'],
+    ['--porfile', '--profile'],
+  ])('build %s suggests %s', async (flag, near) => {
+    const r = await runCli(['build', flag], scratch);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`unknown option '${flag}'`);
+    if (near) expect(r.stderr).toContain(`(Did you mean ${near}?)`);
+    else expect(r.stderr).not.toContain('Did you mean');
   });
 });

@@ -4,6 +4,7 @@
  * (0 ok, 1 failed work or invalid tree, 2 usage or configuration error).
  */
 import { Command, CommanderError } from 'commander';
+import { closestTypo } from './did-you-mean.js';
 import { formatFailure, exitCodeFor } from '../report/failures.js';
 import { hostIoProblem } from '../adapters/io-errors.js';
 import { HostError, processIo, UsageError, type Io } from './io.js';
@@ -23,8 +24,33 @@ import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
 import { Failed, type Action } from './options.js';
 
+/**
+ * Commander's command with kbuild's own suggestion for an unknown flag: commander's suggests any
+ * flag within 60% of the letters (`--set` → `--test`, `--ssh` → `--push`); this one only a typo.
+ */
+class KbuildCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new KbuildCommand(name);
+  }
+
+  /** Overrides commander's (private, so not in its types) unknown-option error. */
+  unknownOption(flag: string): void {
+    const flags: string[] = [];
+    for (const c of [this, ...ancestorsOf(this)])
+      for (const o of c.options) if (o.long && !o.hidden) flags.push(o.long.slice(2));
+    const near = flag.startsWith('--') ? closestTypo(flag.slice(2), flags) : undefined;
+    this.error(`error: unknown option '${flag}'${near ? `\n(Did you mean --${near}?)` : ''}`, {
+      code: 'commander.unknownOption',
+    });
+  }
+}
+
+function ancestorsOf(cmd: Command): Command[] {
+  return cmd.parent ? [cmd.parent, ...ancestorsOf(cmd.parent)] : [];
+}
+
 export function buildProgram(io: Io, run: (a: Action) => void): Command {
-  const program = new Command('kbuild')
+  const program = new KbuildCommand('kbuild')
     .description(
       'Build families of container images from Jinja-style Dockerfile templates, in dependency order.',
     )
@@ -76,10 +102,17 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   const program = buildProgram(io, (a) => {
     pending = a;
   });
+  const args = commandFirst(program, argv);
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(args.argv, { from: 'user' });
     return pending ? await pending(io) : 0;
   } catch (e) {
+    if (args.typo && isUnknownPattern(e, args.typo.word)) {
+      io.err(
+        `kbuild: unknown command '${args.typo.word}' — did you mean '${args.typo.command}'?\n`,
+      );
+      return 2;
+    }
     if (e instanceof CommanderError) {
       // Help and version exit 0; every other parse error is a usage error.
       return e.exitCode === 0 ||
@@ -90,6 +123,8 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     }
     if (e instanceof UsageError) {
       io.err(`kbuild: ${e.message}\n`);
+      if (args.typo)
+        io.err(`kbuild: (or is '${args.typo.word}' meant to be '${args.typo.command}'?)\n`);
       return 2;
     }
     if (e instanceof Failed) {
@@ -107,4 +142,47 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     );
     return 1;
   }
+}
+
+/**
+ * The arguments with the command name first. The default command (build) takes every argument
+ * when the first is an option, so `kbuild -C DIR plan` would build an image called 'plan':
+ * options before a command name are moved after it. With no command name, build runs
+ * implicitly, and a first positional that looks like a misspelt command is remembered: if it
+ * turns out to name no image or group of the family, it was a command.
+ */
+function commandFirst(
+  program: Command,
+  argv: readonly string[],
+): { argv: string[]; typo?: { word: string; command: string } } {
+  const commands = new Set(['help']);
+  const takesValue = new Set<string>();
+  for (const c of [program, ...program.commands]) {
+    if (c !== program) for (const n of [c.name(), ...c.aliases()]) commands.add(n);
+    for (const o of c.options)
+      if (o.required) for (const f of [o.short, o.long]) if (f) takesValue.add(f);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--' || a === '-V' || a === '--version') break;
+    if (a.startsWith('-') && a.length > 1) {
+      if (takesValue.has(a)) i++;
+      continue;
+    }
+    if (commands.has(a)) return { argv: [a, ...argv.slice(0, i), ...argv.slice(i + 1)] };
+    const command = closestTypo(a, [...commands]);
+    return { argv: [...argv], ...(command ? { typo: { word: a, command } } : {}) };
+  }
+  return { argv: [...argv] };
+}
+
+/** Whether a run failed because `word`, given on the command line, names no image or group. */
+function isUnknownPattern(e: unknown, word: string): boolean {
+  return (
+    e instanceof Failed &&
+    e.failures.some(
+      (f) =>
+        f.reason === 'selection-unknown' && f.pattern === word && f.source === 'the command line',
+    )
+  );
 }
