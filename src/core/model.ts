@@ -207,6 +207,23 @@ export interface BaseReference {
   readonly platform?: string;
 }
 
+/**
+ * Where a line of a rendered Dockerfile was written: the template, an included or imported
+ * file or a template override (display paths, 1-based lines). A line a macro wrote is placed at
+ * its call site (the innermost position outside any macro), with the macro's own position.
+ */
+export interface TemplateLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly macro?: { readonly name: string; readonly file: string; readonly line: number };
+}
+
+/** `images/hello/Dockerfile.j2:12 (macro install_packages at images/macros.j2:5)`. */
+export function formatTemplateLocation(t: TemplateLocation): string {
+  const m = t.macro;
+  return `${t.file}:${t.line}${m ? ` (macro ${m.name} at ${m.file}:${m.line})` : ''}`;
+}
+
 /** An image after rendering and parsing. */
 export interface RenderedImage {
   readonly spec: ImageSpec;

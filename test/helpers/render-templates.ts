@@ -73,6 +73,16 @@ export function renderer(
       }
       return first;
     },
+    lineMap(template, context, rendered) {
+      const first = compiling.lineMap(template, context, rendered);
+      const second = cached.lineMap(template, context, rendered);
+      if (!same(first, second)) {
+        throw new Error(
+          `line map from cached code differs: ${JSON.stringify(second)} vs ${JSON.stringify(first)}`,
+        );
+      }
+      return first;
+    },
   };
 }
 

@@ -62,7 +62,7 @@ export interface CompileOptions {
  * here invalidates cached code on its own; bump this anyway when what is emitted changes, for
  * caches that cannot hash the code.
  */
-export const COMPILER_VERSION = 'kbuild-jinja-1';
+export const COMPILER_VERSION = 'kbuild-jinja-2';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -190,15 +190,62 @@ class JinjaCompiler extends CompilerBase {
   constructor(
     private readonly key: string,
     private readonly options: CompileOptions,
+    private readonly source: string,
   ) {
     super(key, true);
   }
 
   /** Registers a location and returns the JavaScript expression naming it. */
   private loc(node: NjNode, d: string, d2?: string): string {
-    const l: Loc = { f: this.key, l: node.lineno + 1, c: node.colno + 1, d, ...(d2 ? { d2 } : {}) };
+    return this.locAt(node.lineno, node.colno, d, d2);
+  }
+
+  /** Registers a 0-based position (with the macro compiled around it, for line maps). */
+  private locAt(lineno: number, colno: number, d: string, d2?: string): string {
+    const l: Loc = {
+      f: this.key,
+      l: lineno + 1,
+      c: colno + 1,
+      d,
+      ...(d2 ? { d2 } : {}),
+      ...(this.macroName !== undefined ? { m: this.macroName } : {}),
+    };
     this.locs.push(l);
     return `kloc[${this.locs.length - 1}]`;
+  }
+
+  /** The `{% macro %}` whose body is being compiled (a `{% call %}` body is its caller's). */
+  private macroName: string | undefined;
+
+  /** Offsets where each line of the source starts, for positions of template data. */
+  private lineStarts: number[] | undefined;
+
+  /**
+   * Where a piece of template data really starts (0-based): nunjucks places it where its token
+   * began, before the whitespace a `-%}` or `-}}` before it dropped.
+   */
+  private dataStart(node: NjValueNode): { lineno: number; colno: number } {
+    const value = String(node.value);
+    const pos = { lineno: node.lineno, colno: node.colno };
+    if (/^\s/.test(value)) return pos;
+    if (!this.lineStarts) {
+      this.lineStarts = [0];
+      for (let i = this.source.indexOf('\n'); i >= 0; i = this.source.indexOf('\n', i + 1)) {
+        this.lineStarts.push(i + 1);
+      }
+    }
+    const start = this.lineStarts[pos.lineno];
+    if (start === undefined) return pos;
+    let i = start + pos.colno;
+    for (; i < this.source.length && /\s/.test(this.source[i] ?? ''); i++) {
+      if (this.source[i] === '\n') {
+        pos.lineno++;
+        pos.colno = 0;
+      } else {
+        pos.colno++;
+      }
+    }
+    return pos;
   }
 
   override getCode(): string {
@@ -216,9 +263,11 @@ class JinjaCompiler extends CompilerBase {
     for (const child of node.children) {
       if (child.typename === 'TemplateData') {
         if ((child as NjValueNode).value) {
-          this._emit(`${this.buffer} += `);
+          // Through the runtime, which marks where the text came from when tracing line maps.
+          const { lineno, colno } = this.dataStart(child as NjValueNode);
+          this._emit(`${this.buffer} += env.kbuild.text(`);
           this.compileLiteral(child, frame);
-          this._emitLine(';');
+          this._emitLine(`, ${this.locAt(lineno, colno, '')});`);
         }
       } else {
         this._emit(`${this.buffer} += env.kbuild.out(`);
@@ -421,7 +470,16 @@ class JinjaCompiler extends CompilerBase {
   }
 
   override _compileMacro(node: NjNode, frame?: NjFrame): string {
-    const id = super._compileMacro(node, frame);
+    const previous = this.macroName;
+    if (node.typename === 'Macro') {
+      this.macroName = String((node as NjNode & { name: NjValueNode }).name.value);
+    }
+    let id: string;
+    try {
+      id = super._compileMacro(node, frame);
+    } finally {
+      this.macroName = previous;
+    }
     // A macro runs in its caller's stack; locate its errors here, in the file defining it.
     this._emitLine(
       `${id} = env.kbuild.wrapMacro(${id}, kfile, function () { return [lineno, colno]; });`,
@@ -527,7 +585,7 @@ export class CompileError extends Error {
  */
 export function compileTemplate(source: string, key: string, options: CompileOptions): string {
   const tokens = lexer.lex(source, { autoescape: false, trimBlocks: false, lstripBlocks: false });
-  const compiler = new JinjaCompiler(key, options);
+  const compiler = new JinjaCompiler(key, options, source);
   let parsed = false;
   try {
     const ast = new JinjaParser(tokens).parseAsRoot();

@@ -40,6 +40,7 @@ import {
   undefinedTolerantFilters,
   withSignature,
 } from './filters.js';
+import { alignLines, readTrace, showLocation } from './line-map.js';
 import { preprocessTemplate } from './preprocess.js';
 import {
   TemplateFailure,
@@ -49,7 +50,7 @@ import {
   type JinjaRuntime,
 } from './runtime.js';
 import { clip } from '../clip.js';
-import { err, ok, type Result } from '../model.js';
+import { err, ok, type Result, type TemplateLocation } from '../model.js';
 import { copyData, pyTypeName, unwrapString } from './python-values.js';
 
 /**
@@ -119,6 +120,16 @@ export interface Renderer {
     context: Readonly<Record<string, unknown>>,
     displayPath: string,
   ): Result<string, TemplateError>;
+  /**
+   * Where each line (0-based index) of `rendered`, what `render(template, context)` gave, was
+   * written (line-map.ts). Renders again with tracing on, so call it only when asked (a build
+   * failed): a plain render pays only a function call per piece of template data.
+   */
+  lineMap(
+    template: string,
+    context: Readonly<Record<string, unknown>>,
+    rendered: string,
+  ): readonly (TemplateLocation | undefined)[];
 }
 
 // Keys that are not template paths start with a NUL, which no path contains.
@@ -492,6 +503,29 @@ export function createRenderer(opts: RendererOptions): Renderer {
       const image = { imageKey: template, imageDir: dirOf(template) };
       const result = renderKey(entry, image, context);
       return result.ok ? ok(result.value.replace(/\n*$/, '\n')) : result;
+    },
+
+    lineMap(template, context, rendered) {
+      const plain = rendered.split('\n');
+      if (!opts.templates.has(template)) return plain.map(() => undefined);
+      const entry = overrideKeys[overrideKeys.length - 1] ?? template;
+      const image = { imageKey: template, imageDir: dirOf(template) };
+      internals.kbuild.setTracing(true);
+      let traced: Result<string, TemplateError>;
+      let locs: ReturnType<JinjaRuntime['traceLocations']>;
+      try {
+        traced = renderKey(entry, image, context);
+        locs = internals.kbuild.traceLocations();
+      } finally {
+        internals.kbuild.setTracing(false);
+      }
+      if (!traced.ok) return plain.map(() => undefined);
+      const read = readTrace(traced.value, locs);
+      const shown = read.lines.map((l) => (l ? showLocation(l, displayKey) : undefined));
+      const text = read.text.replace(/\n*$/, '\n');
+      if (text === rendered) return plain.map((_, i) => shown[i]);
+      // The template saw the markers and rendered otherwise: keep the lines both renders agree on.
+      return alignLines(plain, text.split('\n'), shown);
     },
 
     renderString(source, context, display) {

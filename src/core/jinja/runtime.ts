@@ -26,6 +26,29 @@ export interface Loc {
   readonly c: number;
   readonly d: string;
   readonly d2?: string;
+  /** The macro whose body holds this position, if any (for line maps). */
+  readonly m?: string;
+}
+
+/**
+ * Line-map tracing (see line-map.ts): while on, template text and printed values carry invisible
+ * markers naming where they came from. `\x01t<id>\x02` starts text of the template data at
+ * location <id>, `\x01b<id>\x02` … `\x01e\x02` wraps a printed value (a macro call's output
+ * nests inside). Ids index the table `traceLocations` returns.
+ */
+export const MARK = '\x01';
+export const MARK_END = '\x02';
+// eslint-disable-next-line no-control-regex -- the markers are control characters on purpose
+const MARKED = /\x01[^\x02]*\x02/g;
+
+/** A value with the line-map markers taken out (strings and nunjucks' SafeStrings). */
+function unmarked(value: unknown): unknown {
+  if (typeof value === 'string') return value.includes(MARK) ? value.replace(MARKED, '') : value;
+  if (value !== null && typeof value === 'object' && 'val' in value) {
+    const s = (value as { toString(): string }).toString();
+    return s.includes(MARK) ? s.replace(MARKED, '') : value;
+  }
+  return value;
 }
 
 /**
@@ -95,6 +118,12 @@ interface ContextLike {
 
 export interface JinjaRuntime {
   out(value: unknown, loc: Loc): string;
+  /** Template data as written (marked where it came from while tracing). */
+  text(data: string, loc: Loc): string;
+  /** Starts (with a fresh table) or stops marking output for a line map. */
+  setTracing(on: boolean): void;
+  /** The locations the markers written since tracing started refer to, by id. */
+  traceLocations(): readonly Loc[];
   defined(value: unknown, loc: Loc): unknown;
   member(obj: unknown, key: unknown, loc: Loc): unknown;
   truthy(value: unknown): boolean;
@@ -145,11 +174,37 @@ export function createJinjaRuntime(): JinjaRuntime {
     );
   };
 
+  let tracing = false;
+  let traceIds = new Map<Loc, number>();
+  let traceLocs: Loc[] = [];
+  const traceId = (loc: Loc): number => {
+    let id = traceIds.get(loc);
+    if (id === undefined) {
+      id = traceLocs.length;
+      traceLocs.push(loc);
+      traceIds.set(loc, id);
+    }
+    return id;
+  };
+
   return {
     out(value, loc) {
       if (value === undefined) throw undefinedError(loc, loc.d);
-      return pyStr(value);
+      if (!tracing) return pyStr(value);
+      return `${MARK}b${traceId(loc)}${MARK_END}${pyStr(value)}${MARK}e${MARK_END}`;
     },
+
+    text(data, loc) {
+      return tracing ? `${MARK}t${traceId(loc)}${MARK_END}${data}` : data;
+    },
+
+    setTracing(on) {
+      tracing = on;
+      traceIds = new Map();
+      if (on) traceLocs = [];
+    },
+
+    traceLocations: () => traceLocs,
 
     defined(value, loc) {
       if (value === undefined) throw undefinedError(loc, loc.d);
@@ -180,13 +235,14 @@ export function createJinjaRuntime(): JinjaRuntime {
       return typeof v === 'function' ? (v as Fn).bind(o) : v;
     },
 
-    truthy: pyTruthy,
+    // While tracing, values are compared and tested without their markers.
+    truthy: (value) => pyTruthy(tracing ? unmarked(value) : value),
 
     compare(left, ops) {
-      let cur = unwrapString(left);
+      let cur = unwrapString(tracing ? unmarked(left) : left);
       for (let i = 0; i + 1 < ops.length; i += 2) {
         const op = ops[i] as string;
-        const right = unwrapString(ops[i + 1]);
+        const right = unwrapString(tracing ? unmarked(ops[i + 1]) : ops[i + 1]);
         const a = cur as number;
         const b = right as number;
         let res: boolean;
@@ -288,7 +344,8 @@ export function createJinjaRuntime(): JinjaRuntime {
       // `keep` is the condition compiled as a macro over the loop variable(s); it prints "1".
       return list.filter((item) => {
         const args = targets > 1 && Array.isArray(item) ? (item as unknown[]) : [item];
-        return String(keep(...args)) === '1';
+        const kept = String(keep(...args));
+        return (tracing ? String(unmarked(kept)) : kept) === '1';
       });
     },
 
