@@ -101,3 +101,32 @@ describe('misspelt commands and flags', () => {
     else expect(r.stderr).not.toContain('Did you mean');
   });
 });
+
+describe('defaults a user expects', () => {
+  it('a project with one profile needs no -p, on every command that takes one', async () => {
+    const dir = await initFamily('one-profile');
+    for (const args of [
+      ['plan', '--no-engine'],
+      ['list', '--json'],
+      ['graph'],
+      ['render', '--stdout', 'hello'],
+      ['explain', 'hello', '--no-engine'],
+      ['validate'],
+    ]) {
+      const r = await runCli(args, dir);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stderr).not.toContain('choose a profile');
+    }
+    const typo = await runCli(['biuld'], dir);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("kbuild: unknown command 'biuld' — did you mean 'build'?");
+  });
+
+  it('several profiles still ask for one', async () => {
+    const dir = await initFamily('two-profiles');
+    cpSync(join(dir, 'profiles', 'debian-binary.yaml'), join(dir, 'profiles', 'other.yaml'));
+    const r = await runCli(['list'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('choose a profile');
+  });
+});

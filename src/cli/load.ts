@@ -145,10 +145,14 @@ function noProject(root: string, given: boolean): never {
   );
 }
 
-/** Resolves the profile named by --profile (or KBUILD_PROFILE), with command-line overrides. */
+/**
+ * The profile named by --profile, else KBUILD_PROFILE, else the project's only profile: a
+ * project with one needs no -p.
+ */
 export function profileName(io: Io, ws: Workspace, given: string | undefined): string {
-  const name = given ?? io.env['KBUILD_PROFILE'];
   const available = [...ws.profiles.keys()].sort();
+  const name =
+    given ?? io.env['KBUILD_PROFILE'] ?? (available.length === 1 ? available[0] : undefined);
   if (!name) {
     throw new UsageError(
       `choose a profile with --profile NAME (or KBUILD_PROFILE); available: ${available.join(', ') || `none — add one to ${ws.project.profilesDir}/`}`,

@@ -24,7 +24,7 @@ export function profileOptions(cmd: Command): Command {
   return cmd
     .option(
       '-p, --profile <name>',
-      'profile to use (profiles/<name>.yaml); default: $KBUILD_PROFILE',
+      'profile to use (profiles/<name>.yaml); default: $KBUILD_PROFILE, else the only profile',
     )
     .option(
       '-C, --project <dir>',
@@ -105,7 +105,7 @@ export function reportOptions(cmd: Command): Command {
     )
     .option(
       '--metadata-file <file>',
-      'write JSON per image: tags, digest, fingerprint, image id, platforms, base digests, status',
+      "write JSON per image with buildx's keys (image.name, containerimage.digest, …) and kbuild.* (status, fingerprint, platforms, base digests)",
     );
 }
 
