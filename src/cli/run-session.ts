@@ -50,6 +50,10 @@ export function startRun(io: Io, root: string, flags: OutputFlags): RunSession {
       write: io.out,
       showLogs: flags.quiet ? 'failures' : 'all',
       githubGroups: Boolean(io.env['GITHUB_ACTIONS']),
+      // The final table keeps to a terminal's width; a CI log's is CI_COLUMNS.
+      ...(process.stdout.isTTY && process.stdout.columns
+        ? { columns: process.stdout.columns }
+        : {}),
     });
   }
   return {

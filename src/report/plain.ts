@@ -6,7 +6,14 @@
 import type { ImageName } from '../core/model.js';
 import type { Reporter } from '../run/events.js';
 import { shownStatus } from './shown-status.js';
-import { builtWhy, dur, formatSummary, formatTestSummary, runCounts } from './summary-table.js';
+import {
+  builtWhy,
+  CI_COLUMNS,
+  dur,
+  formatSummary,
+  formatTestSummary,
+  runCounts,
+} from './summary-table.js';
 
 export interface PlainOptions {
   readonly write: (text: string) => void;
@@ -14,6 +21,8 @@ export interface PlainOptions {
   readonly showLogs: 'all' | 'failures';
   /** GitHub Actions: fold each image's log into a ::group::, and annotate failures with ::error::. */
   readonly githubGroups: boolean;
+  /** The width the final table keeps to: the terminal's, or CI_COLUMNS (the default) in CI. */
+  readonly columns?: number;
 }
 
 /** Lines of a failed image's log repeated at the end of the run. */
@@ -41,14 +50,12 @@ export function plainReporter(o: PlainOptions): Reporter {
     o.write(`${lines.join('\n')}\n`);
     o.write(o.githubGroups ? '::endgroup::\n' : `----- end of ${name} -----\n`);
   };
-  /** A failed image at the end: where its full log is, and its last lines. */
-  const failure = (name: ImageName, status: string, message: string | null, log: string | null) => {
+  /** The final tables keep to the width; failed images' blocks under them end with their tails. */
+  const layout = { width: o.columns ?? CI_COLUMNS, tail: (n: ImageName) => tails.get(n) ?? [] };
+  /** GitHub Actions: an annotation per failed image, with its whole message. */
+  const annotate = (name: ImageName, status: string, message: string | null) => {
     if (o.githubGroups)
       o.write(`::error title=kbuild: ${name} ${status}::${ghEscape(message ?? status)}\n`);
-    o.write(
-      `kbuild: ${name} ${status}${log ? `; full log: ${log}` : message ? `: ${message}` : ''}\n`,
-    );
-    for (const l of tails.get(name) ?? []) o.write(`  | ${l}\n`);
   };
   return (e) => {
     switch (e.type) {
@@ -105,9 +112,9 @@ export function plainReporter(o: PlainOptions): Reporter {
         );
         return;
       case 'run-end': {
-        o.write(`\n${formatSummary(e.summary)}`);
+        o.write(`\n${formatSummary(e.summary, layout)}`);
         for (const f of e.summary.images)
-          if (f.status === 'failed') failure(f.name, f.status, f.message, f.log);
+          if (f.status === 'failed') annotate(f.name, f.status, f.message);
         return;
       }
       case 'test-run-start':
@@ -136,9 +143,9 @@ export function plainReporter(o: PlainOptions): Reporter {
         return;
       }
       case 'test-run-end':
-        o.write(`\n${formatTestSummary(e.summary)}`);
+        o.write(`\n${formatTestSummary(e.summary, layout)}`);
         for (const r of e.summary.images)
-          if (r.log && r.status !== 'passed') failure(r.name, r.status, r.message, r.log);
+          if (r.log && r.status !== 'passed') annotate(r.name, r.status, r.message);
         return;
     }
   };

@@ -307,8 +307,9 @@ describe('plain output: quiet, failure tails, GitHub Actions', () => {
     expect(out).not.toContain('building');
     expect(out).not.toContain('a: built');
     expect(out).toContain('kbuild: [1/2] b: failed: exit 1\n');
-    expect(out.slice(out.indexOf('FAILED:'))).toContain(
-      'kbuild: b failed; full log: /logs/b.FAILED.log\n  | b step 1\n  | b failed\n',
+    // Under the table, before the verdict: where the log is, the whole message, the tail.
+    expect(out.slice(out.indexOf('IMAGE'))).toContain(
+      'kbuild: b failed; full log: /logs/b.FAILED.log\n    exit 1\n  | b step 1\n  | b failed\n\nFAILED:',
     );
   });
 

@@ -139,3 +139,104 @@ describe('the run says why each image was built (issue 15 item 2)', () => {
     expect(tty).toContain('✓ hello built (context-changed (hello.sh))\n');
   });
 });
+
+describe('the summary keeps to the width; whole failures go below it (issue 15 item 4)', () => {
+  const engineError =
+    'engine exited with 100: process "/bin/sh -c apt-get update && apt-get install -y --no-install-recommends ' +
+    'build-essential libssl-dev zlib1g-dev" did not complete successfully: exit code: 100\n' +
+    'E: Unable to locate package libssl-devv';
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  const images = [
+    row('bb-base', 'pushed', 'new', { digest }),
+    row('bb-toolchain-with-a-long-name', 'failed', 'context-changed (build.sh)', {
+      reason: 'engine-exit',
+      message: engineError,
+      log: '/logs/bb-toolchain-with-a-long-name.FAILED.log',
+    }),
+    row('bb-app', 'parent-failed', 'parent-changed (bb-toolchain-with-a-long-name)', {
+      reason: 'parent-failed',
+      message: "parent 'bb-toolchain-with-a-long-name' failed",
+    }),
+  ];
+  const lines = (text: string) => text.slice(0, text.indexOf('\n\n')).split('\n');
+
+  it.each([120, 80])('rows keep to %i columns, the reason cut with an ellipsis', (width) => {
+    const text = formatSummary(summaryOf(images), { width });
+    const table = lines(text);
+    expect(table).toHaveLength(4);
+    for (const l of table) expect(l.length).toBeLessThanOrEqual(width);
+    expect(table[2]).toMatch(
+      /^bb-toolchain-with-a-long-name +failed +engine-exit: engine exited.*… {2}1\.5s/,
+    );
+    // The digest as docker shortens ids; on a narrow terminal, none (the JSON has it).
+    if (width === 120) expect(table[1]).toMatch(/ sha256:ababababab ?ab$/);
+    else expect(table[0]).not.toContain('DIGEST');
+  });
+
+  it('the whole message and the log path come below the table, the verdict last', () => {
+    const text = formatSummary(summaryOf(images), {
+      width: 120,
+      tail: () => ['#7 0.9 E: Unable to locate package libssl-devv'],
+    });
+    const below = text.slice(text.indexOf('\n\n') + 2);
+    expect(below).toBe(
+      'kbuild: bb-toolchain-with-a-long-name failed; full log: /logs/bb-toolchain-with-a-long-name.FAILED.log\n' +
+        `    ${engineError.split('\n')[0]}\n` +
+        '    E: Unable to locate package libssl-devv\n' +
+        '  | #7 0.9 E: Unable to locate package libssl-devv\n' +
+        '\nFAILED: 1 pushed, 1 parent-failed, 1 failed in 3.5s (profile p, tag t)\n',
+    );
+  });
+
+  it('plain keeps to 120 columns unless told a terminal width; tty to its columns', () => {
+    const end: RunEvent = { type: 'run-end', summary: summaryOf(images) };
+    let plain = '';
+    plainReporter({ write: (t) => (plain += t), showLogs: 'all', githubGroups: false })(end);
+    for (const l of lines(plain.trimStart())) expect(l.length).toBeLessThanOrEqual(120);
+    expect(plain).toContain(`    ${engineError.split('\n')[0]}\n`);
+    let tty = '';
+    const live = ttyReporter({
+      write: (t) => (tty += t),
+      columns: () => 70,
+      now: () => 0,
+      color: false,
+    });
+    live.report(end);
+    live.stop();
+    for (const l of lines(tty.trimStart())) expect(l.length).toBeLessThanOrEqual(70);
+    expect(tty).toContain('full log: /logs/bb-toolchain-with-a-long-name.FAILED.log\n');
+  });
+
+  it("tty: a failed image's line keeps to the terminal, its message on one line", () => {
+    let tty = '';
+    const live = ttyReporter({
+      write: (t) => (tty += t),
+      columns: () => 80,
+      now: () => 0,
+      color: false,
+    });
+    live.report(start);
+    live.report({
+      type: 'scheduler',
+      event: {
+        type: 'done',
+        outcome: {
+          name: hello,
+          status: 'failed',
+          buildAttempts: 1,
+          pushAttempts: 0,
+          reason: 'engine-exit',
+          message: engineError,
+        },
+      },
+    });
+    live.stop();
+    const line = tty
+      .split('\n')
+      .map((l) => l.slice(l.indexOf('✗')))
+      .find((l) => l.startsWith('✗ hello failed: engine exited'));
+    expect(line).toBeDefined();
+    expect(line!.length).toBeLessThanOrEqual(80);
+    expect(line).toMatch(/…$/);
+  });
+});

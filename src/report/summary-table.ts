@@ -1,4 +1,5 @@
 /** The final table of a run, and its one-line verdict. */
+import type { ImageName } from '../core/model.js';
 import type { RunEvent } from '../run/events.js';
 import type { SmokeSummary } from '../run/smoke-result.js';
 import type { ImageSummary, RunSummary } from '../run/summary.js';
@@ -66,7 +67,57 @@ export const rowReason = (i: ImageSummary) =>
 export const verdict = (s: { interrupted: boolean; ok: boolean }) =>
   s.interrupted ? 'INTERRUPTED' : s.ok ? 'OK' : 'FAILED';
 
-export function formatSummary(s: RunSummary): string {
+/** How a final table is laid out: the width its rows keep to, and failed images' log tails. */
+export interface SummaryLayout {
+  /** The terminal's columns, or 120 in CI (the default). */
+  readonly width?: number;
+  /** The last lines of a failed image's log, repeated under its message (none by default). */
+  readonly tail?: (name: ImageName) => readonly string[];
+}
+
+/** Lines of a CI log: wide enough for a table, as wide as a log viewer shows without scrolling. */
+export const CI_COLUMNS = 120;
+
+/** `sha256:0123456789ab`: a digest as `docker images` shortens ids (the JSON keeps it whole). */
+const shortDigest = (d: string) => d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]{52}$/, '$1');
+
+/**
+ * A failed image under the table: where its full log is, its whole message (cut in the table),
+ * and its log's last lines.
+ */
+export function failureBlock(
+  f: { name: ImageName; status: string; message: string | null; log: string | null },
+  tail: readonly string[] = [],
+): string {
+  const message = (f.message ?? '').split('\n').filter((l) => l.trim());
+  return [
+    `kbuild: ${f.name} ${f.status}${f.log ? `; full log: ${f.log}` : ''}`,
+    ...message.map((l) => `    ${l}`),
+    ...tail.map((l) => `  | ${l}`),
+  ]
+    .map((l) => `${l}\n`)
+    .join('');
+}
+
+/** The blocks of the failed images, after a blank line (nothing when none failed). */
+const blocks = (
+  failed: readonly {
+    name: ImageName;
+    status: string;
+    message: string | null;
+    log: string | null;
+  }[],
+  layout: SummaryLayout,
+) =>
+  failed.length
+    ? `\n${failed.map((f) => failureBlock(f, layout.tail?.(f.name) ?? [])).join('')}`
+    : '';
+
+/**
+ * The final table of a build, its rows kept to the layout's width (REASON gives way, cut with an
+ * ellipsis); each failed image's whole message and log path below it; the verdict last.
+ */
+export function formatSummary(s: RunSummary, layout: SummaryLayout = {}): string {
   // The TEST column only when the run tested (build --test).
   const tested = s.images.some((i) => i.test !== null);
   const rows = s.images.map((i) => [
@@ -75,20 +126,31 @@ export function formatSummary(s: RunSummary): string {
     rowReason(i),
     dur(i.seconds),
     ...(tested ? [[i.test ?? '', dur(i.testSeconds)].filter(Boolean).join(' ')] : []),
-    i.digest ?? '',
+    shortDigest(i.digest ?? ''),
   ]);
   const header = ['IMAGE', 'STATUS', 'REASON', 'TIME', ...(tested ? ['TEST'] : []), 'DIGEST'];
+  // On a narrow terminal the digest goes first (the JSON and the metadata file have it).
+  const fit = { width: layout.width ?? CI_COLUMNS, column: 2, optional: [header.length - 1] };
+  const failed = blocks(
+    s.images.filter((i) => i.status === 'failed'),
+    layout,
+  );
   const publish = s.publish ? `${s.publish.message}\n` : '';
-  return `${table(header, rows)}\n${verdict(s)}: ${countsText(s.counts) || 'nothing to do'} in ${dur(s.seconds)} (profile ${s.profile}, tag ${s.tag})\n${publish}`;
+  return `${table(header, rows, fit)}${failed}\n${verdict(s)}: ${countsText(s.counts) || 'nothing to do'} in ${dur(s.seconds)} (profile ${s.profile}, tag ${s.tag})\n${publish}`;
 }
 
-/** The final table of `kbuild test`. */
-export function formatTestSummary(s: SmokeSummary): string {
+/** The final table of `kbuild test`, laid out as a build's (MESSAGE gives way). */
+export function formatTestSummary(s: SmokeSummary, layout: SummaryLayout = {}): string {
   const rows = s.images.map((i) => [
     i.name,
     i.status,
     dur(i.seconds),
     i.status === 'passed' ? '' : (i.message ?? ''),
   ]);
-  return `${table(['IMAGE', 'RESULT', 'TIME', 'MESSAGE'], rows)}\n${verdict(s)}: ${countsText(s.counts) || 'nothing to test'} in ${dur(s.seconds)} (profile ${s.profile}, tag ${s.tag})\n`;
+  const fit = { width: layout.width ?? CI_COLUMNS, column: 3 };
+  const failed = blocks(
+    s.images.filter((r) => r.log && r.status !== 'passed'),
+    layout,
+  );
+  return `${table(['IMAGE', 'RESULT', 'TIME', 'MESSAGE'], rows, fit)}${failed}\n${verdict(s)}: ${countsText(s.counts) || 'nothing to test'} in ${dur(s.seconds)} (profile ${s.profile}, tag ${s.tag})\n`;
 }

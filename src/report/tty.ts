@@ -7,6 +7,7 @@ import type { ImageName } from '../core/model.js';
 import type { Reporter, RunEvent } from '../run/events.js';
 import { etaSeconds } from './eta.js';
 import { shownStatus } from './shown-status.js';
+import { cutToWidth } from './table.js';
 import { builtWhy, dur, formatSummary, formatTestSummary, runCounts } from './summary-table.js';
 
 /** quiet: only failures and the summary; verbose: every log line too. */
@@ -104,7 +105,10 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
       return;
     }
     const mark = ok ? paint('32', '✓') : paint('31', '✗');
-    let text = `${mark} ${name} ${status}${ok || !message ? '' : `: ${message}`}\n`;
+    // One line: a whole engine error comes under the final table.
+    const head = `${mark} ${name} ${status}`;
+    const room = Math.max(20, o.columns() - `✓ ${name} ${status}: `.length);
+    let text = `${head}${ok || !message ? '' : `: ${cutToWidth(message, room)}`}\n`;
     if (status === 'failed' || status === 'timeout')
       text += `${(tails.get(name) ?? []).map((l) => `    ${l}`).join('\n')}\n`;
     above(text);
@@ -173,7 +177,7 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
         );
         return;
       case 'run-end':
-        end(`\n${formatSummary(e.summary)}`);
+        end(`\n${formatSummary(e.summary, { width: o.columns() })}`);
         return;
       case 'test-run-start':
         total = e.images.length;
@@ -197,7 +201,7 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
         return;
       }
       case 'test-run-end':
-        end(`\n${formatTestSummary(e.summary)}`);
+        end(`\n${formatTestSummary(e.summary, { width: o.columns() })}`);
         return;
     }
   };
