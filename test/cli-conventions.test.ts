@@ -130,3 +130,27 @@ describe('defaults a user expects', () => {
     expect(r.stderr).toContain('choose a profile');
   });
 });
+
+describe('flags', () => {
+  it('numeric defaults show as numbers in --help', async () => {
+    const build = await runCli(['build', '--help'], scratch);
+    expect(build.stdout).toMatch(/--threads <n>\s+concurrent builds \(default: 4\)/);
+    expect(build.stdout).toContain('(default: 600)');
+    expect(build.stdout).not.toMatch(/\(default: "\d+"\)/);
+    const prune = await runCli(['prune', '--help'], scratch);
+    expect(prune.stdout).not.toMatch(/\(default: "\d+"\)/);
+  });
+
+  it('-t is --tag', async () => {
+    const dir = await initFamily('short-tag');
+    const r = await runCli(['list', '-t', 'v9', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('/hello:v9"');
+  });
+
+  it('a numeric flag is still checked', async () => {
+    const r = await runCli(['build', '-j', 'many'], scratch);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--threads expects a whole number >= 1, got 'many'");
+  });
+});

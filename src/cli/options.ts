@@ -30,7 +30,7 @@ export function profileOptions(cmd: Command): Command {
       '-C, --project <dir>',
       'project root (default: the nearest folder upwards with kbuild.yaml)',
     )
-    .option('--tag <tag>', 'shared tag of the family (overrides the profile)')
+    .option('-t, --tag <tag>', 'shared tag of the family (overrides the profile)')
     .option('--registry <host[:port]>', 'registry (overrides kbuild.yaml and the profile)')
     .option(
       '--namespace <ns>',
@@ -67,8 +67,13 @@ export function selectionOptions(cmd: Command, { ancestors = true } = {}): Comma
     );
 }
 
-/** A whole-number option's value, or a usage error naming the flag. */
-export function wholeNumber(flag: string, v: string, min: number): number {
+/** An option taking a number, its default shown as one in --help (`(default: 4)`, not `"4"`). */
+export function numberOption(flags: string, description: string, fallback: number): Option {
+  return new Option(flags, description).default(fallback);
+}
+
+/** A whole-number option's value (the default, or what was given), or a usage error naming the flag. */
+export function wholeNumber(flag: string, v: string | number, min: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min)
     throw new UsageError(`${flag} expects a whole number >= ${min}, got '${v}'`);

@@ -17,7 +17,7 @@ export interface PruneFlags extends Omit<ProfileOptions, 'registry'>, SelectionO
   /** true for a bare --registry (the family's registry), or the host given. */
   registry?: string | true;
   local?: boolean;
-  keep: string;
+  keep: string | number;
   yes?: boolean;
   json?: boolean;
   engine?: 'docker' | 'podman';

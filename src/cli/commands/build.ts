@@ -14,7 +14,12 @@ import {
   type ReportFlags,
 } from '../options.js';
 import type { BuildSettings } from '../build-run.js';
-import { checkUpdatesFlag, checkUpdatesOption, defaultLockTimeoutSeconds } from '../options.js';
+import {
+  checkUpdatesFlag,
+  checkUpdatesOption,
+  defaultLockTimeoutSeconds,
+  numberOption,
+} from '../options.js';
 
 /** Ten minutes per push attempt: ample for a loopback or LAN registry, a bound on a stalled one. */
 const DEFAULT_PUSH_TIMEOUT_SECONDS = 600;
@@ -25,14 +30,14 @@ interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, Repo
   platform?: string;
   archTags?: boolean;
   shard?: string;
-  shardWait: string;
+  shardWait: string | number;
   test?: boolean;
-  threads: string;
-  pushThreads: string;
-  retries: string;
-  pushRetries: string;
-  timeout: string;
-  pushTimeout: string;
+  threads: string | number;
+  pushThreads: string | number;
+  retries: string | number;
+  pushRetries: string | number;
+  timeout: string | number;
+  pushTimeout: string | number;
   failFast?: boolean;
   builder?: string;
   pull?: boolean;
@@ -41,7 +46,7 @@ interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, Repo
   registryCache: boolean;
   checkUpdates?: boolean | string;
   sbomDir?: string;
-  lockTimeout: string;
+  lockTimeout: string | number;
 }
 
 export function registerBuild(program: Command, run: (a: Action) => void): void {
@@ -64,19 +69,29 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
       '--test',
       "smoke-test each image after its build, before its push (image.yaml 'test'); a failing test fails the image",
     )
-    .option('-j, --threads <n>', 'concurrent builds', '4')
-    .option('--push-threads <n>', 'concurrent pushes', '2')
-    .option('--retries <n>', 'extra attempts for a failed build', '0')
-    .option(
-      '--push-retries <n>',
-      'extra attempts for a push that failed transiently (5xx, 429, reset)',
-      '3',
+    .addOption(numberOption('-j, --threads <n>', 'concurrent builds', 4))
+    .addOption(numberOption('--push-threads <n>', 'concurrent pushes', 2))
+    .addOption(numberOption('--retries <n>', 'extra attempts for a failed build', 0))
+    .addOption(
+      numberOption(
+        '--push-retries <n>',
+        'extra attempts for a push that failed transiently (5xx, 429, reset)',
+        3,
+      ),
     )
-    .option('--timeout <seconds>', 'fail an image whose build takes longer (0: no limit)', '0')
-    .option(
-      '--push-timeout <seconds>',
-      'stop a push attempt that takes longer (a registry that stopped answering); it is retried like a transient failure (0: no limit)',
-      String(DEFAULT_PUSH_TIMEOUT_SECONDS),
+    .addOption(
+      numberOption(
+        '--timeout <seconds>',
+        'fail an image whose build takes longer (0: no limit)',
+        0,
+      ),
+    )
+    .addOption(
+      numberOption(
+        '--push-timeout <seconds>',
+        'stop a push attempt that takes longer (a registry that stopped answering); it is retried like a transient failure (0: no limit)',
+        DEFAULT_PUSH_TIMEOUT_SECONDS,
+      ),
     )
     .option('--fail-fast', 'start nothing new after the first failure (default: keep going)');
   engineOption(cmd)
@@ -101,19 +116,23 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
       '--shard <i/N>',
       'build share i of N (CI fan-out, see kbuild plan --format matrix); parents from other shares come from the registry',
     )
-    .option(
-      '--shard-wait <seconds>',
-      "with --shard: how long to wait for another share's image to reach the registry",
-      '1800',
+    .addOption(
+      numberOption(
+        '--shard-wait <seconds>',
+        "with --shard: how long to wait for another share's image to reach the registry",
+        1800,
+      ),
     )
     .option(
       '--arch-tags',
       'with several platforms: publish <tag>-<arch> tags instead of a manifest list (registries that cannot store lists)',
     )
-    .option(
-      '--lock-timeout <seconds>',
-      'how long to wait for another run of the same project and profile (0: fail at once)',
-      String(defaultLockTimeoutSeconds),
+    .addOption(
+      numberOption(
+        '--lock-timeout <seconds>',
+        'how long to wait for another run of the same project and profile (0: fail at once)',
+        defaultLockTimeoutSeconds,
+      ),
     )
     .option(
       '--sbom-dir <dir>',

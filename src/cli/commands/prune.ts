@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import type { PruneFlags } from '../actions/prune.js';
-import { engineOption, profileOptions, selectionOptions, type Action } from '../options.js';
+import {
+  engineOption,
+  numberOption,
+  profileOptions,
+  selectionOptions,
+  type Action,
+} from '../options.js';
 
 export function registerPrune(program: Command, run: (a: Action) => void): void {
   const cmd = program
@@ -10,7 +16,9 @@ export function registerPrune(program: Command, run: (a: Action) => void): void 
     );
   selectionOptions(engineOption(profileOptions(cmd)))
     .option('--local', 'remove local images of the family that no current fingerprint uses')
-    .option('--keep <n>', '--local: older builds kept per image besides the current one', '2')
+    .addOption(
+      numberOption('--keep <n>', '--local: older builds kept per image besides the current one', 2),
+    )
     .option('--yes', 'delete or remove for real (default: only say what would go)')
     .option('--json', 'print JSON');
   // Here --registry also works bare: prune the family's own registry.
