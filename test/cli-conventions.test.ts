@@ -6,6 +6,8 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { outputOptions, type OutputFlags } from '../src/cli/options.js';
 import { runCli } from './helpers/run-cli.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'kbuild-conventions-'));
@@ -152,5 +154,38 @@ describe('flags', () => {
     const r = await runCli(['build', '-j', 'many'], scratch);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--threads expects a whole number >= 1, got 'many'");
+  });
+});
+
+describe('--progress auto|tty|plain|json|quiet', () => {
+  /** The output flags a run sees for `args`. */
+  const seen = (args: string[]): OutputFlags => {
+    let flags: OutputFlags | undefined;
+    const cmd = outputOptions(new Command('x').exitOverride()).action((f: OutputFlags) => {
+      flags = f;
+    });
+    cmd.parse(args, { from: 'user' });
+    return flags!;
+  };
+
+  it('auto is the default and leaves the choice to the run (tty on a terminal, else plain)', () => {
+    expect(seen([]).progress).toBeUndefined();
+    expect(seen(['--progress', 'auto']).progress).toBeUndefined();
+  });
+
+  it('tty, plain and json as before; quiet is -q', () => {
+    expect(seen(['--progress', 'plain']).progress).toBe('plain');
+    expect(seen(['--progress', 'json']).progress).toBe('json');
+    expect(seen(['--progress', 'quiet'])).toMatchObject({ quiet: true });
+    expect(seen(['--progress', 'quiet']).progress).toBeUndefined();
+  });
+
+  it('quiet with --verbose, or another mode, is a usage error', async () => {
+    const both = await runCli(['build', '--progress', 'quiet', '--verbose'], scratch);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--progress quiet and --verbose');
+    const bad = await runCli(['test', '--progress', 'fancy'], scratch);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('auto, tty, plain, json, quiet');
   });
 });

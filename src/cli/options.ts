@@ -132,15 +132,27 @@ export function outputOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--progress <mode>',
-        'output style: tty (live view), plain (CI log), json (one object per line per event); default: tty on a terminal, plain in CI',
-      ).choices(['tty', 'plain', 'json']),
+        'output style: auto (tty on a terminal, plain in CI or without one), tty (live view), plain (CI log), json (one object per line per event), quiet (as -q)',
+      )
+        .choices(['auto', 'tty', 'plain', 'json', 'quiet'])
+        .default('auto'),
     )
     .addOption(
       new Option('-q, --quiet', 'only failures (with their logs) and the summary').conflicts(
         'verbose',
       ),
     )
-    .option('--verbose', 'every log line, also on a terminal (with json: log events)');
+    .option('--verbose', 'every log line, also on a terminal (with json: log events)')
+    .hook('preAction', (c) => {
+      // What runs see (OutputFlags): auto is no choice (the run's default), quiet is -q.
+      const mode = c.getOptionValue('progress') as string;
+      if (mode === 'quiet') {
+        if (c.getOptionValue('verbose'))
+          throw new UsageError('--progress quiet and --verbose cannot be used together');
+        c.setOptionValue('quiet', true);
+      }
+      if (mode === 'auto' || mode === 'quiet') c.setOptionValue('progress', undefined);
+    });
 }
 
 /** --check-updates[=strict] (plan, build). */
