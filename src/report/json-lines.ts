@@ -75,6 +75,9 @@ export function jsonLinesReporter(o: JsonLinesOptions): Reporter {
         }
         return;
       }
+      case 'log-closed':
+        emit('image-log', { name: e.name, path: e.path, failed: e.failed });
+        return;
       case 'interrupt':
         emit('interrupt', { signal: e.signal });
         return;

@@ -5,6 +5,7 @@
  */
 import type { ImageName } from '../core/model.js';
 import type { Reporter } from '../run/events.js';
+import { isNoise } from './build-progress.js';
 import { shownStatus } from './shown-status.js';
 import {
   builtWhy,
@@ -44,7 +45,8 @@ export function plainReporter(o: PlainOptions): Reporter {
   const flush = (name: ImageName, status: string, ok: boolean) => {
     const lines = buffers.get(name) ?? [];
     buffers.delete(name);
-    if (!ok) tails.set(name, lines.slice(-TAIL));
+    // The tail leaves out BuildKit's bookkeeping (`#5 sha256:…`, `#5 DONE 0.1s`): the log has it.
+    if (!ok) tails.set(name, lines.filter((l) => !isNoise(l)).slice(-TAIL));
     if (!lines.length || (quiet && ok)) return;
     o.write(o.githubGroups ? `::group::${name} (${status})\n` : `----- ${name} -----\n`);
     o.write(`${lines.join('\n')}\n`);
@@ -106,6 +108,8 @@ export function plainReporter(o: PlainOptions): Reporter {
         }
         return;
       }
+      case 'log-closed': // the path is in the summary's block
+        return;
       case 'interrupt':
         o.write(
           `kbuild: ${e.signal}: stopping — running builds and tests are cancelled, nothing new starts\n`,

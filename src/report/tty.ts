@@ -5,6 +5,7 @@
  */
 import type { ImageName } from '../core/model.js';
 import type { Reporter, RunEvent } from '../run/events.js';
+import { isNoise, stepOf } from './build-progress.js';
 import { etaSeconds } from './eta.js';
 import { shownStatus } from './shown-status.js';
 import { cutToWidth } from './table.js';
@@ -36,6 +37,9 @@ const whole = (s: number) => (s < 60 ? `${Math.ceil(s)}s` : dur(Math.ceil(s)));
 
 interface Running {
   readonly since: number;
+  /** The Dockerfile step running (`[3/7] RUN apt-get install …`), once the engine says. */
+  step?: string;
+  /** The last line that says something (not BuildKit's bookkeeping), until a step is known. */
   last: string;
   /** Building counts towards the ETA; a push or a test does not. */
   readonly phase: 'build' | 'push' | 'test';
@@ -84,7 +88,7 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
       const secs = Math.floor((o.now() - r.since) / 1000);
       const was = r.phase === 'build' ? expectedOf.get(name) : null;
       const head = `  ${name} ${secs}s${was ? `/${whole(was)}` : ''} `;
-      lines.push(`${head}${paint('2', r.last.slice(0, Math.max(0, width - head.length - 1)))}`);
+      lines.push(`${head}${paint('2', cutToWidth(r.step ?? r.last, width - head.length - 1))}`);
     }
     o.write(`${lines.join('\n')}\n`);
     drawn = lines.length;
@@ -98,7 +102,13 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
   const start = (name: ImageName, phase: Running['phase'], last = '') =>
     running.set(name, { since: o.now(), last, phase });
   /** An image's (or test's) end, above the block: ✓, or ✗ with the message and its log's tail. */
-  const finished = (name: ImageName, status: string, ok: boolean, message?: string | null) => {
+  const finished = (
+    name: ImageName,
+    status: string,
+    ok: boolean,
+    message?: string | null,
+    log?: string | null,
+  ) => {
     done++;
     if (ok && verbosity === 'quiet') {
       draw();
@@ -110,7 +120,9 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
     const room = Math.max(20, o.columns() - `✓ ${name} ${status}: `.length);
     let text = `${head}${ok || !message ? '' : `: ${cutToWidth(message, room)}`}\n`;
     if (status === 'failed' || status === 'timeout')
-      text += `${(tails.get(name) ?? []).map((l) => `    ${l}`).join('\n')}\n`;
+      text += [...(tails.get(name) ?? []), ...(log ? [`full log: ${log}`] : [])]
+        .map((l) => `    ${l}\n`)
+        .join('');
     above(text);
   };
   const end = (text: string) => {
@@ -159,9 +171,13 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
         return;
       case 'log': {
         const r = running.get(e.name);
-        if (r && e.line.trim()) r.last = e.line.trim();
+        const step = stepOf(e.line);
+        const noise = isNoise(e.line);
+        if (r && step) r.step = step;
+        else if (r && !noise) r.last = e.line.trim();
+        // A failure's tail: what the steps printed and the errors, not the bookkeeping.
         const t = tails.get(e.name) ?? [];
-        t.push(e.line);
+        if (!noise) t.push(e.line);
         if (t.length > TAIL) t.shift();
         tails.set(e.name, t);
         // Printed at the next redraw: one repaint per tick, however chatty the build.
@@ -170,6 +186,10 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
       }
       case 'scheduler':
         onScheduler(e.event);
+        return;
+      case 'log-closed':
+        // Comes right after the image's ✗ line and tail (closing the file is quick).
+        if (e.failed) above(`    full log: ${e.path}\n`);
         return;
       case 'interrupt':
         above(
@@ -197,7 +217,7 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
         if (!running.delete(r.name)) queued = Math.max(0, queued - 1);
         const ok = r.status === 'passed' || r.status === 'no-test';
         if (!ok && r.status !== 'cancelled') failed++;
-        finished(r.name, r.status, ok, r.message);
+        finished(r.name, r.status, ok, r.message, r.log);
         return;
       }
       case 'test-run-end':

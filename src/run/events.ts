@@ -34,6 +34,13 @@ export type RunEvent =
       }[];
     }
   | { readonly type: 'log'; readonly name: ImageName; readonly line: string }
+  /** An image's log file is complete (after its `done`): where it is, renamed when it failed. */
+  | {
+      readonly type: 'log-closed';
+      readonly name: ImageName;
+      readonly path: string;
+      readonly failed: boolean;
+    }
   | { readonly type: 'scheduler'; readonly event: SchedulerEvent }
   | { readonly type: 'interrupt'; readonly signal: string }
   | { readonly type: 'run-end'; readonly summary: RunSummary }

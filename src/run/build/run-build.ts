@@ -99,8 +99,13 @@ export async function runBuild(run: BuildRun): Promise<RunSummary> {
     emit: (event) => {
       if (event.type === 'done') {
         const ok = event.outcome.status === 'built' || event.outcome.status === 'pushed';
-        const log = state.logs.close(event.outcome.name, !ok);
-        if (log) closed.set(event.outcome.name, log);
+        const { name } = event.outcome;
+        const log = state.logs.close(name, !ok);
+        if (log) {
+          closed.set(name, log);
+          // Before the summary: it awaits the same promise, after this.
+          void log.then((path) => report({ type: 'log-closed', name, path, failed: !ok }));
+        }
       }
       report({ type: 'scheduler', event });
     },

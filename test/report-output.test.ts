@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { imageName } from '../core/model.js';
-import type { RunEvent } from '../run/events.js';
-import type { EngineInfo } from '../run/ports.js';
-import { countStatuses, type ImageSummary, type RunSummary } from '../run/summary.js';
-import { plainReporter } from './plain.js';
-import { formatSummary, planCountsText } from './summary-table.js';
-import { ttyReporter } from './tty.js';
+import { imageName } from '../src/core/model.js';
+import type { RunEvent } from '../src/run/events.js';
+import type { EngineInfo } from '../src/run/ports.js';
+import { countStatuses, type ImageSummary, type RunSummary } from '../src/run/summary.js';
+import { isNoise, stepOf } from '../src/report/build-progress.js';
+import { buildWorld } from './helpers/build-world.js';
+import { plainReporter } from '../src/report/plain.js';
+import { formatSummary, planCountsText } from '../src/report/summary-table.js';
+import { ttyReporter } from '../src/report/tty.js';
 
 const engine: EngineInfo = {
   kind: 'fake',
@@ -238,5 +240,173 @@ describe('the summary keeps to the width; whole failures go below it (issue 15 i
     expect(line).toBeDefined();
     expect(line!.length).toBeLessThanOrEqual(80);
     expect(line).toMatch(/…$/);
+  });
+});
+
+describe('the live view shows the current step; failures their log path and no noise (issue 15 item 5)', () => {
+  it('reads the step from BuildKit, legacy builder and podman lines', () => {
+    expect(stepOf('#6 [3/7] RUN apt-get install -y curl')).toBe(
+      '[3/7] RUN apt-get install -y curl',
+    );
+    expect(stepOf('#9 [builder 2/5] RUN make -j4')).toBe('[builder 2/5] RUN make -j4');
+    expect(stepOf('Step 3/7 : RUN apt-get install -y curl')).toBe(
+      '[3/7] RUN apt-get install -y curl',
+    );
+    expect(stepOf('STEP 2/4: COPY hello.sh /usr/local/bin/')).toBe(
+      '[2/4] COPY hello.sh /usr/local/bin/',
+    );
+    for (const other of [
+      '#1 [internal] load build definition from Dockerfile',
+      '#6 0.512 Reading package lists...',
+      '#6 DONE 0.0s',
+      'kbuild: building with docker 26.1 (/usr/bin/docker), BuildKit built into the client',
+    ])
+      expect(stepOf(other)).toBeUndefined();
+  });
+
+  it("tells BuildKit's bookkeeping from what a step printed and from errors", () => {
+    for (const noise of [
+      '#5 sha256:3aee66c48bb7776a3dfe6d47b5e16093ec60467934ce3dde7549fde6252cdd10',
+      '#5 DONE 0.1s',
+      '#5 CACHED',
+      '#2 [internal] load .dockerignore',
+      '#2 transferring context: 2B done',
+      '#9 exporting layers 0.1s done',
+      '#9 naming to docker.io/kbuild/app:t done',
+      '#0 building with "default" instance using docker driver',
+      'kbuild: building with docker 26.1 (/usr/bin/docker), BuildKit built into the client',
+      ' ---> Running in 0123456789ab',
+      '',
+    ])
+      expect(isNoise(noise), noise).toBe(true);
+    for (const kept of [
+      '#6 [3/7] RUN apt-get install -y curl',
+      '#6 0.512 E: Unable to locate package curll',
+      '#6 ERROR: process "/bin/sh -c exit 3" did not complete successfully: exit code: 3',
+      'ERROR: failed to solve: process "/bin/sh -c exit 3" did not complete successfully',
+      'Dockerfile:4',
+      ' > [3/7] RUN apt-get install -y curll:',
+    ])
+      expect(isNoise(kept), kept).toBe(false);
+  });
+
+  const buildLog = [
+    'kbuild: building with docker 26.1 (/usr/bin/docker), BuildKit built into the client',
+    '#1 [internal] load build definition from Dockerfile',
+    '#1 sha256:621307da0094e0dc3f560c936b6b1df71800f9f9d1c53eb9753e17c0566ccd75',
+    '#1 DONE 0.0s',
+    '#6 [3/7] RUN apt-get install -y curll',
+    '#6 sha256:0b7c22153651165ca35dbb4b1f6a4e0acca182636c201364190a676e0cef7b06',
+    '#6 0.512 E: Unable to locate package curll',
+    '#6 ERROR: process "/bin/sh -c apt-get install -y curll" did not complete successfully: exit code: 100',
+    '#6 DONE 0.9s',
+  ];
+  const failedDone: RunEvent = {
+    type: 'scheduler',
+    event: {
+      type: 'done',
+      outcome: {
+        name: hello,
+        status: 'failed',
+        buildAttempts: 1,
+        pushAttempts: 0,
+        reason: 'engine-exit',
+        message: 'engine exited with 100',
+      },
+    },
+  };
+
+  it('tty: the running image shows its step, its failure the tail without noise and the full log', () => {
+    let out = '';
+    let now = 0;
+    const live = ttyReporter({
+      write: (t) => (out += t),
+      columns: () => 100,
+      now: () => now,
+      color: false,
+    });
+    live.report(start);
+    live.report({ type: 'scheduler', event: { type: 'build-start', name: hello, attempt: 1 } });
+    live.report({ type: 'log', name: hello, line: buildLog[0]! });
+    live.report({ type: 'interrupt', signal: 'SIGINT' }); // forces a redraw
+    // Before any step, the banner is not the last line worth showing.
+    expect(out).toMatch(/ {2}hello 0s\/3s \n/);
+    for (const line of buildLog.slice(1, 7)) live.report({ type: 'log', name: hello, line });
+    now = 2000;
+    out = '';
+    live.report({ type: 'interrupt', signal: 'SIGINT' });
+    expect(out).toContain('  hello 2s/3s [3/7] RUN apt-get install -y curll\n');
+    for (const line of buildLog.slice(7)) live.report({ type: 'log', name: hello, line });
+    out = '';
+    live.report(failedDone);
+    live.report({ type: 'log-closed', name: hello, path: '/logs/hello.FAILED.log', failed: true });
+    live.stop();
+    expect(out).toContain(
+      '✗ hello failed: engine exited with 100\n' +
+        '    #6 [3/7] RUN apt-get install -y curll\n' +
+        '    #6 0.512 E: Unable to locate package curll\n' +
+        '    #6 ERROR: process "/bin/sh -c apt-get install -y curll" did not complete successfully: exit code: 100\n',
+    );
+    expect(out).toContain('    full log: /logs/hello.FAILED.log\n');
+    expect(out).not.toContain('sha256:');
+    expect(out).not.toContain('DONE 0.9s');
+  });
+
+  it("plain: a failed image's tail under the table leaves the noise out too", () => {
+    let out = '';
+    const p = plainReporter({ write: (t) => (out += t), showLogs: 'all', githubGroups: false });
+    p(start);
+    for (const line of buildLog) p({ type: 'log', name: hello, line });
+    p(failedDone);
+    p({ type: 'log-closed', name: hello, path: '/logs/hello.FAILED.log', failed: true });
+    p({
+      type: 'run-end',
+      summary: summaryOf([
+        row('hello', 'failed', 'new', {
+          reason: 'engine-exit',
+          message: 'engine exited with 100',
+          log: '/logs/hello.FAILED.log',
+        }),
+      ]),
+    });
+    const below = out.slice(out.indexOf('kbuild: hello failed; full log:'));
+    expect(below).toContain(
+      'kbuild: hello failed; full log: /logs/hello.FAILED.log\n    engine exited with 100\n' +
+        '  | #6 [3/7] RUN apt-get install -y curll\n  | #6 0.512 E: Unable to locate package curll\n',
+    );
+    expect(below).not.toContain('sha256:');
+    expect(out).toContain('#6 sha256:0b7c'); // the image's own log block keeps every line
+  });
+});
+
+describe('runBuild reports where each log went (issue 15 item 5)', () => {
+  it('a log-closed event per image after its end and before the summary, the failed one renamed', async () => {
+    const w = buildWorld();
+    try {
+      w.engine.failBuild('lib', { exitCode: 3, message: 'about to fail on purpose' });
+      const r = await w.run();
+      const closed = r.events.filter((e) => e.type === 'log-closed');
+      expect(closed).toContainEqual({
+        type: 'log-closed',
+        name: 'lib',
+        path: '/logs/lib.FAILED.log',
+        failed: true,
+      });
+      expect(closed).toContainEqual({
+        type: 'log-closed',
+        name: 'base',
+        path: '/logs/base.log',
+        failed: false,
+      });
+      const at = (p: (e: RunEvent) => boolean) => r.events.findIndex(p);
+      const libDone = at(
+        (e) => e.type === 'scheduler' && e.event.type === 'done' && e.event.outcome.name === 'lib',
+      );
+      const libClosed = at((e) => e.type === 'log-closed' && e.name === 'lib');
+      expect(libDone).toBeLessThan(libClosed);
+      expect(libClosed).toBeLessThan(at((e) => e.type === 'run-end'));
+    } finally {
+      w.remove();
+    }
   });
 });
