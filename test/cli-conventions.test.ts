@@ -189,3 +189,32 @@ describe('--progress auto|tty|plain|json|quiet', () => {
     expect(bad.stderr).toContain('auto, tty, plain, json, quiet');
   });
 });
+
+describe('--format json on every command that prints data', () => {
+  it.each([
+    [['list']],
+    [['explain', 'hello', '--no-engine']],
+    [['plan', '--no-engine']],
+    [['graph']],
+  ])('kbuild %j --format json prints JSON (and --json, where it was, still does)', async (args) => {
+    const dir = await initFamily(`format-${args[0]}`);
+    const r = await runCli([...args, '--format', 'json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(() => JSON.parse(r.stdout) as unknown, r.stdout).not.toThrow();
+    if (args[0] !== 'graph') {
+      const alias = await runCli([...args, '--json'], dir);
+      expect(alias.code, alias.stderr).toBe(0);
+      expect(Object.keys(JSON.parse(alias.stdout) as object)).toEqual(
+        Object.keys(JSON.parse(r.stdout) as object),
+      );
+    }
+  });
+
+  it('promote and prune take --format json too', async () => {
+    for (const cmd of ['promote', 'prune']) {
+      const r = await runCli([cmd, '--help'], scratch);
+      expect(r.stdout).toMatch(/--format <format>\s+output format/);
+      expect(r.stdout).toContain('--json');
+    }
+  });
+});

@@ -155,6 +155,21 @@ export function outputOptions(cmd: Command): Command {
     });
 }
 
+/**
+ * --format text|json and --json, its alias, for a command that prints data: every such command
+ * takes --format json. The action sees `json: true` for either.
+ */
+export function jsonFormatOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'),
+    )
+    .option('--json', 'print JSON (same as --format json)')
+    .hook('preAction', (c) => {
+      if (c.getOptionValue('format') === 'json') c.setOptionValue('json', true);
+    });
+}
+
 /** --check-updates[=strict] (plan, build). */
 export function checkUpdatesOption(): Option {
   return new Option(

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { PromoteFlags } from '../actions/promote.js';
-import { profileOptions, selectionOptions, type Action } from '../options.js';
+import { jsonFormatOptions, profileOptions, selectionOptions, type Action } from '../options.js';
 
 export function registerPromote(program: Command, run: (a: Action) => void): void {
   const cmd = program
@@ -8,11 +8,10 @@ export function registerPromote(program: Command, run: (a: Action) => void): voi
     .description(
       "give the selection's images found under one tag another tag, in the same or another registry, by digest (no rebuild, no engine); nothing is written unless every image is there",
     );
-  selectionOptions(profileOptions(cmd))
+  jsonFormatOptions(selectionOptions(profileOptions(cmd)))
     .requiredOption('--from <tag>', 'the tag the images have now (in --registry)')
     .requiredOption('--to <tag>', 'the tag to give them')
     .option('--to-registry <host[:port]>', 'copy them to this registry (default: the same one)')
-    .option('--json', 'print JSON')
     .action((images: string[], flags: PromoteFlags) => {
       run(async (io) => (await import('../actions/promote.js')).promoteCommand(io, images, flags));
     });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { PruneFlags } from '../actions/prune.js';
 import {
   engineOption,
+  jsonFormatOptions,
   numberOption,
   profileOptions,
   selectionOptions,
@@ -19,8 +20,8 @@ export function registerPrune(program: Command, run: (a: Action) => void): void 
     .addOption(
       numberOption('--keep <n>', '--local: older builds kept per image besides the current one', 2),
     )
-    .option('--yes', 'delete or remove for real (default: only say what would go)')
-    .option('--json', 'print JSON');
+    .option('--yes', 'delete or remove for real (default: only say what would go)');
+  jsonFormatOptions(cmd);
   // Here --registry also works bare: prune the family's own registry.
   const registry = cmd.options.find((o) => o.long === '--registry')!;
   registry.required = false;
