@@ -15,6 +15,7 @@ import type {
   ProjectConfig,
   RenderedImage,
   SourceLocation,
+  TemplateLocation,
 } from './model.js';
 import {
   canonicalName,
@@ -71,6 +72,11 @@ export interface Family {
   readonly unbuildable: ReadonlyMap<ImageName, string>;
   /** Sources fetched into images' build contexts (kbuild.yaml's, then the profile's). */
   readonly sources: ReadonlyMap<ImageName, SourceSpec>;
+  /**
+   * Where line `line` (1-based) of an image's rendered Dockerfile was written in the templates,
+   * when known. Renders the image once more, traced, on first use (a build failed).
+   */
+  readonly templateLine?: (name: ImageName, line: number) => TemplateLocation | undefined;
 }
 
 /** The variables every template sees, before the per-image ones. */
@@ -198,6 +204,9 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
 
   const unbuildable = new Map<ImageName, string>();
   const rendered = new Map<ImageName, RenderedImage>();
+  /** What each rendered image was rendered with, for its line map (templateLine). */
+  const contexts = new Map<ImageName, Readonly<Record<string, unknown>>>();
+  const lineMaps = new Map<ImageName, readonly (TemplateLocation | undefined)[]>();
   /** Where each image names each of its family parents: `child\0parent` -> its first FROM. */
   const fromLines = new Map<string, { ref: string; file: string; line: number }>();
   for (const spec of images) {
@@ -236,6 +245,7 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
       });
       continue;
     }
+    contexts.set(spec.name, imageContext);
     const parsed = parseDockerfile(out.value, buildArgs);
     if (!parsed.ok) {
       const invalid = {
@@ -344,6 +354,16 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
           graph: graph.value,
           unbuildable,
           sources,
+          templateLine: (name, line) => {
+            let map = lineMaps.get(name);
+            const img = rendered.get(name);
+            const context = contexts.get(name);
+            if (!map && img && context) {
+              map = renderer.lineMap(img.spec.template, context, img.dockerfile);
+              lineMaps.set(name, map);
+            }
+            return map?.[line - 1];
+          },
         },
     failures,
   };

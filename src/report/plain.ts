@@ -3,7 +3,7 @@
  * finishes, never interleaved line by line with other images'; status lines as things happen;
  * at the end, the tail of each failed image's log (the part CI users read first).
  */
-import type { ImageName } from '../core/model.js';
+import type { ImageName, TemplateLocation } from '../core/model.js';
 import type { Reporter } from '../run/events.js';
 import { isNoise } from './build-progress.js';
 import { shownStatus } from './shown-status.js';
@@ -30,9 +30,16 @@ export interface PlainOptions {
 const TAIL = 15;
 /** GitHub Actions workflow commands end at a newline: escape it (and %, their escape char). */
 const ghEscape = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+/** A workflow command's property value also escapes `:` and `,`. */
+const ghProperty = (s: string) => ghEscape(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+/** `file=…,line=…,` of an annotation: where the failing instruction was written in the templates. */
+const ghWhere = (t: TemplateLocation | undefined) =>
+  t ? `file=${ghProperty(t.file)},line=${t.line},` : '';
 
 export function plainReporter(o: PlainOptions): Reporter {
   const buffers = new Map<ImageName, string[]>();
+  /** Failed builds: where their failing instruction was written. */
+  const templates = new Map<ImageName, TemplateLocation>();
   /** The last lines of each failed image's log, for the end of the run. */
   const tails = new Map<ImageName, string[]>();
   const quiet = o.showLogs === 'failures';
@@ -57,7 +64,9 @@ export function plainReporter(o: PlainOptions): Reporter {
   /** GitHub Actions: an annotation per failed image, with its whole message. */
   const annotate = (name: ImageName, status: string, message: string | null) => {
     if (o.githubGroups)
-      o.write(`::error title=kbuild: ${name} ${status}::${ghEscape(message ?? status)}\n`);
+      o.write(
+        `::error ${ghWhere(templates.get(name))}title=kbuild: ${name} ${status}::${ghEscape(message ?? status)}\n`,
+      );
   };
   return (e) => {
     switch (e.type) {
@@ -95,6 +104,7 @@ export function plainReporter(o: PlainOptions): Reporter {
         if (ev.type === 'done') {
           finished++;
           const out = ev.outcome;
+          if (out.template) templates.set(out.name, out.template);
           const ok = out.status === 'built' || out.status === 'pushed';
           const status = shownStatus(out.status, actions.get(out.name));
           flush(out.name, status, ok);

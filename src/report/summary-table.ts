@@ -1,5 +1,5 @@
 /** The final table of a run, and its one-line verdict. */
-import type { ImageName } from '../core/model.js';
+import { formatTemplateLocation, type ImageName, type TemplateLocation } from '../core/model.js';
 import type { RunEvent } from '../run/events.js';
 import type { SmokeSummary } from '../run/smoke-result.js';
 import type { ImageSummary, RunSummary } from '../run/summary.js';
@@ -86,12 +86,18 @@ const shortDigest = (d: string) => d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]{52}
  * and its log's last lines.
  */
 export function failureBlock(
-  f: { name: ImageName; status: string; message: string | null; log: string | null },
+  f: {
+    name: ImageName;
+    status: string;
+    message: string | null;
+    log: string | null;
+    template?: TemplateLocation;
+  },
   tail: readonly string[] = [],
 ): string {
   const message = (f.message ?? '').split('\n').filter((l) => l.trim());
   return [
-    `kbuild: ${f.name} ${f.status}${f.log ? `; full log: ${f.log}` : ''}`,
+    `kbuild: ${f.name} ${f.status}${f.template ? ` at ${formatTemplateLocation(f.template)}` : ''}${f.log ? `; full log: ${f.log}` : ''}`,
     ...message.map((l) => `    ${l}`),
     ...tail.map((l) => `  | ${l}`),
   ]
@@ -106,6 +112,7 @@ const blocks = (
     status: string;
     message: string | null;
     log: string | null;
+    template?: TemplateLocation;
   }[],
   layout: SummaryLayout,
 ) =>

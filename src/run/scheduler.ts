@@ -6,7 +6,7 @@
  *
  * It knows nothing of engines: the work is injected as functions, the clock too.
  */
-import type { ImageName } from '../core/model.js';
+import type { ImageName, TemplateLocation } from '../core/model.js';
 
 export type ImageStatus = 'built' | 'pushed' | 'parent-failed' | 'failed' | 'cancelled';
 
@@ -31,6 +31,8 @@ export interface StepError {
   readonly message: string;
   /** Worth another try (push: 5xx, 429, connection reset). */
   readonly transient?: boolean;
+  /** A failed build: where the failing instruction was written in the templates. */
+  readonly template?: TemplateLocation;
 }
 
 export type StepResult<T> =
@@ -59,6 +61,8 @@ export interface Outcome {
   readonly pushEnd?: number;
   readonly imageId?: string;
   readonly digest?: string;
+  /** A failed build: where the failing instruction was written in the templates. */
+  readonly template?: TemplateLocation;
 }
 
 export type SchedulerEvent =
@@ -180,6 +184,7 @@ export async function schedule(
       pushAttempts: 0,
       ...partial.get(n),
       ...(error ? { reason: error.reason, message: error.message } : {}),
+      ...(error?.template ? { template: error.template } : {}),
     };
     outcomes.set(n, outcome);
     o.emit({ type: 'done', outcome });

@@ -1,5 +1,5 @@
 /** The run summary: what happened to every selected image, for people and machines. */
-import type { ImageName } from '../core/model.js';
+import type { ImageName, TemplateLocation } from '../core/model.js';
 import type { EngineInfo } from './ports.js';
 import type { Outcome } from './scheduler.js';
 import type { TestRun } from './smoke-result.js';
@@ -45,6 +45,8 @@ export interface ImageSummary {
   /** Null without --test, or when the image did not get as far as its test. */
   readonly test: ImageTestStatus | null;
   readonly testSeconds: number | null;
+  /** A failed build: where the failing instruction was written (--summary-json `template`). */
+  readonly template?: TemplateLocation;
 }
 
 export interface RunSummary {
@@ -114,6 +116,7 @@ export function imageSummary(
     allowedToFail: extra.allowedToFail,
     test: extra.test,
     testSeconds: extra.testSeconds,
+    ...(o.template ? { template: o.template } : {}),
   };
 }
 

@@ -4,7 +4,8 @@
  * Then its push. The scheduler calls `buildStep` and `pushStep`; each returns a value, never throws
  * for an expected failure.
  */
-import type { ImageName } from '../../core/model.js';
+import { failedStepReader } from '../../core/dockerfile/failed-step.js';
+import { formatTemplateLocation, type ImageName } from '../../core/model.js';
 import { addedPackages, type Inventory } from '../../core/packages/inventory.js';
 import type { PlanStep } from '../../core/plan/plan.js';
 import { inventoryLine, readInventory } from '../packages/inventory.js';
@@ -149,6 +150,9 @@ async function buildWithEngine(
   if (!prepared.ok) return failed({ reason: 'source-failed', message: prepared.error });
   const facts = ctx.facts(name);
   await holdLocalTags(ctx, name);
+  // The failing instruction is read from the output as it streams: its error block can be
+  // longer than the tail kept.
+  const steps = failedStepReader();
   const r = await ports.engine.build(
     {
       contextDir: prepared.value.contextDir,
@@ -172,9 +176,21 @@ async function buildWithEngine(
           }
         : {}),
     },
-    { signal, log, ...(o.timeoutSeconds > 0 ? { timeoutSeconds: o.timeoutSeconds } : {}) },
+    {
+      signal,
+      log: (line) => {
+        steps.read(line);
+        log(line);
+      },
+      ...(o.timeoutSeconds > 0 ? { timeoutSeconds: o.timeoutSeconds } : {}),
+    },
   );
-  return r.ok ? r : failed(stepError(r.error, ctx.state.logs.tail(name)));
+  if (r.ok) return r;
+  const error = stepError(r.error, ctx.state.logs.tail(name));
+  const line = r.error.reason === 'engine-exit' ? steps.line(img.dockerfile) : undefined;
+  const template = line === undefined ? undefined : family.templateLine?.(name, line);
+  if (template) log(`kbuild: the failing instruction is at ${formatTemplateLocation(template)}`);
+  return failed(template ? { ...error, template } : error);
 }
 
 /**
