@@ -122,6 +122,13 @@ describe('kbuild build with docker', () => {
     );
     expect(block).toContain('bb-tools built for bb');
     expect(block).not.toMatch(/bb-app\d built for/);
+    // The header counts what the plan decided; every row of the table says why (issue 15 item 2).
+    expect(r.stdout).toMatch(/^kbuild: profile bb: 6 to build; /m);
+    for (const img of s.images) {
+      expect(img.planReason).not.toBe('');
+      const why = img.planReason.replace(/[()[\].*+?^$|\\]/g, '\\$&');
+      expect(r.stdout).toMatch(new RegExp(`^${img.name} +pushed +${why} +\\d`, 'm'));
+    }
   });
 
   it('a failing RUN in a middle image: its descendants parent-failed, the rest built, exit 1', async () => {
@@ -155,6 +162,18 @@ describe('kbuild build with docker', () => {
     expect(s['bb-tools']!.log).toMatch(/bb-tools\.FAILED\.log$/);
     expect(readFileSync(s['bb-tools']!.log!, 'utf8')).toContain('about to fail on purpose');
     expect(r.stdout).toContain('about to fail on purpose'); // the failing image's log is printed
+    // The table keeps to 120 columns in CI; the whole message and the log path come below it,
+    // with the log's tail and none of BuildKit's bookkeeping (issue 15 items 4 and 5).
+    const table = r.stdout.slice(r.stdout.lastIndexOf('\nIMAGE ') + 1);
+    for (const l of table.slice(0, table.indexOf('\n\n')).split('\n'))
+      expect(l.length).toBeLessThanOrEqual(120);
+    const below = table.slice(table.indexOf('kbuild: bb-tools failed; full log: '));
+    expect(below).toMatch(
+      /^kbuild: bb-tools failed; full log: \S+bb-tools\.FAILED\.log\n {4}engine exited/,
+    );
+    expect(below).toContain(s['bb-tools']!.message!.split('\n')[0]);
+    expect(below).toMatch(/^ {2}\| .*about to fail on purpose/m);
+    expect(below.slice(0, below.indexOf('\nFAILED:'))).not.toMatch(/#\d+ (sha256:|DONE )/);
   });
 
   it('an image allowed to fail does not fail the run', async () => {

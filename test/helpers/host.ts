@@ -80,6 +80,8 @@ export interface SummaryImage {
   status: string;
   reason: string | null;
   message: string | null;
+  /** Why the plan built the image or left it alone. */
+  planReason: string;
   digest: string | null;
   imageId: string | null;
   tags: string[];
