@@ -148,14 +148,17 @@ describe('build --report / --junit / --metadata-file', () => {
   it('JUnit: a testcase per image, failures with their log tail, strict XML for Chromium too', async () => {
     const xml = readFileSync(out('junit.xml'), 'utf8');
     const doc = parseJunit(xml);
-    expect(doc.testsuites).toMatchObject({ tests: '6', failures: '3', errors: '0', skipped: '1' });
+    // One root cause, one failure: its parent-failed children are skipped, naming it.
+    expect(doc.testsuites).toMatchObject({ tests: '6', failures: '1', errors: '0', skipped: '3' });
     const c = casesByName(doc.testsuites.testsuite[0]!);
     expect(Object.keys(c)).toEqual(summary.images.map((i) => i.name));
     expect(c['bb-base']!.classname).toBe('bb');
     expect(c['bb-lib']!.failure).toBeUndefined();
     expect(c['bb-tools']!.failure!.type).toBe('engine-exit');
     expect(c['bb-tools']!.failure!['#text']).toContain('about to fail on purpose');
-    expect(c['bb-app1']!.failure!.type).toBe('parent-failed');
+    expect(c['bb-app1']!.failure).toBeUndefined();
+    expect(c['bb-app1']!.skipped).toEqual({ message: 'parent-failed: bb-tools' });
+    expect(c['bb-app2']!.skipped).toEqual({ message: 'parent-failed: bb-tools' });
     expect(c['bb-app3']!.skipped!.message).toContain('not supported on busybox');
     // libxml2 in Chromium is a strict XML parser: a mistake would show as <parsererror>.
     const { dom } = await loadPage(out('junit.xml'));
@@ -163,16 +166,16 @@ describe('build --report / --junit / --metadata-file', () => {
     expect(dom).toContain('bb-tools');
   });
 
-  it('metadata: per image its tags, digest, fingerprint, image id and base digests, as the engine and registry have them', async () => {
+  it("metadata: per image buildx's keys and kbuild's own, as the engine and registry have them", async () => {
     const m = readJson<Record<string, ImageMetadata>>(out('metadata.json'));
     expect(Object.keys(m)).toEqual(summary.images.map((i) => i.name));
     const lib = m['bb-lib']!;
-    expect(lib).toMatchObject({
-      name: 'bb-lib',
-      status: 'pushed',
-      tags: summary.images.find((i) => i.name === 'bb-lib')!.tags,
-    });
-    expect(lib.digest).toBe(await registryDigest(REGISTRY, 'kbuild-test/bb-lib', tag));
+    const libTags = summary.images.find((i) => i.name === 'bb-lib')!.tags;
+    expect(libTags).toEqual([`kbuild-test/bb-lib:${tag}`, `${REGISTRY}/kbuild-test/bb-lib:${tag}`]);
+    expect(lib).toMatchObject({ 'image.name': libTags.join(','), 'kbuild.status': 'pushed' });
+    expect(lib['containerimage.digest']).toBe(
+      await registryDigest(REGISTRY, 'kbuild-test/bb-lib', tag),
+    );
     const inspect = JSON.parse(
       await sh('docker', [
         'image',
@@ -182,14 +185,21 @@ describe('build --report / --junit / --metadata-file', () => {
         `kbuild-test/bb-lib:${tag}`,
       ]),
     ) as { Id: string; Config: { Labels: Record<string, string> } };
-    expect(lib.imageId).toBe(inspect.Id);
-    expect(lib.fingerprint).toBe(inspect.Config.Labels['io.kbuild.fingerprint']);
-    expect(lib.platforms).toEqual([summary.engine.platform]);
-    expect(Object.keys(m['bb-base']!.baseDigests)).toEqual(['busybox:latest']);
-    expect(m['bb-base']).toMatchObject({ status: 'fresh' });
-    expect(m['bb-base']!.digest).toBe(await registryDigest(REGISTRY, 'kbuild-test/bb-base', tag));
-    expect(m['bb-tools']).toMatchObject({ status: 'failed', digest: null });
-    expect(m['bb-app3']).toMatchObject({ status: 'unbuildable', platforms: [] });
+    expect(lib['containerimage.config.digest']).toBe(inspect.Id);
+    expect(lib['kbuild.fingerprint']).toBe(inspect.Config.Labels['io.kbuild.fingerprint']);
+    expect(lib['kbuild.platforms']).toEqual([summary.engine.platform]);
+    expect(Object.keys(m['bb-base']!['kbuild.baseDigests'])).toEqual(['busybox:latest']);
+    expect(m['bb-base']).toMatchObject({ 'kbuild.status': 'fresh' });
+    expect(m['bb-base']!['containerimage.digest']).toBe(
+      await registryDigest(REGISTRY, 'kbuild-test/bb-base', tag),
+    );
+    // Never made: no names, no digests (in the summary either).
+    for (const name of ['bb-tools', 'bb-app1', 'bb-app3']) {
+      expect(Object.keys(m[name]!).filter((k) => !k.startsWith('kbuild.'))).toEqual([]);
+      expect(summary.images.find((i) => i.name === name)!.tags).toEqual([]);
+    }
+    expect(m['bb-tools']).toMatchObject({ 'kbuild.status': 'failed' });
+    expect(m['bb-app3']).toMatchObject({ 'kbuild.status': 'unbuildable', 'kbuild.platforms': [] });
   });
 
   it('an interrupted run still writes all three, saying so', async () => {
@@ -226,7 +236,7 @@ describe('build --report / --junit / --metadata-file', () => {
     );
     expect(c['bb-lib']!.error).toMatchObject({ type: 'cancelled' });
     expect(
-      readJson<Record<string, ImageMetadata>>(out('int-metadata.json'))['bb-lib']!.status,
+      readJson<Record<string, ImageMetadata>>(out('int-metadata.json'))['bb-lib']!['kbuild.status'],
     ).toBe('cancelled');
   });
 });

@@ -17,6 +17,7 @@ import {
   requireHost,
   sh,
 } from './helpers/host.js';
+import { casesByName, parseJunit } from './helpers/junit-xml.js';
 
 const project = projectCopy('bb');
 const tags: string[] = [];
@@ -79,8 +80,22 @@ describe('kbuild test', () => {
 
   it('fails for a broken image: exit 1, the tail of its test shown', async () => {
     const file = join(project.dir, 'test-fail.json');
+    const junit = join(project.dir, 'test-fail.xml');
     const r = await kbuild(
-      ['test', '-p', 'bb', '--tag', tag, '-q', 'bb-app1', 'bb-app2', '--summary-json', file],
+      [
+        'test',
+        '-p',
+        'bb',
+        '--tag',
+        tag,
+        '-q',
+        'bb-app1',
+        'bb-app2',
+        '--summary-json',
+        file,
+        '--junit',
+        junit,
+      ],
       project.dir,
     );
     expect(r.code).toBe(1);
@@ -93,6 +108,20 @@ describe('kbuild test', () => {
     expect(r.stdout).toMatch(/bb-app1 failed; full log: .*bb-app1\.FAILED\.log/);
     const s = JSON.parse(await sh('cat', [file])) as TestSummary;
     expect(s.images[0]).toMatchObject({ name: 'bb-app1', status: 'failed', exitCode: 1 });
+    // --junit: one testcase per image tested, the failure with its output's last lines.
+    const doc = parseJunit(await sh('cat', [junit]));
+    expect(doc.testsuites).toMatchObject({ tests: '2', failures: '1', errors: '0', skipped: '0' });
+    const c = casesByName(doc.testsuites.testsuite[0]!);
+    expect(Object.keys(c)).toEqual(['bb-app1', 'bb-app2']);
+    expect(c['bb-app1']!.failure).toMatchObject({
+      type: 'failed',
+      message:
+        'smoke test exited with 1: ' +
+        "cat: can't open '/etc/kbuild-bb-app1.txt': No such file or directory",
+    });
+    expect(c['bb-app1']!.failure!['#text']).toContain("can't open '/etc/kbuild-bb-app1.txt'");
+    expect(c['bb-app2']!.failure).toBeUndefined();
+    expect(c['bb-app2']!['system-out']).toMatch(/^tested kbuild-test\/bb-app2:/);
   });
 
   it('an image that was never built is not-built, saying how to build it', async () => {

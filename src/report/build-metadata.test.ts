@@ -27,27 +27,48 @@ const run = (platform: string, images = sampleImages): MetadataRun => ({
 });
 
 describe('buildMetadata', () => {
-  it('says per image what it is, what it is made of, and how the run left it', () => {
+  it("says per image buildx's keys (where known) and kbuild's own under kbuild.*", () => {
     const m = buildMetadata([run('linux/amd64')]);
     expect(Object.keys(m)).toEqual(sampleImages.map((i) => i.name));
     expect(m['base']).toEqual({
-      name: 'base',
-      status: 'pushed',
-      tags: ['kb/base:t1', '127.0.0.1:5000/kb/base:t1'],
-      digest: `sha256:${'a'.repeat(64)}`,
-      fingerprint: 'base-linux/amd64-fp',
-      imageId: `sha256:${'1'.repeat(64)}`,
-      baseDigests: { 'busybox:latest': 'sha256:busybox-linux/amd64' },
-      platforms: ['linux/amd64'],
+      'image.name': 'kb/base:t1,127.0.0.1:5000/kb/base:t1',
+      'containerimage.digest': `sha256:${'a'.repeat(64)}`,
+      'containerimage.config.digest': `sha256:${'1'.repeat(64)}`,
+      'kbuild.status': 'pushed',
+      'kbuild.fingerprint': 'base-linux/amd64-fp',
+      'kbuild.baseDigests': { 'busybox:latest': 'sha256:busybox-linux/amd64' },
+      'kbuild.platforms': ['linux/amd64'],
     });
-    expect(m['lib']).toMatchObject({ status: 'failed', digest: null, imageId: null });
-    expect(m['old']).toMatchObject({ status: 'unbuildable', fingerprint: null, platforms: [] });
+    // Built, not pushed: the image id is its digest, as buildx's docker driver writes it.
+    expect(m['extra']).toMatchObject({
+      'containerimage.digest': `sha256:${'3'.repeat(64)}`,
+      'containerimage.config.digest': `sha256:${'3'.repeat(64)}`,
+    });
+    // Never made: no names, no digests.
+    expect(m['lib']).toEqual({
+      'kbuild.status': 'failed',
+      'kbuild.fingerprint': 'lib-linux/amd64-fp',
+      'kbuild.baseDigests': {},
+      'kbuild.platforms': ['linux/amd64'],
+    });
+    expect(m['app']).not.toHaveProperty('image.name');
+    expect(m['old']).toEqual({
+      'kbuild.status': 'unbuildable',
+      'kbuild.fingerprint': null,
+      'kbuild.baseDigests': {},
+      'kbuild.platforms': [],
+    });
   });
 
-  it('with several platforms: the manifest list at the top, each platform in byPlatform', () => {
+  it('with several platforms: the manifest list at the top, each platform in kbuild.byPlatform', () => {
     const armImages = sampleImages.map((i) =>
-      i.name === 'extra' ? { ...i, status: 'failed' as const } : i,
+      i.name === 'extra' ? { ...i, status: 'failed' as const, tags: [], imageId: null } : i,
     );
+    const descriptor = (digest: string, size: number) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest,
+      size,
+    });
     const manifests: PlatformsPublished = {
       published: true,
       message: '',
@@ -58,27 +79,46 @@ describe('buildMetadata', () => {
           platforms: ['linux/amd64', 'linux/arm64'],
           status: 'published',
           digest: 'sha256:list',
+          descriptor: {
+            mediaType: 'application/vnd.oci.image.index.v1+json',
+            digest: 'sha256:list',
+            size: 700,
+          },
+          platformManifests: {
+            'linux/amd64': descriptor('sha256:amd', 500),
+            'linux/arm64': descriptor('sha256:arm', 501),
+          },
           message: '',
         },
       ],
     };
     const m = buildMetadata([run('linux/amd64'), run('linux/arm64', armImages)], manifests);
     expect(m['base']).toMatchObject({
-      status: 'pushed',
-      tags: ['127.0.0.1:5000/kb/base:t1'],
-      digest: 'sha256:list',
-      fingerprint: null,
-      platforms: ['linux/amd64', 'linux/arm64'],
+      'image.name': '127.0.0.1:5000/kb/base:t1',
+      'containerimage.digest': 'sha256:list',
+      'containerimage.descriptor': {
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        digest: 'sha256:list',
+        size: 700,
+      },
+      'kbuild.status': 'pushed',
+      'kbuild.fingerprint': null,
+      'kbuild.platforms': ['linux/amd64', 'linux/arm64'],
     });
-    expect(m['base']!.byPlatform!['linux/arm64']).toMatchObject({
-      fingerprint: 'base-linux/arm64-fp',
-      baseDigests: { 'busybox:latest': 'sha256:busybox-linux/arm64' },
+    expect(m['base']).not.toHaveProperty('containerimage.config.digest');
+    expect(m['base']!['kbuild.byPlatform']!['linux/arm64']).toMatchObject({
+      'containerimage.config.digest': `sha256:${'1'.repeat(64)}`,
+      'containerimage.descriptor': descriptor('sha256:arm', 501),
+      'kbuild.fingerprint': 'base-linux/arm64-fp',
+      'kbuild.baseDigests': { 'busybox:latest': 'sha256:busybox-linux/arm64' },
     });
     // Failed on one platform: that status, no list, only the platform it was built for.
     expect(m['extra']).toMatchObject({
-      status: 'failed',
-      digest: null,
-      platforms: ['linux/amd64'],
+      'image.name': 'kb/extra:t1,127.0.0.1:5000/kb/extra:t1',
+      'kbuild.status': 'failed',
+      'kbuild.platforms': ['linux/amd64'],
     });
+    expect(m['extra']).not.toHaveProperty('containerimage.digest');
+    expect(m['extra']!['kbuild.byPlatform']!['linux/arm64']).not.toHaveProperty('image.name');
   });
 });

@@ -27,7 +27,18 @@ export interface ImageManifest {
   readonly status: ManifestStatus;
   /** The list's digest (absent with arch tags or when nothing was written). */
   readonly digest?: string;
+  /** The list as an OCI descriptor (as buildx's metadata file has it), when one was written. */
+  readonly descriptor?: ManifestDescriptor;
+  /** Each platform's image manifest, as read from the registry, by platform. */
+  readonly platformManifests?: Readonly<Record<string, ManifestDescriptor>>;
   readonly message: string;
+}
+
+/** A manifest's OCI descriptor: what a reference to it names. */
+export interface ManifestDescriptor {
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly size: number;
 }
 
 export interface PlatformsPublished {
@@ -136,6 +147,12 @@ async function publishImage(
       platform: c.platform,
     });
   }
+  const platformManifests = Object.fromEntries(
+    manifests.map((m) => [
+      m.platform,
+      { mediaType: m.mediaType, digest: m.digest, size: m.size } satisfies ManifestDescriptor,
+    ]),
+  );
   if (opts.archTags) {
     const refs: string[] = [];
     for (const m of manifests) {
@@ -151,7 +168,14 @@ async function publishImage(
         };
       refs.push(`${repo}:${tag}`);
     }
-    return { name, refs, platforms, status: 'published', message: refs.join(', ') };
+    return {
+      name,
+      refs,
+      platforms,
+      status: 'published',
+      platformManifests,
+      message: refs.join(', '),
+    };
   }
   const list = manifestList(manifests);
   const put = await registry.put(repo, opts.tag, encoded(list), signal);
@@ -183,6 +207,12 @@ async function publishImage(
     platforms,
     status: 'published',
     digest: put.value.digest,
+    descriptor: {
+      mediaType: stored.value.mediaType,
+      digest: put.value.digest,
+      size: stored.value.body.length,
+    },
+    platformManifests,
     message: `${repo}:${opts.tag} lists ${listed.join(', ')}`,
   };
 }

@@ -174,10 +174,13 @@ describe('schedule', () => {
       leaf2: 'parent-failed',
     });
     expect(out.get(n('mid'))).toMatchObject({ reason: 'engine-exit', message: 'RUN failed' });
+    // The message names its parent; failedParent the image that failed (the root cause).
     expect(out.get(n('leaf2'))).toMatchObject({
       reason: 'parent-failed',
       message: "parent 'leaf' failed",
+      failedParent: 'mid',
     });
+    expect(out.get(n('leaf'))).toMatchObject({ failedParent: 'mid' });
     expect(h.log).not.toContain('start leaf#1');
   });
 

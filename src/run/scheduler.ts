@@ -63,6 +63,8 @@ export interface Outcome {
   readonly digest?: string;
   /** A failed build: where the failing instruction was written in the templates. */
   readonly template?: TemplateLocation;
+  /** Parent-failed: the failed image it descends from (the root cause, not a parent-failed parent). */
+  readonly failedParent?: ImageName;
 }
 
 export type SchedulerEvent =
@@ -189,9 +191,16 @@ export async function schedule(
     outcomes.set(n, outcome);
     o.emit({ type: 'done', outcome });
   };
-  const skip = (n: ImageName, status: ImageStatus, reason: OutcomeReason, message: string) => {
+  const skip = (
+    n: ImageName,
+    status: ImageStatus,
+    reason: OutcomeReason,
+    message: string,
+    failedParent?: ImageName,
+  ) => {
     if (outcomes.has(n)) return;
     o.emit({ type: 'skipped', name: n, status, reason, message });
+    if (failedParent) update(n, { failedParent });
     finish(n, status, { reason, message });
   };
   const markReady = (n: ImageName) => {
@@ -199,11 +208,11 @@ export async function schedule(
     ready.push(n);
     o.emit({ type: 'ready', name: n });
   };
-  const failDescendants = (n: ImageName) => {
+  const failDescendants = (n: ImageName, root: ImageName = n) => {
     for (const c of children.get(n) ?? []) {
       if (outcomes.has(c)) continue;
-      skip(c, 'parent-failed', 'parent-failed', `parent '${n}' failed`);
-      failDescendants(c);
+      skip(c, 'parent-failed', 'parent-failed', `parent '${n}' failed`, root);
+      failDescendants(c, root);
     }
   };
   const stop = (reason: 'cancelled' | 'fail-fast') => {

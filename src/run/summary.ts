@@ -39,6 +39,7 @@ export interface ImageSummary {
   readonly pushedAt: number | null;
   readonly imageId: string | null;
   readonly digest: string | null;
+  /** The references the image carries: none when it was never made (failed, never built). */
   readonly tags: readonly string[];
   readonly log: string | null;
   readonly allowedToFail: boolean;
@@ -47,6 +48,8 @@ export interface ImageSummary {
   readonly testSeconds: number | null;
   /** A failed build: where the failing instruction was written (--summary-json `template`). */
   readonly template?: TemplateLocation;
+  /** Parent-failed: the failed image it descends from (the root cause). */
+  readonly failedParent?: ImageName;
 }
 
 export interface RunSummary {
@@ -117,6 +120,7 @@ export function imageSummary(
     test: extra.test,
     testSeconds: extra.testSeconds,
     ...(o.template ? { template: o.template } : {}),
+    ...(o.failedParent ? { failedParent: o.failedParent } : {}),
   };
 }
 
@@ -129,6 +133,13 @@ const SUCCESS: readonly SummaryStatus[] = [
   'unbuildable',
 ];
 export const succeeded = (s: SummaryStatus) => SUCCESS.includes(s);
+
+/**
+ * Whether an image with this outcome carries its tags: not when it failed or was never built (a
+ * cancelled one only when its build finished: its local tags were made, its push was not).
+ */
+export const tagsMade = (status: SummaryStatus, imageId: string | null) =>
+  status === 'cancelled' ? imageId !== null : succeeded(status) && status !== 'unbuildable';
 
 export function countStatuses(images: readonly ImageSummary[]): Record<SummaryStatus, number> {
   const counts: Record<SummaryStatus, number> = {

@@ -99,8 +99,14 @@ export const sampleImages: ImageSummary[] = [
     startedAt: 2,
     builtAt: 4,
     log: `${LOGS}/lib & co.FAILED.log`,
+    tags: [],
   }),
-  image('app', 'parent-failed', { reason: 'parent-failed', message: "parent 'lib' failed" }),
+  image('app', 'parent-failed', {
+    reason: 'parent-failed',
+    message: "parent 'lib' failed",
+    failedParent: imageName('lib'),
+    tags: [],
+  }),
   image('extra', 'built', {
     seconds: 2.5,
     buildSeconds: 2.5,
@@ -115,6 +121,7 @@ export const sampleImages: ImageSummary[] = [
     reason: 'unbuildable',
     message: 'not supported on busybox (image.yaml)',
     planReason: 'not supported on busybox (image.yaml)',
+    tags: [],
   }),
 ];
 

@@ -1,5 +1,8 @@
 /** `kbuild test`: the smoke tests (image.yaml 'test') of built images. */
+import { resolve } from 'node:path';
 import { createLogStore } from '../../adapters/logs.js';
+import { writeFileAtomically } from '../../adapters/state.js';
+import { smokeJunitReport } from '../../report/junit.js';
 import { runSmokeTests } from '../../run/smoke.js';
 import type { Io } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
@@ -9,6 +12,7 @@ import { loadSelected } from '../commands/shared.js';
 
 export interface TestFlags extends ProfileOptions, SelectionOptions, OutputFlags {
   threads: string;
+  junit?: string;
 }
 
 export async function testCommand(io: Io, patterns: string[], flags: TestFlags): Promise<number> {
@@ -51,6 +55,9 @@ export async function testCommand(io: Io, patterns: string[], flags: TestFlags):
     session.stop();
     if (session.live) io.out(''); // the live view printed the table on stderr
     await writeSummaryJson(io, flags.summaryJson, summary);
+    if (flags.junit) {
+      await writeFileAtomically(resolve(io.cwd, flags.junit), smokeJunitReport(summary));
+    }
     return summary.interrupted ? 130 : summary.ok ? 0 : 1;
   });
 }

@@ -14,11 +14,12 @@ export function registerTest(program: Command, run: (a: Action) => void): void {
     .description(
       "run the smoke tests (image.yaml 'test') of built images, inside each image with no network; default: every image of the profile's selection that has one",
     );
-  selectionOptions(profileOptions(cmd), { ancestors: false }).option(
-    '-j, --threads <n>',
-    'concurrent tests',
-    '2',
-  );
+  selectionOptions(profileOptions(cmd), { ancestors: false })
+    .option('-j, --threads <n>', 'concurrent tests', '2')
+    .option(
+      '--junit <file>',
+      "write JUnit XML: one testcase per image tested, failures with their output's last lines",
+    );
   outputOptions(engineOption(cmd)).action((images: string[], flags: TestFlags) => {
     run(async (io) => (await import('../actions/test.js')).testCommand(io, images, flags));
   });

@@ -344,11 +344,15 @@ describe('runBuild: failures and Ctrl-C', () => {
       reason: 'engine-exit',
       message: 'engine exited with 3: ERROR: about to fail on purpose',
       log: '/logs/lib.FAILED.log',
+      tags: [], // never made
     });
     expect(r.image('app')).toMatchObject({
       status: 'parent-failed',
       message: "parent 'lib' failed",
+      failedParent: 'lib',
+      tags: [],
     });
+    expect(r.image('base').tags).toEqual([ref('base'), remote('base')]);
     expect(statuses(r)).toMatchObject({ base: 'built', tools: 'built', edge: 'built' });
     expect(builds(r)).toEqual([ref('base'), ref('edge'), ref('lib'), ref('tools')].sort());
     expect(r.summary).toMatchObject({ ok: false, interrupted: false });

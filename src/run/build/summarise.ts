@@ -5,6 +5,7 @@ import {
   countStatuses,
   imageSummary,
   succeeded,
+  tagsMade,
   type ImageSummary,
   type PublishSummary,
   type RunSummary,
@@ -46,9 +47,10 @@ export async function summarise(
     const status = step.action === 'retag' || state.moved.has(step.name) ? 'retagged' : 'fresh';
     const digest = summary.digest || step.facts?.remoteDigest || null;
     const owner = ctx.options.foreign?.get(step.name);
+    const made = tagsMade(summary.status, summary.imageId) ? {} : { tags: [] };
     if (owner !== undefined && succeeded(outcome.status))
       out.push({ ...summary, status: 'fresh', message: `built by ${owner}`, digest });
-    else out.push(unchanged ? { ...summary, status, digest } : summary);
+    else out.push(unchanged ? { ...summary, status, digest } : { ...summary, ...made });
   }
   return {
     runId: ctx.id.runId,
@@ -92,5 +94,6 @@ function unbuildable(
     digest: null,
     log: null,
     ...extra,
+    tags: [], // never made
   };
 }
