@@ -2,7 +2,7 @@
  * The command line's conventions (issue 15 items 1, 6, 7): misspelt commands, defaults a user
  * expects, and the error outside a project.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -215,6 +215,47 @@ describe('--format json on every command that prints data', () => {
       const r = await runCli([cmd, '--help'], scratch);
       expect(r.stdout).toMatch(/--format <format>\s+output format/);
       expect(r.stdout).toContain('--json');
+    }
+  });
+});
+
+describe('--platform on plan, explain and graph', () => {
+  it('renders for the platform asked, as a build for it would', async () => {
+    const dir = await initFamily('platform');
+    const explainFor = async (platform: string) => {
+      const r = await runCli(
+        ['explain', 'hello', '--no-engine', '--json', '--platform', platform],
+        dir,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { inputs: { platform?: string } };
+    };
+    expect((await explainFor('linux/arm64')).inputs.platform).toBe('linux/arm64');
+    expect((await explainFor('linux/s390x')).inputs.platform).toBe('linux/s390x');
+    // plan renders for it: a template that fails only on s390x fails plan only there.
+    const template = join(dir, 'images', 'hello', 'Dockerfile.j2');
+    writeFileSync(
+      template,
+      `${readFileSync(template, 'utf8')}{% if arch == 's390x' %}{{ no_such_macro() }}{% endif %}\n`,
+    );
+    const arm = await runCli(['plan', '--no-engine', '--platform', 'linux/arm64'], dir);
+    expect(arm.code, arm.stderr).toBe(0);
+    const s390x = await runCli(['plan', '--no-engine', '--platform', 'linux/s390x'], dir);
+    expect(s390x.code).toBe(1);
+    expect(s390x.stderr).toContain('images/hello/Dockerfile.j2');
+    const g = await runCli(['graph', '--platform', 'linux/arm64'], dir);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout).toContain('hello');
+  });
+
+  it('one platform at a time, and a well-formed one', async () => {
+    for (const [value, message] of [
+      ['linux/arm64,linux/amd64', 'one platform at a time here'],
+      ['arm64', "'arm64' is not os/arch[/variant]"],
+    ] as const) {
+      const r = await runCli(['graph', '--platform', value], scratch);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(message);
     }
   });
 });

@@ -170,6 +170,35 @@ export function jsonFormatOptions(cmd: Command): Command {
     });
 }
 
+/** --platform a,b (each os/arch[/variant]); undefined: the profile's. */
+export function platformList(flag: string | undefined): string[] | undefined {
+  if (!flag) return undefined;
+  const list = flag
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  for (const p of list) {
+    if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(p))
+      throw new UsageError(`--platform: '${p}' is not os/arch[/variant], e.g. linux/arm64`);
+  }
+  return [...new Set(list)];
+}
+
+/** --platform for the commands that show one rendering of the family (plan, explain, graph). */
+export function platformOption(): Option {
+  return new Option(
+    '--platform <os/arch>',
+    "render for this platform, as a build for it would (default: the profile's first)",
+  ).argParser((v: string) => {
+    const list = platformList(v) ?? [];
+    if (list.length !== 1)
+      throw new UsageError(
+        `--platform: one platform at a time here (got '${v}'); kbuild build takes several`,
+      );
+    return list[0]!;
+  });
+}
+
 /** --check-updates[=strict] (plan, build). */
 export function checkUpdatesOption(): Option {
   return new Option(

@@ -23,6 +23,8 @@ import { withBuildFeatures } from '../build-features.js';
 
 export interface ExplainFlags extends ProfileOptions {
   json?: boolean;
+  /** --platform: render for it instead of the profile's first. */
+  platform?: string;
   /** false with --no-engine; a kind with --engine. */
   engine?: 'docker' | 'podman' | false;
 }
@@ -49,6 +51,7 @@ async function explain(io: Io, image: string, opts: ExplainFlags): Promise<Expla
     ws.value,
     observing ? { ...opts, buildFeatures: observing.features } : opts,
     profileName(io, ws.value, opts.profile),
+    opts.platform,
   );
   if (!loaded.ok) throw new Failed(loaded.failures);
   const family = loaded.value;

@@ -7,12 +7,19 @@ import type { ProfileOptions, SelectionOptions } from '../load.js';
 import { loadSelected } from '../commands/shared.js';
 
 export interface GraphFlags extends ProfileOptions, SelectionOptions {
+  /** --platform: render for it instead of the profile's first. */
+  platform?: string;
   format: GraphFormat;
   output?: string;
 }
 
 export async function graphCommand(io: Io, images: string[], opts: GraphFlags): Promise<number> {
-  const { family, selection } = await loadSelected(io, opts, images);
+  const { family, selection } = await loadSelected(
+    io,
+    opts,
+    images,
+    opts.platform ? { platform: opts.platform } : {},
+  );
   const text = formatGraph(
     {
       profile: family.profile.name,

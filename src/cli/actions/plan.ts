@@ -16,6 +16,8 @@ import { loadSelected, shardWeights } from '../commands/shared.js';
 import { withBuildFeatures } from '../build-features.js';
 
 export interface PlanFlags extends ProfileOptions, SelectionOptions {
+  /** --platform: render for it instead of the profile's first. */
+  platform?: string;
   json?: boolean;
   format?: 'table' | 'json' | 'matrix';
   shards?: string;
@@ -40,6 +42,7 @@ export async function planCommand(io: Io, images: string[], opts: PlanFlags): Pr
     io,
     observing ? { ...opts, buildFeatures: observing.features } : opts,
     images,
+    opts.platform ? { platform: opts.platform } : {},
   );
   const state = await readState(root, family.profile.name);
   if (opts.format === 'matrix') {

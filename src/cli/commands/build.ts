@@ -19,6 +19,7 @@ import {
   checkUpdatesOption,
   defaultLockTimeoutSeconds,
   numberOption,
+  platformList,
 } from '../options.js';
 
 /** Ten minutes per push attempt: ample for a loopback or LAN registry, a bound on a stalled one. */
@@ -199,24 +200,10 @@ async function settingsOf(flags: BuildFlags): Promise<BuildSettings> {
       ...(flags.junit !== undefined ? { junit: flags.junit } : {}),
       ...(flags.metadataFile !== undefined ? { metadataFile: flags.metadataFile } : {}),
     },
-    platforms: requestedPlatforms(flags.platform),
+    platforms: platformList(flags.platform),
     archTags: flags.archTags ?? false,
     ...(shard ? { shard } : {}),
     ...(flags.sbomDir ? { sbomDir: flags.sbomDir } : {}),
     lockTimeoutSeconds: wholeNumber('--lock-timeout', flags.lockTimeout, 0),
   };
-}
-
-/** --platform a,b (each os/arch[/variant]); undefined: the profile's. */
-function requestedPlatforms(flag: string | undefined): string[] | undefined {
-  if (!flag) return undefined;
-  const list = flag
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  for (const p of list) {
-    if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(p))
-      throw new UsageError(`--platform: '${p}' is not os/arch[/variant], e.g. linux/arm64`);
-  }
-  return [...new Set(list)];
 }

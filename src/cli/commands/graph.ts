@@ -1,11 +1,11 @@
 import { Option, type Command } from 'commander';
 import { GRAPH_FORMATS } from '../../report/graph-formats.js';
 import type { GraphFlags } from '../actions/graph.js';
-import { profileOptions, selectionOptions, type Action } from '../options.js';
+import { platformOption, profileOptions, selectionOptions, type Action } from '../options.js';
 
 export function registerGraph(program: Command, run: (a: Action) => void): void {
   const cmd = program.command('graph').description('print the family graph (the selected images)');
-  selectionOptions(profileOptions(cmd))
+  selectionOptions(profileOptions(cmd).addOption(platformOption()))
     .addOption(
       new Option('--format <format>', 'output format').choices(GRAPH_FORMATS).default('tree'),
     )

@@ -1,12 +1,18 @@
 import { Option, type Command } from 'commander';
 import type { PlanFlags } from '../actions/plan.js';
-import { checkUpdatesOption, profileOptions, selectionOptions, type Action } from '../options.js';
+import {
+  checkUpdatesOption,
+  platformOption,
+  profileOptions,
+  selectionOptions,
+  type Action,
+} from '../options.js';
 
 export function registerPlan(program: Command, run: (a: Action) => void): void {
   const cmd = program
     .command('plan')
     .description('show what a build would do: order, waves, critical path, and why');
-  selectionOptions(profileOptions(cmd))
+  selectionOptions(profileOptions(cmd).addOption(platformOption()))
     .option('--json', 'print JSON (same as --format json)')
     .addOption(
       new Option(
