@@ -36,6 +36,27 @@ describe('failedStepReader', () => {
     ).toBe(8);
   });
 
+  it("reads older BuildKit's failed stage step", () => {
+    const lines = [
+      '#6 [2/3] RUN echo one     two',
+      '#7 [3/3] RUN false',
+      '#7 ERROR: executor failed running [/bin/sh -c false]: exit code: 1',
+      '------',
+      ' > [3/3] RUN false:',
+      '------',
+    ];
+    expect(read(lines)).toBe(8);
+    expect(read(lines.slice(3))).toBe(8);
+    const multi =
+      'FROM a AS build\nRUN make\nFROM b\nWORKDIR /x\nCOPY --from=build /o /o\nRUN false\n';
+    const r = failedStepReader();
+    for (const l of ['#9 [stage-1 4/4] RUN false', '#9 ERROR: exit code: 1']) r.read(l);
+    expect(r.line(multi)).toBe(6);
+    const r2 = failedStepReader();
+    for (const l of ['#5 [build 2/2] RUN make', '#5 ERROR: exit code: 2']) r2.read(l);
+    expect(r2.line(multi)).toBe(2);
+  });
+
   it("numbers the legacy builder's steps over the whole file", () => {
     expect(
       read([

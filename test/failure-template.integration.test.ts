@@ -1,0 +1,66 @@
+/**
+ * Issue 15 item 3 on the real engine: in a fresh `kbuild init` family, a failing `RUN false`
+ * appended to images/hello/Dockerfile.j2 is reported as images/hello/Dockerfile.j2:<its line>,
+ * with BuildKit and with the legacy builder (DOCKER_BUILDKIT=0).
+ */
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kbuild, randomTag, removeImages, requireHost } from './helpers/host.js';
+
+const parent = mkdtempSync(join(tmpdir(), 'kbuild-failure-template-'));
+const dir = join(parent, 'fam');
+const namespace = `kbuild-failure-template-${randomTag()}`;
+const P = ['-p', 'busybox-binary', '--tag', randomTag()];
+let line = 0;
+
+beforeAll(async () => {
+  requireHost();
+  const init = await kbuild(
+    ['init', 'fam', '--base-image', 'busybox:latest', '--namespace', namespace],
+    parent,
+  );
+  expect(init.code).toBe(0);
+  const template = join(dir, 'images', 'hello', 'Dockerfile.j2');
+  const text = readFileSync(template, 'utf8');
+  const lines = text.endsWith('\n') ? text.split('\n').length : text.split('\n').length + 1;
+  appendFileSync(template, `${text.endsWith('\n') ? '' : '\n'}RUN false\n`);
+  line = lines;
+});
+afterAll(async () => {
+  await removeImages((r) => r.startsWith(`${namespace}/`));
+  rmSync(parent, { recursive: true, force: true });
+});
+
+describe('a failing RUN appended to a template', () => {
+  for (const [path, env] of [
+    ['BuildKit', {}],
+    ['the legacy builder', { DOCKER_BUILDKIT: '0' }],
+  ] as const) {
+    it(`is reported at its template line (${path})`, async () => {
+      const summaryFile = join(parent, `summary-${path.length}.json`);
+      const where = `images/hello/Dockerfile.j2:${line}`;
+      const r = await kbuild(
+        ['build', ...P, '--force', '--summary-json', summaryFile, '--progress', 'plain'],
+        dir,
+        undefined,
+        { ...env, CI: 'true', GITHUB_ACTIONS: 'true' },
+      );
+      expect(r.code).not.toBe(0);
+      // In the log (and so its tail), under the summary table, in the annotation.
+      expect(r.stdout).toContain(`kbuild: the failing instruction is at ${where}\n`);
+      expect(r.stdout).toContain(`kbuild: hello failed at ${where}`);
+      expect(r.stdout).toContain(`::error file=images/hello/Dockerfile.j2,line=${line},title=`);
+      const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as {
+        images: { name: string; status: string; template?: unknown }[];
+      };
+      const hello = summary.images.find((i) => i.name === 'hello');
+      expect(hello).toMatchObject({
+        status: 'failed',
+        template: { file: 'images/hello/Dockerfile.j2', line },
+      });
+      expect(summary.images.find((i) => i.name === 'base')?.template).toBeUndefined();
+    }, 180_000);
+  }
+});
