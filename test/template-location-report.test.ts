@@ -1,6 +1,7 @@
 /** Issue 15 item 3: a failed build names the template line of its failing instruction. */
 import { describe, expect, it } from 'vitest';
 import { imageName, type TemplateLocation } from '../src/core/model.js';
+import { junitReport } from '../src/report/junit.js';
 import { plainReporter } from '../src/report/plain.js';
 import type { RunEvent } from '../src/run/events.js';
 import type { EngineInfo } from '../src/run/ports.js';
@@ -18,34 +19,35 @@ const template: TemplateLocation = {
   macro: { name: 'install', file: 'images/macros.j2', line: 2 },
 };
 
+const summary = {
+  runId: 'r',
+  profile: 'p',
+  tag: 't',
+  registry: '',
+  threads: 1,
+  start: '2026-01-01T00:00:00.000Z',
+  seconds: 1,
+  engine,
+  interrupted: false,
+  ok: false,
+  counts: { failed: 1 },
+  images: [
+    {
+      name: b,
+      status: 'failed',
+      reason: 'engine-exit',
+      message: 'engine exited with 1',
+      planReason: 'new',
+      log: '/logs/b.FAILED.log',
+      tags: [],
+      template,
+    },
+  ],
+} as unknown as RunSummary;
+
 function run(githubGroups: boolean): string {
   let out = '';
   const r = plainReporter({ write: (t) => (out += t), showLogs: 'all', githubGroups });
-  const summary = {
-    runId: 'r',
-    profile: 'p',
-    tag: 't',
-    registry: '',
-    threads: 1,
-    start: '2026-01-01T00:00:00.000Z',
-    seconds: 1,
-    engine,
-    interrupted: false,
-    ok: false,
-    counts: { failed: 1 },
-    images: [
-      {
-        name: b,
-        status: 'failed',
-        reason: 'engine-exit',
-        message: 'engine exited with 1',
-        planReason: 'new',
-        log: '/logs/b.FAILED.log',
-        tags: [],
-        template,
-      },
-    ],
-  } as unknown as RunSummary;
   const events: RunEvent[] = [
     {
       type: 'run-start',
@@ -92,6 +94,16 @@ describe('a failed build in the plain log', () => {
     );
     expect(run(true)).toContain(
       '::error file=images/b/Dockerfile.j2,line=3,title=kbuild: b failed::engine exited with 1\n',
+    );
+  });
+});
+
+describe('a failed build in JUnit', () => {
+  it('has the template file and line on its testcase and leading its failure', () => {
+    const xml = junitReport([{ platform: null, summary }], () => ['#9 ERROR: exit code: 1']);
+    expect(xml).toContain('name="b" file="images/b/Dockerfile.j2" line="3"');
+    expect(xml).toContain(
+      '>at images/b/Dockerfile.j2:3 (macro install at images/macros.j2:2)\n#9 ERROR: exit code: 1\n</failure>',
     );
   });
 });

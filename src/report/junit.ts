@@ -8,6 +8,7 @@
  * tails in, text out.
  */
 import { stripVTControlCharacters } from 'node:util';
+import { formatTemplateLocation } from '../core/model.js';
 import type { SmokeResult, SmokeSummary } from '../run/smoke-result.js';
 import type { ImageSummary, RunSummary } from '../run/summary.js';
 import { escapeMarkup } from './markup.js';
@@ -116,7 +117,9 @@ function testcase(
     .filter(Boolean)
     .join(': ');
   const tail = i.log ? logTail(i.log) : [];
-  const body = tail.length ? `${tail.join('\n')}\n` : '';
+  // A failed build's failing instruction, where it was written in the templates, leads the body.
+  const at = i.template ? `at ${formatTemplateLocation(i.template)}\n` : '';
+  const body = at + (tail.length ? `${tail.join('\n')}\n` : '');
   const out: string[] = [];
   switch (verdict) {
     case 'passed':
@@ -148,7 +151,9 @@ function testcase(
       : '',
   ].join('');
   if (notes) out.push(`<system-out>${xmlText(notes)}</system-out>`);
-  const open = `    <testcase classname="${xmlText(r.summary.profile)}" name="${xmlText(name)}" time="${seconds(i.seconds)}"`;
+  // file/line: the template line of a failed build's failing instruction (read by GitLab, Jenkins).
+  const where = i.template ? ` file="${xmlText(i.template.file)}" line="${i.template.line}"` : '';
+  const open = `    <testcase classname="${xmlText(r.summary.profile)}" name="${xmlText(name)}"${where} time="${seconds(i.seconds)}"`;
   return out.length
     ? `${open}>\n${out.map((o) => `      ${o}`).join('\n')}\n    </testcase>`
     : `${open}/>`;
