@@ -259,3 +259,44 @@ describe('--platform on plan, explain and graph', () => {
     }
   });
 });
+
+describe('options only where they can change something', () => {
+  it.each([['test'], ['promote']])(
+    '%s finds built images by reference: no --build-arg or --template-override',
+    async (cmd) => {
+      const help = await runCli([cmd, '--help'], scratch);
+      expect(help.stdout).not.toContain('--build-arg');
+      expect(help.stdout).not.toContain('--template-override');
+      expect(help.stdout).toContain('--var'); // names and tags are templates
+      const required = cmd === 'promote' ? ['--from', 'a', '--to', 'b'] : [];
+      const r = await runCli([cmd, ...required, '--build-arg', 'A=1'], scratch);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("unknown option '--build-arg'");
+    },
+  );
+
+  it('commands that render keep them', async () => {
+    for (const cmd of [
+      'build',
+      'plan',
+      'render',
+      'explain',
+      'validate',
+      'lock',
+      'doctor',
+      'prune',
+    ]) {
+      const help = await runCli([cmd, '--help'], scratch);
+      expect(help.stdout, cmd).toContain('--build-arg');
+      expect(help.stdout, cmd).toContain('--template-override');
+    }
+  });
+
+  it('kbuild test without them still loads the family', async () => {
+    const dir = await initFamily('test-no-build-args');
+    // The loading half must not trip over the options it no longer has.
+    const r = await runCli(['test', 'nosuch'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("'nosuch' matches no image or group");
+  });
+});

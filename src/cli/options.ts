@@ -19,8 +19,29 @@ export type Action = (io: Io) => Promise<number>;
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-/** Adds the options every profile-loading command takes. */
-export function profileOptions(cmd: Command): Command {
+/**
+ * Adds the options every profile-loading command takes. `buildInputs: false` for a command that
+ * finds built images by reference and never renders a build (test, promote): a build arg or a
+ * template override would change nothing there, so it does not take --build-arg and
+ * --template-override (--var stays: names and tags are templates that see variables).
+ */
+export function profileOptions(cmd: Command, { buildInputs = true } = {}): Command {
+  profileFlags(cmd);
+  if (!buildInputs) {
+    // Loading reads them (ProfileOptions): none given.
+    return cmd.setOptionValue('buildArg', []).setOptionValue('templateOverride', []);
+  }
+  return cmd
+    .option('--build-arg <key=value>', 'build arg for every image (repeatable)', collect, [])
+    .option(
+      '--template-override <file>',
+      'template override file or directory (repeatable; later ones win)',
+      collect,
+      [],
+    );
+}
+
+function profileFlags(cmd: Command): Command {
   return cmd
     .option(
       '-p, --profile <name>',
@@ -40,14 +61,7 @@ export function profileOptions(cmd: Command): Command {
       '--base-image <ref>',
       'external base image of the family (overrides the profile), e.g. a local tag',
     )
-    .option('--var <key=value>', 'template variable (repeatable)', collect, [])
-    .option('--build-arg <key=value>', 'build arg for every image (repeatable)', collect, [])
-    .option(
-      '--template-override <file>',
-      'template override file or directory (repeatable; later ones win)',
-      collect,
-      [],
-    );
+    .option('--var <key=value>', 'template variable (repeatable)', collect, []);
 }
 
 /** Adds the selection options; `ancestors: false` for commands that never add ancestors (test). */

@@ -11,7 +11,7 @@ import { interruptible, startRun, writeSummaryJson } from '../run-session.js';
 import { loadSelected } from '../commands/shared.js';
 
 export interface TestFlags extends ProfileOptions, SelectionOptions, OutputFlags {
-  threads: string;
+  threads: string | number;
   junit?: string;
 }
 

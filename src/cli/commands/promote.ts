@@ -8,7 +8,7 @@ export function registerPromote(program: Command, run: (a: Action) => void): voi
     .description(
       "give the selection's images found under one tag another tag, in the same or another registry, by digest (no rebuild, no engine); nothing is written unless every image is there",
     );
-  jsonFormatOptions(selectionOptions(profileOptions(cmd)))
+  jsonFormatOptions(selectionOptions(profileOptions(cmd, { buildInputs: false })))
     .requiredOption('--from <tag>', 'the tag the images have now (in --registry)')
     .requiredOption('--to <tag>', 'the tag to give them')
     .option('--to-registry <host[:port]>', 'copy them to this registry (default: the same one)')

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { TestFlags } from '../actions/test.js';
 import {
   engineOption,
+  numberOption,
   outputOptions,
   profileOptions,
   selectionOptions,
@@ -14,8 +15,8 @@ export function registerTest(program: Command, run: (a: Action) => void): void {
     .description(
       "run the smoke tests (image.yaml 'test') of built images, inside each image with no network; default: every image of the profile's selection that has one",
     );
-  selectionOptions(profileOptions(cmd), { ancestors: false })
-    .option('-j, --threads <n>', 'concurrent tests', '2')
+  selectionOptions(profileOptions(cmd, { buildInputs: false }), { ancestors: false })
+    .addOption(numberOption('-j, --threads <n>', 'concurrent tests', 2))
     .option(
       '--junit <file>',
       "write JUnit XML: one testcase per image tested, failures with their output's last lines",
