@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { outputOptions, type OutputFlags } from '../src/cli/options.js';
+import { progressMode } from '../src/cli/run-session.js';
 import { runCli } from './helpers/run-cli.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'kbuild-conventions-'));
@@ -171,6 +172,14 @@ describe('--progress auto|tty|plain|json|quiet', () => {
   it('auto is the default and leaves the choice to the run (tty on a terminal, else plain)', () => {
     expect(seen([]).progress).toBeUndefined();
     expect(seen(['--progress', 'auto']).progress).toBeUndefined();
+  });
+
+  it("auto is docker's: tty when stderr is a terminal and CI is not set, else plain", () => {
+    expect(progressMode(undefined, {}, true)).toBe('tty');
+    expect(progressMode(undefined, { CI: 'true' }, true)).toBe('plain');
+    expect(progressMode(undefined, {}, false)).toBe('plain');
+    expect(progressMode('json', {}, true)).toBe('json');
+    expect(progressMode('tty', { CI: 'true' }, false)).toBe('tty');
   });
 
   it('tty, plain and json as before; quiet is -q', () => {

@@ -22,6 +22,18 @@ export interface RunSession {
 }
 
 /**
+ * --progress auto (no mode given) as docker's: the live view when stderr, where it draws, is a
+ * terminal and CI is not set; else the plain log.
+ */
+export function progressMode(
+  given: OutputFlags['progress'],
+  env: Readonly<Record<string, string | undefined>>,
+  stderrIsTty: boolean,
+): 'tty' | 'plain' | 'json' {
+  return given ?? (env['CI'] || !stderrIsTty ? 'plain' : 'tty');
+}
+
+/**
  * A run's id (time and a random suffix), logs dir, and reporter: live on a terminal, plain in CI
  * (or no terminal), JSON lines when asked.
  */
@@ -29,7 +41,7 @@ export function startRun(io: Io, root: string, flags: OutputFlags): RunSession {
   const started = new Date();
   const runId = `${started.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${randomBytes(2).toString('hex')}`;
   const logsDir = resolve(io.cwd, flags.logsDir ?? join(root, '.kbuild', 'logs', runId));
-  const mode = flags.progress ?? (io.env['CI'] || !process.stdout.isTTY ? 'plain' : 'tty');
+  const mode = progressMode(flags.progress, io.env, process.stderr.isTTY);
   const now = () => performance.now();
   let live: LiveReporter | undefined;
   let report: Reporter;
