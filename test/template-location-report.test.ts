@@ -1,8 +1,10 @@
 /** Issue 15 item 3: a failed build names the template line of its failing instruction. */
 import { describe, expect, it } from 'vitest';
 import { imageName, type TemplateLocation } from '../src/core/model.js';
+import { jsonLinesReporter } from '../src/report/json-lines.js';
 import { junitReport } from '../src/report/junit.js';
 import { plainReporter } from '../src/report/plain.js';
+import { ttyReporter } from '../src/report/tty.js';
 import type { RunEvent } from '../src/run/events.js';
 import type { EngineInfo } from '../src/run/ports.js';
 import type { RunSummary } from '../src/run/summary.js';
@@ -45,44 +47,45 @@ const summary = {
   ],
 } as unknown as RunSummary;
 
+const events: RunEvent[] = [
+  {
+    type: 'run-start',
+    runId: 'r',
+    profile: 'p',
+    images: [b],
+    unbuildable: new Map(),
+    threads: 1,
+    push: false,
+    engine,
+    logsDir: '/logs',
+  },
+  { type: 'scheduler', event: { type: 'build-start', name: b, attempt: 1 } },
+  {
+    type: 'log',
+    name: b,
+    line: 'kbuild: the failing instruction is at images/b/Dockerfile.j2:3',
+  },
+  {
+    type: 'scheduler',
+    event: {
+      type: 'done',
+      outcome: {
+        name: b,
+        status: 'failed',
+        reason: 'engine-exit',
+        message: 'engine exited with 1',
+        buildAttempts: 1,
+        pushAttempts: 0,
+        template,
+      },
+    },
+  },
+  { type: 'run-end', summary },
+];
+
 function run(githubGroups: boolean): string {
   let out = '';
   const r = plainReporter({ write: (t) => (out += t), showLogs: 'all', githubGroups });
-  const events: RunEvent[] = [
-    {
-      type: 'run-start',
-      runId: 'r',
-      profile: 'p',
-      images: [b],
-      unbuildable: new Map(),
-      threads: 1,
-      push: false,
-      engine,
-      logsDir: '/logs',
-    },
-    { type: 'scheduler', event: { type: 'build-start', name: b, attempt: 1 } },
-    {
-      type: 'log',
-      name: b,
-      line: 'kbuild: the failing instruction is at images/b/Dockerfile.j2:3',
-    },
-    {
-      type: 'scheduler',
-      event: {
-        type: 'done',
-        outcome: {
-          name: b,
-          status: 'failed',
-          reason: 'engine-exit',
-          message: 'engine exited with 1',
-          buildAttempts: 1,
-          pushAttempts: 0,
-          template,
-        },
-      },
-    },
-    { type: 'run-end', summary },
-  ];
   events.forEach(r);
   return out;
 }
@@ -105,5 +108,30 @@ describe('a failed build in JUnit', () => {
     expect(xml).toContain(
       '>at images/b/Dockerfile.j2:3 (macro install at images/macros.j2:2)\n#9 ERROR: exit code: 1\n</failure>',
     );
+  });
+});
+
+describe('a failed build, live and as JSON lines', () => {
+  it("has the template line on the TTY's failure line and in image-end", () => {
+    let tty = '';
+    const live = ttyReporter({
+      write: (t) => (tty += t),
+      columns: () => 200,
+      now: () => 0,
+      color: false,
+    });
+    events.forEach(live.report);
+    expect(tty).toContain(
+      '✗ b failed at images/b/Dockerfile.j2:3 (macro install at images/macros.j2:2): engine exited with 1\n',
+    );
+    let json = '';
+    const r = jsonLinesReporter({ write: (t) => (json += t), now: () => 0, logs: false });
+    events.forEach(r);
+    const end = json
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((e) => e['event'] === 'image-end');
+    expect(end).toMatchObject({ name: 'b', template });
   });
 });

@@ -70,6 +70,7 @@ export function jsonLinesReporter(o: JsonLinesOptions): Reporter {
             ok: out.status === 'built' || out.status === 'pushed',
             reason: out.reason ?? null,
             message: out.message ?? null,
+            ...(out.template ? { template: out.template } : {}),
             seconds: seconds(out.buildStart, out.pushEnd ?? out.buildEnd),
           });
         }

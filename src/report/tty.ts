@@ -3,7 +3,7 @@
  * counts (done / running / queued / failed) with an ETA from the previous run's build times, and
  * each running image with its elapsed time and last log line.
  */
-import type { ImageName } from '../core/model.js';
+import { formatTemplateLocation, type ImageName } from '../core/model.js';
 import type { Reporter, RunEvent } from '../run/events.js';
 import { isNoise, stepOf } from './build-progress.js';
 import { etaSeconds } from './eta.js';
@@ -152,7 +152,9 @@ export function ttyReporter(o: TtyOptions): LiveReporter {
       if (!ok && out.status !== 'parent-failed' && out.status !== 'cancelled') failed++;
       const plan = expected.find((x) => x.name === out.name);
       const status = shownStatus(out.status, plan?.action);
-      finished(out.name, `${status}${builtWhy(status, plan?.reason)}`, ok, out.message ?? '');
+      // A failed build: where its failing instruction was written in the templates.
+      const at = out.template ? ` at ${formatTemplateLocation(out.template)}` : '';
+      finished(out.name, `${status}${builtWhy(status, plan?.reason)}${at}`, ok, out.message ?? '');
     }
   };
   const report: Reporter = (e) => {
