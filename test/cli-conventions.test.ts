@@ -219,6 +219,25 @@ describe('--format json on every command that prints data', () => {
     }
   });
 
+  it('validate --format json: every profile with its problems', async () => {
+    const dir = await initFamily('validate-json');
+    const ok = await runCli(['validate', '--format', 'json'], dir);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      ok: true,
+      profiles: [{ name: 'debian-binary', ok: true, images: 2, problems: [] }],
+    });
+    writeFileSync(join(dir, 'profiles', 'debian-binary.yaml'), 'distro: debian\nnot_a_key: 1\n');
+    const bad = await runCli(['validate', '--json'], dir);
+    expect(bad.code).toBe(2);
+    const doc = JSON.parse(bad.stdout) as {
+      ok: boolean;
+      profiles: { ok: boolean; problems: { reason: string; message: string }[] }[];
+    };
+    expect(doc.ok).toBe(false);
+    expect(doc.profiles[0]!.problems[0]!.message).toContain('not_a_key');
+  });
+
   it('promote and prune take --format json too', async () => {
     for (const cmd of ['promote', 'prune']) {
       const r = await runCli([cmd, '--help'], scratch);
