@@ -11,10 +11,12 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOOK_COLOUR, STATUS_LOOK } from '../src/report/html-report.js';
+import { htmlReport, LOOK_COLOUR, STATUS_LOOK } from '../src/report/html-report.js';
+import { imageName, type BuildGraph, type ImageName } from '../src/core/model.js';
+import { buildGraph } from '../src/core/graph.js';
 import type { ImageMetadata } from '../src/report/build-metadata.js';
 import type { RunSummary } from '../src/run/summary.js';
-import { loadPage, requireChromium, screenshot } from './helpers/chromium.js';
+import { loadPage, measurePage, requireChromium, screenshot } from './helpers/chromium.js';
 import {
   kbuild,
   projectCopy,
@@ -26,6 +28,26 @@ import {
   sh,
 } from './helpers/host.js';
 import { casesByName, parseJunit } from './helpers/junit-xml.js';
+import {
+  LOGS,
+  sampleGraph,
+  sampleImages,
+  samplePlan,
+  sampleSummary,
+} from './helpers/sample-run.js';
+
+/** `g` with every image renamed. */
+function renamedGraph(g: BuildGraph, rename: (n: ImageName) => ImageName): BuildGraph {
+  const r = buildGraph(
+    [...g.nodes.values()].map((n) => ({
+      name: rename(n.name),
+      parents: n.parents.map(rename),
+      externals: n.externals,
+    })),
+  );
+  if (!r.ok) throw new Error('renamed graph has a cycle');
+  return r.value;
+}
 
 const ARTIFACT = fileURLToPath(new URL('../.kbuild/test-artifacts/report.png', import.meta.url));
 const project = projectCopy('bb');
@@ -49,9 +71,20 @@ const tags = (html: string, cls: string) =>
   [...html.matchAll(new RegExp(`<[a-z]+ class="${cls}[ "][^>]*>`, 'g'))].map((m) => m[0]);
 const attr = (tag: string, name: string) => new RegExp(` ${name}="([^"]*)"`).exec(tag)?.[1];
 
+let commit = '';
+
 beforeAll(async () => {
   requireHost();
   requireChromium();
+  // A git checkout: the report's header names its commit, and says its tree is dirty (the
+  // image.yaml below is written after the commit).
+  const git = (...args: string[]) =>
+    sh('git', ['-C', project.dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args]);
+  writeFileSync(join(project.dir, '.gitignore'), 'out/\n.kbuild/\n');
+  await git('init', '-q');
+  await git('add', '-A');
+  await git('commit', '-q', '-m', 'the bb family');
+  commit = (await git('rev-parse', 'HEAD')).trim();
   writeFileSync(
     join(project.dir, 'images', 'bb-app3', 'image.yaml'),
     'unsupported_distros: [busybox]\n',
@@ -127,6 +160,112 @@ describe('build --report / --junit / --metadata-file', () => {
     expect(readFileSync(resolve(dirname(out('report.html')), decodeURI(link!)), 'utf8')).toContain(
       'about to fail on purpose',
     );
+    // The header: the commit (the tree dirty) and the command line.
+    expect(dom).toContain(
+      `<dd id="commit"><code>${commit} (dirty: uncommitted changes)</code></dd>`,
+    );
+    expect(dom).toMatch(
+      /<dd id="command"><code>kbuild build -p bb --push --registry [^<]* --var fail_image=bb-tools --summary-json /,
+    );
+  });
+
+  it('in Chromium at 1400 px: what failed first, no horizontal scroll, names whole in the graph, one-word reasons on one line', async () => {
+    const m = (await measurePage(
+      out('report.html'),
+      `const sections = [...document.querySelectorAll('body > section')];
+      const nodes = [...document.querySelectorAll('g.node')].map((g) => {
+        const box = g.querySelector('rect').getBBox();
+        const text = g.querySelector('text.name').getBBox();
+        return { image: g.dataset.image, inside: text.x >= box.x && text.x + text.width <= box.x + box.width - 4 };
+      });
+      const why = [...document.querySelectorAll('td.why .nowrap')].map((s) => s.getClientRects().length);
+      const failures = [...document.querySelectorAll('#failures .failure')].map((f) => ({
+        image: f.dataset.image,
+        tail: f.querySelector('pre.tail')?.textContent ?? '',
+      }));
+      return {
+        scrollWidth: document.scrollingElement.scrollWidth,
+        clientWidth: document.scrollingElement.clientWidth,
+        sections: sections.map((s) => s.id || s.className),
+        nodes, why, failures,
+        tableRight: document.querySelector('table.images').getBoundingClientRect().right,
+      };`,
+    )) as {
+      scrollWidth: number;
+      clientWidth: number;
+      sections: string[];
+      nodes: { image: string; inside: boolean }[];
+      why: number[];
+      failures: { image: string; tail: string }[];
+      tableRight: number;
+    };
+    expect(m.clientWidth).toBeGreaterThan(1300); // the window really was 1400 px wide
+    expect(m.scrollWidth).toBeLessThanOrEqual(1400);
+    expect(m.tableRight).toBeLessThanOrEqual(1400);
+    expect(m.sections[0]).toBe('failures');
+    expect(m.failures.map((f) => f.image)).toEqual(['bb-tools']);
+    expect(m.failures[0]!.tail).toContain('about to fail on purpose');
+    expect(m.nodes).toHaveLength(summary.images.length);
+    expect(m.nodes.filter((n) => !n.inside)).toEqual([]);
+    expect(m.why.length).toBe(summary.images.length);
+    expect(m.why.every((lines) => lines === 1)).toBe(true);
+  });
+
+  it('in Chromium at 1400 px, a run of long names, log names and messages still does not scroll sideways', async () => {
+    const long = (i: { name: string }) =>
+      `${i.name}-openstack-nova-compute-ironic-with-a-very-long-suffix`;
+    const images = sampleImages.map((i) => ({
+      ...i,
+      name: imageName(long(i)),
+      log: i.log ? `${LOGS}/${long(i)}.${'x'.repeat(60)}.FAILED.log` : null,
+      message: i.message ? `${i.message}: ${'/very/long/path/without/spaces'.repeat(8)}` : null,
+      planReason: i.planReason === 'dockerfile changed' ? 'new' : i.planReason,
+    }));
+    const parents = sampleGraph();
+    const file = out('long-report.html');
+    writeFileSync(
+      file,
+      htmlReport({
+        sections: [
+          {
+            platform: null,
+            summary: sampleSummary(images),
+            plan: {
+              ...samplePlan(),
+              steps: samplePlan().steps.map((st) => ({
+                ...st,
+                name: imageName(long(st)),
+                reason: st.reason === 'dockerfile changed' ? 'new' : st.reason,
+              })),
+            },
+            graph: renamedGraph(parents, (n) => imageName(long({ name: n }))),
+          },
+        ],
+        ok: false,
+        interrupted: false,
+        dir: dirname(file),
+        logTail: () => [`ERROR: ${'0123456789'.repeat(30)}`],
+        command: `kbuild build -p bb ${'--var some_long_variable=with-a-long-value '.repeat(8)}`,
+        source: { commit: 'f'.repeat(40), dirty: false },
+      }),
+    );
+    const m = (await measurePage(
+      file,
+      `return {
+        scrollWidth: document.scrollingElement.scrollWidth,
+        first: document.querySelector('body > section').id,
+        names: [...document.querySelectorAll('g.node')].map((g) => {
+          const box = g.querySelector('rect').getBBox();
+          const text = g.querySelector('text.name').getBBox();
+          return text.x + text.width <= box.x + box.width;
+        }),
+        why: [...document.querySelectorAll('td.why .nowrap')].map((s) => s.getClientRects().length),
+      };`,
+    )) as { scrollWidth: number; first: string; names: boolean[]; why: number[] };
+    expect(m.scrollWidth).toBeLessThanOrEqual(1400);
+    expect(m.first).toBe('failures');
+    expect(m.names).toEqual(images.map(() => true));
+    expect(m.why.every((lines) => lines === 1)).toBe(true);
   });
 
   it('would have seen a page that fetches something (the net-log check works)', async () => {

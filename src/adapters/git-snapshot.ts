@@ -1,4 +1,7 @@
-/** The project as it was at a git revision: a temporary copy of its tracked files then. */
+/**
+ * The project in git: as it was at a revision (a temporary copy of its tracked files then), and
+ * the commit its working tree is at.
+ */
 import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,4 +40,28 @@ export async function snapshotAt(root: string, rev: string): Promise<Snapshot> {
     return { ok: false, message: `cannot read ${rev}: ${archive.stderr.trim()}` };
   }
   return { ok: true, dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** The commit the project's working tree is at, and whether it has uncommitted changes. */
+export interface GitState {
+  readonly commit: string;
+  /** Tracked files changed or untracked files present under the project (its .kbuild/ aside). */
+  readonly dirty: boolean;
+}
+
+/** `root`'s git state, or null when it is not in a git repository (or git is not there). */
+export async function gitStateOf(root: string): Promise<GitState | null> {
+  const head = await execa('git', ['-C', root, 'rev-parse', '--verify', '--quiet', 'HEAD'], {
+    reject: false,
+  }).catch(() => null);
+  if (!head || head.exitCode !== 0) return null;
+  const status = await execa(
+    'git',
+    ['-C', root, 'status', '--porcelain', '--', '.', ':(exclude).kbuild'],
+    { reject: false },
+  );
+  return {
+    commit: head.stdout.trim(),
+    dirty: status.exitCode !== 0 || status.stdout.trim() !== '',
+  };
 }

@@ -154,7 +154,7 @@ async function buildLocked(
     const summary = withProblems(io, ran.summary, ran.problems);
     noSbomNote(io, ran.noSbom);
     await writeSummaryJson(io, s.files.summaryJson, summary);
-    await writeRunReports(io, s.files, [reported(ready, summary)], summary);
+    await writeRunReports(io, s.files, [reported(ready, summary)], summary, one.root);
     return summary.interrupted ? 130 : summary.ok ? 0 : 1;
   });
 }
@@ -408,11 +408,13 @@ async function buildPlatforms(
       interrupted,
       ok,
     });
-    await writeRunReports(io, s.files, reports, {
-      ok,
-      interrupted,
-      ...(published ? { manifests: published } : {}),
-    });
+    await writeRunReports(
+      io,
+      s.files,
+      reports,
+      { ok, interrupted, ...(published ? { manifests: published } : {}) },
+      first.root,
+    );
     return interrupted ? 130 : ok ? 0 : 1;
   });
 }

@@ -3,6 +3,7 @@
  * the run ended (failed or interrupted too), each atomically.
  */
 import { dirname, resolve } from 'node:path';
+import { gitStateOf } from '../adapters/git-snapshot.js';
 import { readLogTail } from '../adapters/logs.js';
 import { writeFileAtomically } from '../adapters/state.js';
 import type { Fingerprinted } from '../core/plan/freshness.js';
@@ -31,26 +32,41 @@ export async function writeRunReports(
   flags: ReportFlags,
   runs: readonly ReportedRun[],
   end: { ok: boolean; interrupted: boolean; manifests?: PlatformsPublished },
+  root: string,
 ): Promise<void> {
   // A single-platform run's report does not name its platform (it is in the header's engine).
   const sections = runs.map((r) => ({ ...r, platform: runs.length > 1 ? r.platform : null }));
+  // The failed images' last log lines: the HTML report's failures and the JUnit failures.
+  const failedLogs = runs.flatMap((r) =>
+    r.summary.images.filter((i) => i.log && !succeeded(i.status)).map((i) => i.log!),
+  );
+  const tails =
+    flags.report || flags.junit
+      ? new Map(
+          await Promise.all(
+            failedLogs.map(async (p) => [p, await readLogTail(p, TAIL_LINES)] as const),
+          ),
+        )
+      : new Map<string, readonly string[]>();
+  const logTail = (p: string) => tails.get(p) ?? [];
   if (flags.report) {
     const path = resolve(io.cwd, flags.report);
-    await writeFileAtomically(path, htmlReport({ sections, ...end, dir: dirname(path) }));
+    const source = await gitStateOf(root);
+    await writeFileAtomically(
+      path,
+      htmlReport({
+        sections,
+        ...end,
+        dir: dirname(path),
+        logTail,
+        source,
+        // The process's own arguments: what was typed, before commander's reading of them.
+        command: commandLine(process.argv.slice(2)),
+      }),
+    );
   }
   if (flags.junit) {
-    const failedLogs = runs.flatMap((r) =>
-      r.summary.images.filter((i) => i.log && !succeeded(i.status)).map((i) => i.log!),
-    );
-    const tails = new Map(
-      await Promise.all(
-        failedLogs.map(async (p) => [p, await readLogTail(p, TAIL_LINES)] as const),
-      ),
-    );
-    await writeFileAtomically(
-      resolve(io.cwd, flags.junit),
-      junitReport(sections, (p) => tails.get(p) ?? []),
-    );
+    await writeFileAtomically(resolve(io.cwd, flags.junit), junitReport(sections, logTail));
   }
   if (flags.metadataFile) {
     const metadata = buildMetadata(runs, end.manifests);
@@ -59,4 +75,10 @@ export async function writeRunReports(
       `${JSON.stringify(metadata, null, 2)}\n`,
     );
   }
+}
+
+/** `kbuild ARGS…` as a shell would take it back: arguments with spaces or quotes quoted. */
+export function commandLine(args: readonly string[]): string {
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  return ['kbuild', ...args.map(quote)].join(' ');
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { imageName } from '../core/model.js';
 import {
+  LOGS,
   sampleGraph,
   sampleImages,
   samplePlan,
@@ -103,12 +104,119 @@ describe('htmlReport', () => {
       '<dt>images</dt><dd>1 built, 1 pushed, 1 fresh, 1 parent-failed, 1 failed, 1 unbuildable</dd>',
     );
     for (const i of sampleImages) expect(html).toContain(`<tr id="img-0-${i.name}"`);
-    expect(html).toContain('<td>build: dockerfile changed</td>');
-    expect(html).toContain('<td>fresh: up to date</td>');
-    expect(html).toContain('<td>engine-exit: engine exited with 3: about to fail on purpose</td>');
-    expect(html).toContain('<a href=".kbuild/logs/r1/base.log">base.log</a>');
     expect(html).toContain(
-      '<a href=".kbuild/logs/r1/lib%20%26%20co.FAILED.log">lib &amp; co.FAILED.log</a>',
+      '<td class="why"><span class="nowrap">build: dockerfile</span> changed</td>',
+    );
+    expect(html).toContain('<td class="why"><span class="nowrap">fresh: up</span> to date</td>');
+    expect(html).toContain(
+      '<td class="outcome">engine-exit: engine exited with 3: about to fail on purpose</td>',
+    );
+    expect(html).toContain(
+      `<a href=".kbuild/logs/r1/base.log" title="${LOGS}/base.log">base.log</a>`,
+    );
+    expect(html).toContain(
+      `<a href=".kbuild/logs/r1/lib%20%26%20co.FAILED.log" title="${LOGS}/lib &amp; co.FAILED.log">lib &amp; co.FAILED.log</a>`,
+    );
+  });
+
+  it('leads with what failed: each failed image with its message, template file:line and log tail', () => {
+    const images = sampleImages.map((i) =>
+      i.name === 'lib'
+        ? { ...i, template: { file: 'images/lib/Dockerfile.j2', line: 12 } }
+        : i.name === 'app'
+          ? { ...i, planReason: 'new' }
+          : i,
+    );
+    const html = htmlReport({
+      sections: [{ ...section(), summary: sampleSummary(images) }],
+      ok: false,
+      interrupted: false,
+      dir: '/work/run',
+      logTail: (p) =>
+        p.includes('lib') ? ['#5 [2/3] RUN make', '\u001b[31mERROR\u001b[0m: <oops>'] : [],
+      source: { commit: 'c0ffee1234', dirty: true },
+      command: "kbuild build -p bb --var 'x=a b'",
+    });
+    // The failures section comes before the graph, the timeline and the table.
+    const body = html.slice(html.indexOf('<body>'));
+    expect(body.indexOf('<section class="failures"')).toBeGreaterThan(0);
+    expect(body.indexOf('<section class="failures"')).toBeLessThan(body.indexOf('<svg'));
+    expect(body.indexOf('<section class="failures"')).toBeLessThan(
+      body.indexOf('<section class="platform"'),
+    );
+    const failures = body.slice(
+      body.indexOf('<section class="failures"'),
+      body.indexOf('</section>'),
+    );
+    expect(tags(failures, 'failure').map((t) => attr(t, 'data-image'))).toEqual(['lib']);
+    expect(failures).toContain('<h2>What failed (1)</h2>');
+    expect(failures).toContain(
+      '<p class="message">engine-exit: engine exited with 3: about to fail on purpose</p>',
+    );
+    expect(failures).toContain('<p class="where">at <code>images/lib/Dockerfile.j2:12</code></p>');
+    expect(failures).toContain('<pre class="tail">#5 [2/3] RUN make\nERROR: &lt;oops&gt;</pre>');
+    expect(failures).toContain('full log: <a href=".kbuild/logs/r1/lib%20%26%20co.FAILED.log">');
+    expect(failures).toContain('not built because of it: app');
+    // The header: the command line and the commit, dirty or not.
+    expect(html).toContain(
+      `<dt>command</dt><dd id="command"><code>kbuild build -p bb --var &#39;x=a b&#39;</code></dd>`,
+    );
+    expect(html).toContain(
+      '<dt>commit</dt><dd id="commit"><code>c0ffee1234 (dirty: uncommitted changes)</code></dd>',
+    );
+    // A one-word reason is never broken from its action.
+    expect(html).toContain('<td class="why"><span class="nowrap">build: new</span></td>');
+  });
+
+  it('has no failures section when nothing failed; says when the project is not in git', () => {
+    const ok = sampleImages.filter((i) => ['base', 'tools', 'extra'].includes(i.name));
+    const html = htmlReport({
+      sections: [{ ...section(), summary: sampleSummary(ok) }],
+      ok: true,
+      interrupted: false,
+      dir: '/work/run',
+      source: null,
+    });
+    expect(html).not.toContain('class="failures"');
+    expect(html).toContain('<dt>commit</dt><dd id="commit"><code>not a git repository</code></dd>');
+  });
+
+  it('says each thing once in a tooltip, and gives every timeline bar one', () => {
+    const html = page();
+    const titles = [...html.matchAll(/<title>([^<]*)<\/title>/g)].map((m) => m[1]!).slice(1);
+    expect(titles.length).toBeGreaterThan(sampleImages.length);
+    for (const t of titles) {
+      const parts = t.replace(/^[^:]+: /, '').split(' — ');
+      expect(new Set(parts).size, t).toBe(parts.length);
+    }
+    // unbuildable: its message is its plan reason, said once.
+    expect(titles).toContain('old: unbuildable — not supported on busybox (image.yaml)');
+    const bars = [...html.matchAll(/<rect class="bar [^>]*>(.*?)<\/rect>/g)];
+    expect(bars.length).toBe(tags(html, 'bar').length);
+    for (const b of bars) expect(b[1]).toMatch(/^<title>[^<]+<\/title>$/);
+  });
+
+  it('keeps long image names inside their graph nodes: smaller, squeezed to the box at worst', () => {
+    const long = 'a-really-long-image-name-for-the-openstack-nova-compute-ironic-driver';
+    const images = sampleImages.map((i) =>
+      i.name === 'tools' ? { ...i, name: imageName(long) } : i,
+    );
+    const html = htmlReport({
+      sections: [{ ...section(), summary: sampleSummary(images) }],
+      ok: false,
+      interrupted: false,
+      dir: '/work/run',
+    });
+    const width = Number(
+      /<g class="node[^>]*><title>[^<]*<\/title><rect [^>]*width="(\d+)"/.exec(html)![1],
+    );
+    expect(width).toBeLessThanOrEqual(240);
+    const text = new RegExp(`<text class="name" [^>]*>${long}</text>`).exec(html)![0];
+    expect(attr(text, 'textLength')).toBe(String(width - 20));
+    expect(Number(attr(text, 'font-size'))).toBeLessThan(13);
+    // Short names are drawn as they are.
+    expect(html).toMatch(
+      /<text class="name" [^>]*font-size="13" font-weight="600" fill="#fff">base<\/text>/,
     );
   });
 

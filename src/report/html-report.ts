@@ -1,12 +1,14 @@
 /**
  * The run report for people (`build --report FILE.html`): one self-contained page with the run's
- * header, the family graph and a timeline of the build slots as inline SVG, and a table of every
- * image with why it was built or left alone. No scripts, fonts or fetches: a Content-Security-Policy
+ * header (the git commit and the command line too), what failed first (each failed image's
+ * message, template file:line and log tail), the family graph and a timeline of the build slots as
+ * inline SVG, and a table of every image with why it was built or left alone. It fits 1400 px. No scripts, fonts or fetches: a Content-Security-Policy
  * forbids them, so the page opens the same from a CI artifact store as from disk.
  * Pure: summaries, plans and graphs in, text out.
  */
 import { posix } from 'node:path';
-import type { BuildGraph, ImageName } from '../core/model.js';
+import { stripVTControlCharacters } from 'node:util';
+import { formatTemplateLocation, type BuildGraph, type ImageName } from '../core/model.js';
 import type { Plan } from '../core/plan/plan.js';
 import {
   succeeded,
@@ -32,6 +34,12 @@ export interface HtmlReportInput {
   readonly interrupted: boolean;
   /** Absolute directory of the report file: log links are relative to it. */
   readonly dir: string;
+  /** The last lines of a log file (the failed images' logs are asked for). */
+  readonly logTail?: (path: string) => readonly string[];
+  /** The project's git commit and whether its tree had uncommitted changes; null: not in git. */
+  readonly source?: { readonly commit: string; readonly dirty: boolean } | null;
+  /** The command line of the run, as typed. */
+  readonly command?: string;
 }
 
 /** What a status looks like: its CSS class and colour. */
@@ -72,6 +80,10 @@ const fill = (s: SummaryStatus) => LOOK_COLOUR[look(s)];
 const ink = (s: SummaryStatus) => (look(s) === 'unbuildable' ? '#333' : '#fff');
 /** Roughly how wide a text of `n` characters is at `px` (no font metrics without a browser). */
 const textWidth = (n: number, px: number) => n * px * 0.6;
+/** The same for bold text, erring wide. */
+const boldWidth = (n: number, px: number) => n * px * 0.66;
+/** Graph nodes are at most this wide: a family of long names still fits the page unshrunk. */
+const NODE_MAX_W = 240;
 const anchor = (section: number, name: string) => `img-${section}-${name}`;
 
 export function htmlReport(input: HtmlReportInput): string {
@@ -91,6 +103,7 @@ export function htmlReport(input: HtmlReportInput): string {
 </head>
 <body>
 ${runHeader(input)}
+${failuresHtml(input)}
 ${legend()}
 ${body}
 </body>
@@ -99,20 +112,25 @@ ${body}
 }
 
 const CSS = `
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;margin:24px;background:#fafbfc}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;margin:24px;background:#fafbfc;max-width:1400px;box-sizing:border-box}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px}h3{font-size:15px;margin:20px 0 6px}
 .verdict{display:inline-block;padding:2px 10px;border-radius:4px;color:#fff;font-weight:600}
 .verdict.OK{background:${LOOK_COLOUR.done}}.verdict.FAILED{background:${LOOK_COLOUR.failed}}.verdict.INTERRUPTED{background:${LOOK_COLOUR['not-run']}}
 dl.facts{display:grid;grid-template-columns:max-content auto;gap:2px 16px;margin:12px 0}
-dl.facts dt{color:#666}dl.facts dd{margin:0}
+dl.facts dt{color:#666}dl.facts dd{margin:0;min-width:0;overflow-wrap:anywhere}
+section.failures{background:#fff;border:1px solid ${LOOK_COLOUR.failed};border-left-width:5px;border-radius:6px;padding:4px 16px 12px;margin:16px 0}
+section.failures h2{margin-top:10px;color:${LOOK_COLOUR.failed}}
+.failure h3{margin:14px 0 4px}.failure p{margin:2px 0;overflow-wrap:anywhere}
+pre.tail{background:#1e2227;color:#e6e6e6;padding:8px 10px;border-radius:4px;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere;margin:6px 0}
 .legend{display:flex;flex-wrap:wrap;gap:6px 18px;margin:8px 0;font-size:13px}
 .swatch{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-1px;margin-right:5px}
 .swatch.push{background:repeating-linear-gradient(45deg,${PUSH_COLOUR} 0 2px,#fff 2px 4px)}
 svg{background:#fff;border:1px solid #e3e6ea;border-radius:6px;max-width:100%;height:auto}
 svg text{font-family:system-ui,sans-serif}
-table{border-collapse:collapse;background:#fff;font-size:13px}
-th,td{border-bottom:1px solid #e3e6ea;padding:4px 10px;text-align:left;vertical-align:top}
-th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums}td:first-child,td:nth-child(2),td:last-child{white-space:nowrap}
+table{border-collapse:collapse;background:#fff;font-size:13px;width:100%}
+th,td{border-bottom:1px solid #e3e6ea;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.name,td.outcome,td.log{overflow-wrap:anywhere}td.status,td.digest,.nowrap{white-space:nowrap}td.log{font-size:12px}
 tr:target{background:#fff6d6}code{font-size:12px}
 .dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px}
 ${(Object.keys(LOOK_COLOUR) as StatusLook[]).map((l) => `.dot.s-${l}{background:${LOOK_COLOUR[l]}}`).join('')}
@@ -127,7 +145,19 @@ function runHeader(input: HtmlReportInput): string {
     for (const [k, n] of Object.entries(r.counts)) counts.set(k, (counts.get(k) ?? 0) + n);
   const countText = countsText(Object.fromEntries(counts));
   const e = first.engine;
+  const src = input.source;
   const facts: [string, string][] = [
+    ...(input.command ? [['command', input.command] as [string, string]] : []),
+    ...(src !== undefined
+      ? [
+          [
+            'commit',
+            src
+              ? `${src.commit}${src.dirty ? ' (dirty: uncommitted changes)' : ' (clean tree)'}`
+              : 'not a git repository',
+          ] as [string, string],
+        ]
+      : []),
     ['profile', first.profile],
     ['tag', first.tag],
     ['registry', first.registry || '(none)'],
@@ -144,8 +174,46 @@ function runHeader(input: HtmlReportInput): string {
   const v = verdict(input);
   return `<header>
 <h1>kbuild run report: ${esc(first.profile)} <span class="verdict ${v}" id="verdict">${v}</span></h1>
-<dl class="facts">${facts.map(([k, val]) => `<dt>${esc(k)}</dt><dd>${esc(val)}</dd>`).join('')}</dl>
+<dl class="facts">${facts.map(([k, val]) => `<dt>${esc(k)}</dt><dd${k === 'command' || k === 'commit' ? ` id="${k}"` : ''}>${k === 'command' || k === 'commit' ? `<code>${esc(val)}</code>` : esc(val)}</dd>`).join('')}</dl>
 </header>`;
+}
+
+/** Log lines shown inline per failed image (the link leads to the rest). */
+const TAIL_SHOWN = 20;
+
+/**
+ * What failed, before anything else: each failed image with its message, where its failing
+ * instruction was written (when the failure was mapped to a template), its log's last lines and
+ * a link to the whole log, and the images skipped because of it.
+ */
+function failuresHtml(input: HtmlReportInput): string {
+  const several = input.sections.length > 1;
+  const failed = input.sections.flatMap((s, index) =>
+    s.summary.images.filter((i) => i.status === 'failed').map((i) => ({ s, index, i })),
+  );
+  if (!failed.length) return '';
+  const items = failed.map(({ s, index, i }) => {
+    const message = [i.reason && i.reason !== i.status ? i.reason : '', i.message ?? '']
+      .filter(Boolean)
+      .join(': ');
+    const where = i.template ? formatTemplateLocation(i.template) : null;
+    const tail = i.log && input.logTail ? input.logTail(i.log).slice(-TAIL_SHOWN) : [];
+    const skipped = s.summary.images
+      .filter((c) => c.status === 'parent-failed' && c.failedParent === i.name)
+      .map((c) => c.name);
+    return `<article class="failure" data-image="${esc(i.name)}">
+<h3><a href="#${esc(anchor(index, i.name))}">${esc(i.name)}</a>${several ? ` (${esc(s.platform ?? '')})` : ''}${i.allowedToFail ? ' (allowed to fail)' : ''}</h3>
+<p class="message">${esc(message || i.status)}</p>
+${where ? `<p class="where">at <code>${esc(where)}</code></p>` : ''}
+${tail.length ? `<pre class="tail">${esc(stripVTControlCharacters(tail.join('\n')))}</pre>` : ''}
+${i.log ? `<p class="log">full log: <a href="${esc(relativeHref(input.dir, i.log))}">${esc(posix.basename(i.log))}</a></p>` : ''}
+${skipped.length ? `<p class="skipped">not built because of it: ${esc(skipped.join(', '))}</p>` : ''}
+</article>`;
+  });
+  return `<section class="failures" id="failures">
+<h2>What failed (${failed.length})</h2>
+${items.join('\n')}
+</section>`;
 }
 
 function legend(): string {
@@ -213,7 +281,11 @@ function graphSvg(s: ReportSection, index: number): string {
   const critical = new Set(
     s.plan.criticalPath.slice(1).map((n, k) => `${s.plan.criticalPath[k]!}>${n}`),
   );
-  const nodeW = Math.max(120, ...images.map((i) => textWidth(i.name.length, 13) + 24));
+  // Wide enough for most names; a longer one is drawn smaller, squeezed to the box if it must be.
+  const nodeW = Math.min(
+    NODE_MAX_W,
+    Math.max(120, ...images.map((i) => boldWidth(i.name.length, 13) + 24)),
+  );
   const nodeH = 42;
   const gapX = 60;
   const gapY = 16;
@@ -237,8 +309,15 @@ function graphSvg(s: ReportSection, index: number): string {
     }),
   );
   const nodes = images.map((i) => {
-    const why = [i.status, i.planReason, i.message].filter(Boolean).join(' — ');
-    return `<a href="#${esc(anchor(index, i.name))}"><g class="node s-${look(i.status)}" data-image="${esc(i.name)}" data-status="${i.status}"><title>${esc(`${i.name}: ${why}`)}</title><rect x="${x(i.name)}" y="${y(i.name)}" width="${nodeW}" height="${nodeH}" rx="6" fill="${fill(i.status)}" stroke="#00000022"/><text x="${x(i.name) + 10}" y="${y(i.name) + 18}" font-size="13" font-weight="600" fill="${ink(i.status)}">${esc(i.name)}</text><text x="${x(i.name) + 10}" y="${y(i.name) + 34}" font-size="11" fill="${ink(i.status)}">${esc(i.status)}</text></g></a>`;
+    // Each thing said once (an unbuildable image's message is its plan reason).
+    const why = [...new Set([i.status, i.planReason, i.message].filter(Boolean))].join(' — ');
+    const room = nodeW - 20;
+    const px = Math.max(9, Math.min(13, Math.floor((13 * room) / boldWidth(i.name.length, 13))));
+    const squeeze =
+      boldWidth(i.name.length, px) > room
+        ? ` textLength="${room}" lengthAdjust="spacingAndGlyphs"`
+        : '';
+    return `<a href="#${esc(anchor(index, i.name))}"><g class="node s-${look(i.status)}" data-image="${esc(i.name)}" data-status="${i.status}"><title>${esc(`${i.name}: ${why}`)}</title><rect x="${x(i.name)}" y="${y(i.name)}" width="${nodeW}" height="${nodeH}" rx="6" fill="${fill(i.status)}" stroke="#00000022"/><text class="name" x="${x(i.name) + 10}" y="${y(i.name) + 18}" font-size="${px}" font-weight="600" fill="${ink(i.status)}"${squeeze}>${esc(i.name)}</text><text x="${x(i.name) + 10}" y="${y(i.name) + 34}" font-size="11" fill="${ink(i.status)}">${esc(i.status)}</text></g></a>`;
   });
   return `<svg class="graph" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="family graph">
 <defs><marker id="${arrow}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" markerUnits="userSpaceOnUse" orient="auto"><path d="M0 0L10 5L0 10z" fill="#9aa1ab"/></marker></defs>
@@ -352,24 +431,24 @@ function imageTable(s: ReportSection, index: number, dir: string): string {
           ? (i.message ?? '')
           : '';
     const log = i.log
-      ? `<a href="${esc(relativeHref(dir, i.log))}">${esc(posix.basename(i.log))}</a>`
+      ? `<a href="${esc(relativeHref(dir, i.log))}" title="${esc(i.log)}">${esc(posix.basename(i.log))}</a>`
       : '';
     const digest = i.digest
       ? `<code title="${esc(i.digest)}">${esc(i.digest.slice(0, 19))}…</code>`
       : '';
     const cells = [
-      `<td><strong>${esc(i.name)}</strong></td>`,
-      `<td><span class="dot s-${look(i.status)}"></span>${esc(i.status)}${i.allowedToFail && !succeeded(i.status) ? ' (allowed)' : ''}</td>`,
-      `<td>${esc([step.get(i.name)?.action, i.planReason].filter(Boolean).join(': '))}</td>`,
-      `<td>${esc(outcome)}</td>`,
+      `<td class="name"><strong>${esc(i.name)}</strong></td>`,
+      `<td class="status"><span class="dot s-${look(i.status)}"></span>${esc(i.status)}${i.allowedToFail && !succeeded(i.status) ? ' (allowed)' : ''}</td>`,
+      `<td class="why">${whyHtml(step.get(i.name)?.action, i.planReason)}</td>`,
+      `<td class="outcome">${esc(outcome)}</td>`,
       ...[i.queueSeconds, i.buildSeconds, i.pushSeconds, i.seconds].map(
         (n) => `<td class="num">${esc(dur(n))}</td>`,
       ),
       ...(tested
         ? [`<td>${esc([i.test ?? '', dur(i.testSeconds)].filter(Boolean).join(' '))}</td>`]
         : []),
-      `<td>${digest}</td>`,
-      `<td>${log}</td>`,
+      `<td class="digest">${digest}</td>`,
+      `<td class="log">${log}</td>`,
     ];
     return `<tr id="${esc(anchor(index, i.name))}" data-image="${esc(i.name)}" data-status="${i.status}">${cells.join('')}</tr>`;
   });
@@ -392,6 +471,17 @@ function imageTable(s: ReportSection, index: number, dir: string): string {
 ${rows.join('\n')}
 </tbody>
 </table>`;
+}
+
+/**
+ * The plan's action and reason. A one-word reason (`new`, `forced`) stays on the line of its
+ * action; each word of a longer one is kept whole (a file name in it may break anywhere).
+ */
+function whyHtml(action: string | undefined, reason: string): string {
+  const words = reason.split(/\s+/).filter(Boolean);
+  const head = action ? `${action}: ` : '';
+  if (words.length <= 1) return `<span class="nowrap">${esc(head + reason)}</span>`;
+  return `<span class="nowrap">${esc(head + words[0]!)}</span> ${esc(words.slice(1).join(' '))}`;
 }
 
 /** A link from the report's directory to a log file, each path segment URL-encoded. */

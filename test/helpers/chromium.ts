@@ -1,8 +1,8 @@
 /** Headless Chromium (Debian's `chromium`) for tests that look at what a page shows. */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -84,4 +84,38 @@ function pageRequests(text: string): string[] {
 /** A screenshot of the page's first `width`x`height` pixels, as PNG at `png`. */
 export async function screenshot(file: string, png: string, width = 1400, height = 1000) {
   await browse(file, [`--screenshot=${png}`, `--window-size=${width},${height}`]);
+}
+
+/**
+ * Runs `script` (the body of a function returning JSON-able data) in `file` as Chromium lays it
+ * out in a `width`-pixel window, and gives back what it returned. The page itself allows no
+ * scripts (its CSP), so a copy without that policy, beside the original (relative links hold),
+ * is what is loaded; the answer comes back through the dumped DOM.
+ */
+export async function measurePage(file: string, script: string, width = 1400): Promise<unknown> {
+  const html = readFileSync(file, 'utf8').replace(
+    /<meta http-equiv="Content-Security-Policy"[^>]*>/,
+    '',
+  );
+  const copy = join(dirname(file), `.measure-${process.pid}-${Date.now()}.html`);
+  const probe = `<script>addEventListener('load',()=>{const out=document.createElement('pre');out.id='kbuild-measure';out.textContent=JSON.stringify((()=>{${script}})());document.body.append(out);});</script>`;
+  writeFileSync(copy, html.replace('</body>', `${probe}</body>`));
+  try {
+    const dom = await browse(copy, [
+      '--dump-dom',
+      `--window-size=${width},1000`,
+      '--virtual-time-budget=5000',
+    ]);
+    const m = /<pre id="kbuild-measure">([^<]*)<\/pre>/.exec(dom);
+    if (!m) throw new Error(`the measuring script gave no answer:\n${dom.slice(-2000)}`);
+    return JSON.parse(
+      m[1]!
+        .replace(/&quot;/g, '"')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&'),
+    );
+  } finally {
+    rmSync(copy, { force: true });
+  }
 }
