@@ -238,6 +238,22 @@ describe('--format json on every command that prints data', () => {
     expect(doc.profiles[0]!.problems[0]!.message).toContain('not_a_key');
   });
 
+  it('doctor --format json: every finding with its status (outside a project too)', async () => {
+    const r = await runCli(['doctor', '--format', 'json'], scratch, { ...process.env } as Record<
+      string,
+      string
+    >);
+    const doc = JSON.parse(r.stdout) as {
+      ok: boolean;
+      findings: { status: string; check: string; fix?: string }[];
+    };
+    expect(doc.ok).toBe(r.code === 0);
+    expect(doc.findings.map((f) => f.status)).toContain('info');
+    expect(doc.findings.some((f) => f.check.includes('no readable kbuild project here'))).toBe(
+      true,
+    );
+  });
+
   it('promote and prune take --format json too', async () => {
     for (const cmd of ['promote', 'prune']) {
       const r = await runCli([cmd, '--help'], scratch);

@@ -26,17 +26,41 @@ const FIX_HOST = 'run `sudo scripts/setup-host.sh`';
 export interface DoctorFlags extends ProfileOptions {
   engine?: 'docker' | 'podman';
   builder?: string;
+  /** --format json / --json: the checks as one JSON document. */
+  json?: boolean;
+}
+
+/** One line of the doctor's answer. */
+interface Finding {
+  status: 'ok' | 'fail' | 'warn' | 'info';
+  check: string;
+  fix?: string;
 }
 
 export async function doctorCommand(io: Io, flags: DoctorFlags): Promise<number> {
+  const findings: Finding[] = [];
+  const say = (f: Finding) => {
+    findings.push(f);
+    if (flags.json) return;
+    const label = { ok: 'ok  ', fail: 'FAIL', warn: 'warn', info: 'info' }[f.status];
+    io.out(`${label}  ${f.check}${f.fix && f.status !== 'ok' ? `\n      fix: ${f.fix}` : ''}\n`);
+  };
+  const code = await diagnose(io, flags, say);
+  const failed = findings.filter((f) => f.status === 'fail').length;
+  if (flags.json) io.out(`${JSON.stringify({ ok: failed === 0, findings }, null, 2)}\n`);
+  else io.out(failed ? `\n${failed} problem(s) found\n` : '\nall checks passed\n');
+  return code;
+}
+
+async function diagnose(io: Io, flags: DoctorFlags, say: (f: Finding) => void): Promise<number> {
   let failed = 0;
   const check = (ok: boolean, what: string, fix?: string) => {
-    io.out(`${ok ? 'ok  ' : 'FAIL'}  ${what}${!ok && fix ? `\n      fix: ${fix}` : ''}\n`);
+    say({ status: ok ? 'ok' : 'fail', check: what, ...(fix && !ok ? { fix } : {}) });
     if (!ok) failed++;
   };
-  const note = (what: string) => io.out(`info  ${what}\n`);
+  const note = (what: string) => say({ status: 'info', check: what });
   const warn = (ok: boolean, what: string, fix: string) =>
-    ok ? check(true, what) : io.out(`warn  ${what}\n      fix: ${fix}\n`);
+    ok ? check(true, what) : say({ status: 'warn', check: what, fix });
 
   const { detectEngine } = await import('../../adapters/engines.js');
   const detected = await detectEngine(
@@ -139,6 +163,5 @@ export async function doctorCommand(io: Io, flags: DoctorFlags): Promise<number>
       `install qemu-user-static and binfmt-support (${FIX_HOST}), then \`update-binfmts --enable\``,
     );
   }
-  io.out(failed ? `\n${failed} problem(s) found\n` : '\nall checks passed\n');
   return failed ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { DoctorFlags } from '../actions/doctor.js';
-import { profileOptions, type Action } from '../options.js';
+import { jsonFormatOptions, profileOptions, type Action } from '../options.js';
 
 export function registerDoctor(program: Command, run: (a: Action) => void): void {
   const cmd = program
@@ -8,7 +8,7 @@ export function registerDoctor(program: Command, run: (a: Action) => void): void
     .description(
       'check the host: engine and version, build path, registry, base images, emulation',
     );
-  profileOptions(cmd)
+  jsonFormatOptions(profileOptions(cmd))
     .addOption(
       new Option('--engine <engine>', 'container engine to check (default: detected)').choices([
         'docker',
