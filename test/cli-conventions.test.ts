@@ -26,6 +26,13 @@ describe('outside a project', () => {
     },
   );
 
+  it('a misspelt command outside a project: both the missing project and the command', async () => {
+    const r = await runCli(['biuld'], scratch);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no kbuild.yaml in');
+    expect(r.stderr).toContain("is 'biuld' meant to be 'build'?");
+  });
+
   it('-C a folder without kbuild.yaml names that folder', async () => {
     const r = await runCli(['plan', '-C', scratch, '-p', 'x'], '/');
     expect(r.code).toBe(2);
