@@ -261,6 +261,23 @@ describe('--format json on every command that prints data', () => {
     );
   });
 
+  it('lock --format json: the pins', async () => {
+    const dir = await initFamily('lock-json');
+    const r = await runCli(['lock', '--format', 'json'], dir, { ...process.env } as Record<
+      string,
+      string
+    >);
+    const doc = JSON.parse(r.stdout) as {
+      ok: boolean;
+      pins: { profile: string; base: string; digest: string | null; change: string }[];
+    };
+    expect(doc.ok).toBe(r.code === 0);
+    expect(doc.pins).toEqual([
+      expect.objectContaining({ profile: 'debian-binary', base: 'debian:bookworm' }),
+    ]);
+    expect(['new', 'missing']).toContain(doc.pins[0]!.change);
+  });
+
   it('promote and prune take --format json too', async () => {
     for (const cmd of ['promote', 'prune']) {
       const r = await runCli([cmd, '--help'], scratch);

@@ -8,6 +8,8 @@ import { Failed } from '../options.js';
 
 export interface LockFlags extends ProfileOptions {
   allProfiles?: boolean;
+  /** --format json / --json: the pins as one JSON document. */
+  json?: boolean;
 }
 
 export async function lockCommand(io: Io, opts: LockFlags): Promise<number> {
@@ -58,7 +60,7 @@ export async function lockCommand(io: Io, opts: LockFlags): Promise<number> {
     }
     if (bases.every((b) => found.has(b))) next = withProfile(next, name, pins);
   }
-  io.out(table(['PROFILE', 'BASE', 'DIGEST', ''], rows));
+  if (!opts.json) io.out(table(['PROFILE', 'BASE', 'DIGEST', ''], rows));
   if (missing) {
     io.err(
       `kbuild: ${missing} base image(s) are not in the ${detected.value.info.kind} engine, so their profiles were not locked: ` +
@@ -66,6 +68,14 @@ export async function lockCommand(io: Io, opts: LockFlags): Promise<number> {
     );
   }
   await writeLockFile(ws.value.root, next);
-  io.out(`wrote kbuild.lock (${Object.keys(next.profiles).length} profile(s))\n`);
+  if (opts.json) {
+    const pins = rows.map(([profile, base, digest, change]) => ({
+      profile,
+      base,
+      digest: digest === 'MISSING' ? null : digest,
+      change: change === 'not in the engine' ? 'missing' : change,
+    }));
+    io.out(`${JSON.stringify({ ok: missing === 0, file: 'kbuild.lock', pins }, null, 2)}\n`);
+  } else io.out(`wrote kbuild.lock (${Object.keys(next.profiles).length} profile(s))\n`);
   return missing ? 1 : 0;
 }
