@@ -167,9 +167,10 @@ describe('kbuild build with docker', () => {
     const table = r.stdout.slice(r.stdout.lastIndexOf('\nIMAGE ') + 1);
     for (const l of table.slice(0, table.indexOf('\n\n')).split('\n'))
       expect(l.length).toBeLessThanOrEqual(120);
-    const below = table.slice(table.indexOf('kbuild: bb-tools failed; full log: '));
+    // Where the failing RUN was written: bb-tools' call of the fixture's step macro (issue 15 item 3).
+    const below = table.slice(table.indexOf('kbuild: bb-tools failed at '));
     expect(below).toMatch(
-      /^kbuild: bb-tools failed; full log: \S+bb-tools\.FAILED\.log\n {4}engine exited/,
+      /^kbuild: bb-tools failed at images\/bb-tools\/Dockerfile\.j2:\d+ \(macro step at images\/macros\.j2:\d+\); full log: \S+bb-tools\.FAILED\.log\n {4}engine exited/,
     );
     expect(below).toContain(s['bb-tools']!.message!.split('\n')[0]);
     expect(below).toMatch(/^ {2}\| .*about to fail on purpose/m);
