@@ -52,37 +52,23 @@ export function renderer(
     });
   const compiling = make(pair.compiling);
   const cached = make(pair.cached);
+  /** Both renderers' answers, which must be the same; `what` names it in the error. */
+  const agree = <T>(what: string, answer: (r: typeof compiling) => T): T => {
+    const first = answer(compiling);
+    const second = answer(cached);
+    if (!same(first, second)) {
+      throw new Error(
+        `${what} from cached code differs: ${JSON.stringify(second)} vs ${JSON.stringify(first)}`,
+      );
+    }
+    return first;
+  };
   return {
-    render(template, context) {
-      const first = compiling.render(template, context);
-      const second = cached.render(template, context);
-      if (!same(first, second)) {
-        throw new Error(
-          `rendering from cached code differs: ${JSON.stringify(second)} vs ${JSON.stringify(first)}`,
-        );
-      }
-      return first;
-    },
-    renderString(source, context, displayPath) {
-      const first = compiling.renderString(source, context, displayPath);
-      const second = cached.renderString(source, context, displayPath);
-      if (!same(first, second)) {
-        throw new Error(
-          `rendering from cached code differs: ${JSON.stringify(second)} vs ${JSON.stringify(first)}`,
-        );
-      }
-      return first;
-    },
-    lineMap(template, context, rendered) {
-      const first = compiling.lineMap(template, context, rendered);
-      const second = cached.lineMap(template, context, rendered);
-      if (!same(first, second)) {
-        throw new Error(
-          `line map from cached code differs: ${JSON.stringify(second)} vs ${JSON.stringify(first)}`,
-        );
-      }
-      return first;
-    },
+    render: (template, context) => agree('rendering', (r) => r.render(template, context)),
+    renderString: (source, context, displayPath) =>
+      agree('rendering', (r) => r.renderString(source, context, displayPath)),
+    lineMap: (template, context, rendered) =>
+      agree('line map', (r) => r.lineMap(template, context, rendered)),
   };
 }
 
