@@ -120,15 +120,7 @@ async function buildLocked(
     workspace,
     ...(platforms[0] ? { platform: platforms[0] } : {}),
   });
-  needsRegistry(s, first.family);
-  const down = await unreachableRegistry(first.family, {
-    push: s.options.push,
-    registryCache: s.observe.registryCache !== false,
-  });
-  if (down) {
-    io.err(down);
-    return 1;
-  }
+  if (!(await registryUsable(io, s, first.family))) return 1;
   const state = await readState(first.root, first.family.profile.name);
   let one = first;
   let options = s.options;
@@ -176,12 +168,21 @@ function withProblems<T extends { readonly ok: boolean }>(
   return { ...summary, ok: false, problems };
 }
 
-/** --push needs somewhere to push to. */
-function needsRegistry(s: BuildSettings, family: Family): void {
+/**
+ * Before anything is built: --push needs somewhere to push to (a usage error), and the registry
+ * the run pushes to or takes images from must answer (false, said on stderr: exit 1).
+ */
+async function registryUsable(io: Io, s: BuildSettings, family: Family): Promise<boolean> {
   if (s.options.push && !family.naming.registry)
     throw new UsageError(
       `--push needs a registry: pass --registry HOST[:PORT] or set 'registry' in kbuild.yaml or ${family.profile.file}`,
     );
+  const down = await unreachableRegistry(family, {
+    push: s.options.push,
+    registryCache: s.observe.registryCache !== false,
+  });
+  if (down) io.err(down);
+  return down === undefined;
 }
 
 /** A family observed and ready to build. */
@@ -323,15 +324,7 @@ async function buildPlatforms(
   const loadPlatform = (platform: string) =>
     loadSelected(io, s.load, patterns, { workspace, platform, tagSuffix: `-${archOf(platform)}` });
   const first = await loadPlatform(platforms[0]!);
-  needsRegistry(s, first.family);
-  const down = await unreachableRegistry(first.family, {
-    push: s.options.push,
-    registryCache: s.observe.registryCache !== false,
-  });
-  if (down) {
-    io.err(down);
-    return 1;
-  }
+  if (!(await registryUsable(io, s, first.family))) return 1;
   // The shared tag, without the first platform's suffix.
   const tag = first.family.naming.tag.slice(0, -`-${archOf(platforms[0]!)}`.length);
   const session = startRun(io, first.root, s.output);
