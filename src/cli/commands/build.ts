@@ -25,7 +25,7 @@ import {
 /** Ten minutes per push attempt: ample for a loopback or LAN registry, a bound on a stalled one. */
 const DEFAULT_PUSH_TIMEOUT_SECONDS = 600;
 
-interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, ReportFlags {
+export interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlags, ReportFlags {
   push?: boolean;
   publish: 'eager' | 'atomic';
   platform?: string;
@@ -56,6 +56,18 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
     .description(
       'build the selected images in dependency order (the default command), and push them with --push',
     );
+  buildOptions(cmd).action((images: string[], flags: BuildFlags) => {
+    run(async (io) => {
+      const settings = await settingsOf(flags);
+      // The build's modules (engines, registry, scheduler, reporters) load only for a build.
+      const { buildFamily } = await import('../build-run.js');
+      return buildFamily(io, images, settings);
+    });
+  });
+}
+
+/** Declares build's options on `cmd` (build's own, and watch's, which builds the same way). */
+export function buildOptions(cmd: Command): Command {
   selectionOptions(profileOptions(cmd))
     .option('--push', 'push each image to the registry after it is built')
     .addOption(
@@ -139,18 +151,11 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
       '--sbom-dir <dir>',
       "write a CycloneDX 1.5 SBOM of each image's installed packages as DIR/<image>.cdx.json (several platforms: <image>-<arch>.cdx.json)",
     );
-  reportOptions(outputOptions(cmd)).action((images: string[], flags: BuildFlags) => {
-    run(async (io) => {
-      const settings = await settingsOf(flags);
-      // The build's modules (engines, registry, scheduler, reporters) load only for a build.
-      const { buildFamily } = await import('../build-run.js');
-      return buildFamily(io, images, settings);
-    });
-  });
+  return reportOptions(outputOptions(cmd));
 }
 
 /** The flags, checked and sorted by who uses them: nothing downstream sees the raw flags. */
-async function settingsOf(flags: BuildFlags): Promise<BuildSettings> {
+export async function settingsOf(flags: BuildFlags): Promise<BuildSettings> {
   const options: BuildOptions = {
     threads: wholeNumber('--threads', flags.threads, 1),
     pushThreads: wholeNumber('--push-threads', flags.pushThreads, 1),
