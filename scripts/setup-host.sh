@@ -40,6 +40,8 @@ source "$SETUP_HOST_PARTS/base-images.sh"
 source "$SETUP_HOST_PARTS/multiarch.sh"
 # shellcheck source=host/podman.sh
 source "$SETUP_HOST_PARTS/podman.sh"
+# shellcheck source=host/cosign.sh
+source "$SETUP_HOST_PARTS/cosign.sh"
 # shellcheck source=host/status.sh
 source "$SETUP_HOST_PARTS/status.sh"
 
@@ -92,6 +94,8 @@ main() {
     if [[ $DEBIAN_BASE == 1 ]]; then copy_image_to_podman "$DEBIAN_IMAGE"; fi
     podman_runs || warn "'podman run --network none $BUSYBOX_IMAGE true' fails (see $SETUP_LOG)"
   fi
+
+  ensure_cosign
 
   print_status
 }

@@ -24,6 +24,8 @@ $PROG does its work only on Debian (12, bookworm) as root. On this host, do by h
      then tar -C DIR -c . | docker import --change 'CMD ["bash"]' - $DEBIAN_IMAGE) and
      $BUSYBOX_IMAGE (a rootfs with a static /bin/busybox and its applet links,
      imported with --change 'CMD ["sh"]').
+  6. For the signing tests only: cosign 2.x at $COSIGN_BIN (e.g. extracted with dpkg-deb -x
+     from Debian trixie's cosign package, or cosign's own release binary).
 EOF
 }
 

@@ -16,6 +16,8 @@ readonly SETUP_LOG=/var/log/kbuild-setup-host.log
 readonly PODMAN_ULIMITS_CONF=/etc/containers/containers.conf.d/50-kbuild-ulimits.conf
 readonly LOCK_FILE=/run/kbuild-setup-host.lock
 readonly POLICY_RC=/usr/sbin/policy-rc.d
+# The real cosign CLI for the signing tests (test-only; kbuild signs without it).
+readonly COSIGN_BIN=/opt/kbuild-tools/bin/cosign
 readonly DEBIAN_SUITE=bookworm
 readonly DEBIAN_IMAGE=debian:bookworm
 readonly BUSYBOX_IMAGE=busybox:latest
@@ -63,6 +65,9 @@ Makes this Debian host ready for kbuild (run as root; idempotent, non-interactiv
     podman; when root lacks CAP_SYS_RESOURCE (as here), sets podman's container
     ulimits in $PODMAN_ULIMITS_CONF so that 'podman run' works
   - registers qemu binfmt handlers for other architectures (warns if it cannot)
+  - puts cosign 2.x (test-only: the signing tests check kbuild's signatures with it) at
+    $COSIGN_BIN, extracted from Debian trixie's package with apt options of its
+    own: the host's apt sources and suites are not changed, nothing is installed
 
 Options:
   --no-debian-base  do not make $DEBIAN_IMAGE (debootstrap, 30-60 s);

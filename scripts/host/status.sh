@@ -40,6 +40,7 @@ print_status() {
     printf '            podman: not working\n'
   fi
   printf '  binfmt:   %s\n' "$binfmt"
+  printf '  cosign:   %s %s (test-only, from Debian trixie; host apt sources unchanged)\n' "$COSIGN_BIN" "$(cosign_version || echo MISSING)"
   if manifest_list_complete; then
     printf '  multi-arch base: %s:latest (linux/amd64, linux/arm64)\n' "$MULTIARCH_BASE"
   else
