@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRegistryClient } from '../src/adapters/registry/index.js';
+import { attachmentTag } from '../src/core/registry/attachments.js';
 import { readManifest } from '../src/core/registry/manifest-content.js';
 import {
   DOCKER_MANIFEST,
@@ -129,11 +130,25 @@ describe('promote', () => {
           mediaType: DOCKER_MANIFEST,
           status: 'already-there',
           manifests: 0,
+          attachments: 0,
           blobs: { copied: 0, mounted: 0, present: 0, bytes: 0 },
         },
       ],
     });
     expect(writes(b).length).toBe(before);
+  });
+
+  it("cosign's signature and attestation of the image go along to another registry, also when signed after an earlier promotion", async () => {
+    const base = image(a, 'ns/base', ['l1'], 'x');
+    expect((await promote(client, req(a, b, 'ns/base'))).ok).toBe(true);
+    // Signed after that promotion: cosign's tags of the digest, in the same repository.
+    const sig = image(a, 'ns/base', ['a signature layer'], attachmentTag(base.digest, 'sig'));
+    const att = image(a, 'ns/base', ['an attestation layer'], attachmentTag(base.digest, 'att'));
+    const again = await promote(client, req(a, b, 'ns/base'));
+    expect(again.ok && again.value[0]).toMatchObject({ status: 'already-there', attachments: 2 });
+    expect(b.tags.get('ns/base')?.get(attachmentTag(base.digest, 'sig'))).toBe(sig.digest);
+    expect(b.tags.get('ns/base')?.get(attachmentTag(base.digest, 'att'))).toBe(att.digest);
+    expect(b.blobs.get('ns/base')?.size).toBe(a.blobs.get('ns/base')?.size);
   });
 
   it('blobs the destination has are not copied; a moved tag says what it named before', async () => {

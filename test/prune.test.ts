@@ -7,6 +7,7 @@ import { createRegistryClient } from '../src/adapters/registry/index.js';
 import { parseProject } from '../src/core/config/config.js';
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST } from '../src/core/registry/manifest-list.js';
 import { imageName } from '../src/core/model.js';
+import { attachmentTag } from '../src/core/registry/attachments.js';
 import type { RetentionRule } from '../src/core/registry/retention.js';
 import type { Registry } from '../src/run/ports.js';
 import { pruneLocal } from '../src/run/prune-local.js';
@@ -170,6 +171,36 @@ describe('pruneRegistry', () => {
     // The index could not go: the manifests it names stay with it; the others go.
     expect(app!.deleted).toEqual([s.old, s.v1]);
     expect(app!.unresolved).toEqual([]);
+  });
+
+  it("cosign's signatures and attestations follow their image: kept with it, deleted after it, kept when its delete failed", async () => {
+    const s = seed();
+    const sigOf = (d: string, kind: 'sig' | 'att') =>
+      manifest(`${kind} of ${d}`, attachmentTag(d, kind));
+    const keptSig = sigOf(s.fresh, 'sig');
+    const oldSig = sigOf(s.old, 'sig');
+    const oldAtt = sigOf(s.old, 'att');
+    const v1Sig = sigOf(s.v1, 'sig');
+    // The first delete of v1 (after the index, its children and old) is refused.
+    let deletes = 0;
+    const refusing: Registry = {
+      ...client,
+      deleteManifest: async (ref, signal) =>
+        ref.reference === s.v1 && ++deletes === 1
+          ? { ok: false, error: { reason: 'unsupported', message: 'refused' } }
+          : client.deleteManifest(ref, signal),
+    };
+    const [app] = await pruneRegistry(refusing, request(true));
+    expect(app!.problems).toEqual(['refused']);
+    const decided = new Map(app!.decisions.map((d) => [d.tag, d.keep]));
+    expect(decided.get(attachmentTag(s.fresh, 'sig'))).toBe(true);
+    expect(decided.get(attachmentTag(s.old, 'att'))).toBe(false);
+    expect(app!.deleted).toEqual([s.list, s.child1, s.child2, s.old, oldSig, oldAtt]);
+    // v1 could not be deleted: its signature stays with it.
+    const left = reg.tags.get('ns/app')!;
+    expect(left.get(attachmentTag(s.fresh, 'sig'))).toBe(keptSig);
+    expect(left.get(attachmentTag(s.v1, 'sig'))).toBe(v1Sig);
+    expect(left.has(attachmentTag(s.old, 'sig'))).toBe(false);
   });
 });
 

@@ -8,6 +8,7 @@
  *
  * All or nothing at the start: when any image is missing under the source tag, nothing is written.
  */
+import { ATTACHMENT_KINDS, attachmentTag } from '../core/registry/attachments.js';
 import { readManifest } from '../core/registry/manifest-content.js';
 import type { Digest, ImageName, Result } from '../core/model.js';
 import { err, ok } from '../core/model.js';
@@ -40,6 +41,8 @@ export interface PromotedImage {
   readonly status: 'copied' | 'already-there';
   /** Manifests written (an index's children and the tagged one). */
   readonly manifests: number;
+  /** Cosign signatures and attestations copied with it (to another registry). */
+  readonly attachments: number;
   readonly blobs: BlobCounts;
   /** What the destination tag named before, when it named another digest. */
   readonly replaced?: Digest;
@@ -132,6 +135,7 @@ async function promoteOne(
   const target = `${to.registry}/${repository}:${to.tag}`;
   const counts = { copied: 0, mounted: 0, present: 0, bytes: 0 };
   let manifests = 0;
+  let attachments = 0;
   const result = (status: PromotedImage['status'], replaced?: Digest): PromotedImage => ({
     name: img.name,
     repository,
@@ -139,12 +143,17 @@ async function promoteOne(
     mediaType: source.mediaType,
     status,
     manifests,
+    attachments,
     blobs: counts,
     ...(replaced ? { replaced } : {}),
   });
 
   const before = await registry.headManifest({ ...dst, reference: to.tag }, signal);
-  if (before.ok && before.value.digest === source.digest) return ok(result('already-there'));
+  if (before.ok && before.value.digest === source.digest) {
+    // Signatures made since the last promotion still go along.
+    const why = await placeAttachments();
+    return why ? err(why) : ok(result('already-there'));
+  }
   if (!before.ok && before.error.reason !== 'not-found') return err(before.error.message);
 
   async function moveBlob(digest: Digest): Promise<string | undefined> {
@@ -210,7 +219,33 @@ async function promoteOne(
     return undefined;
   }
 
-  const why = await place(source, to.tag);
+  /**
+   * Cosign's signatures and attestations of the image (and of each platform's manifest) are
+   * tagged by digest in the same repository: within one registry they are there already; to
+   * another registry they go along, blobs and all.
+   */
+  async function placeAttachments(): Promise<string | undefined> {
+    if (from.registry === to.registry) return undefined;
+    const content = readManifest(source.mediaType, source.body);
+    const subjects = [
+      source.digest,
+      ...(content.kind === 'index' ? content.manifests.map((m) => m.digest) : []),
+    ];
+    for (const subject of subjects) {
+      for (const kind of ATTACHMENT_KINDS) {
+        const tag = attachmentTag(subject, kind);
+        const m = await registry.getManifest({ ...src, reference: tag }, signal);
+        if (!m.ok && m.error.reason === 'not-found') continue;
+        if (!m.ok) return m.error.message;
+        const why = await place(m.value, tag);
+        if (why) return why;
+        attachments++;
+      }
+    }
+    return undefined;
+  }
+
+  const why = (await place(source, to.tag)) ?? (await placeAttachments());
   if (why) return err(why);
   const after = await registry.headManifest({ ...dst, reference: to.tag }, signal);
   if (!after.ok) return err(`${target} does not resolve after the copy: ${after.error.message}`);

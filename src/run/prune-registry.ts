@@ -128,6 +128,9 @@ async function pruneRepository(
   };
   for (const digest of plan.deleteDigests) {
     if (held.has(digest)) continue;
+    // A signature or attestation goes only after the manifest it belongs to did.
+    const subject = plan.attachedTo.get(digest);
+    if (subject !== undefined && !deleted.includes(subject)) continue;
     const r = await registry.deleteManifest({ ...at, reference: digest }, signal);
     // Gone already (an untagged child another delete took along) is as good as deleted.
     if (r.ok || r.error.reason === 'not-found') deleted.push(digest);

@@ -11,6 +11,7 @@ import {
   type TaggedManifest,
 } from './retention.js';
 import { toJsonSchema } from '../config/schema.js';
+import { attachmentSubject, attachmentTag } from './attachments.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0); // 2026-11-28T12:00Z
 const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`);
@@ -308,5 +309,52 @@ describe('decideRetention', () => {
     );
     expect(r.kept).toEqual(['x', fp(1)]);
     expect(r.deleteDigests).toEqual([]);
+  });
+
+  it("keeps cosign's signatures and attestations of kept manifests and deletes those of deleted ones, after them", () => {
+    const children = new Map<Digest, Digest[]>([[d(10), [d(11)]]]); // a kept index
+    const r = decide(
+      [
+        { tag: 'master-20261127', digest: d(10) },
+        { tag: 'master-20260101', digest: d(20) },
+        { tag: attachmentTag(d(10), 'sig'), digest: d(90) },
+        { tag: attachmentTag(d(11), 'sig'), digest: d(91) }, // a platform of the kept index
+        { tag: attachmentTag(d(20), 'sig'), digest: d(92) },
+        { tag: attachmentTag(d(20), 'att'), digest: d(93) },
+        { tag: attachmentTag(d(30), 'sig'), digest: d(94) }, // its manifest is not tagged here
+      ],
+      // Even a rule matching every tag does not decide about attachments.
+      rules(`retention:\n  - tags: "*"\n    keep_days: 30\n`),
+      children,
+    );
+    expect(r.deleted).toEqual([
+      'master-20260101',
+      attachmentTag(d(20), 'sig'),
+      attachmentTag(d(20), 'att'),
+    ]);
+    expect(r.reason(attachmentTag(d(11), 'sig'))).toMatch(
+      /^signature of sha256:0+…, kept by master-20261127$/,
+    );
+    expect(r.reason(attachmentTag(d(20), 'att'))).toMatch(/^attestation of .*, which is deleted$/);
+    expect(r.reason(attachmentTag(d(30), 'sig'))).toMatch(/which no tag here names$/);
+    // Subjects first; each attachment says whose it is, so it is not deleted when that failed.
+    expect(r.deleteDigests).toEqual([d(20), d(92), d(93)]);
+    const plan = decideRetention({
+      tags: [
+        { tag: 'master-20260101', digest: d(20) },
+        { tag: attachmentTag(d(20), 'sig'), digest: d(92) },
+      ],
+      rules: rules(`retention:\n  - tags: "*"\n    keep_days: 30\n`),
+      children: new Map(),
+      now: NOW,
+    });
+    expect([...plan.attachedTo]).toEqual([[d(92), d(20)]]);
+  });
+
+  it('reads attachment tags back', () => {
+    expect(attachmentSubject(attachmentTag(d(7), 'att'))).toEqual({ digest: d(7), kind: 'att' });
+    expect(attachmentSubject('sha256-abc.sig')).toBeUndefined();
+    expect(attachmentSubject('latest')).toBeUndefined();
+    expect(() => attachmentTag('sha512:00', 'sig')).toThrow(TypeError);
   });
 });

@@ -20,6 +20,7 @@ import valid from 'semver/functions/valid.js';
 import type { ConfigProblem, Digest, Locate, RetentionRule } from '../model.js';
 import type { Schema } from '../config/schema.js';
 import { globToRegExp } from '../select.js';
+import { attachmentSubject } from './attachments.js';
 
 export type { RetentionRule };
 
@@ -164,8 +165,17 @@ export interface TagDecision extends TaggedManifest {
 export interface RetentionPlan {
   /** One per tag, in the order given. */
   readonly decisions: readonly TagDecision[];
-  /** Manifests to delete: those of deleted tags, then the children of deleted indexes no kept tag needs. */
+  /**
+   * Manifests to delete: those of deleted tags, then the children of deleted indexes no kept tag
+   * needs, then the signatures and attestations of what is deleted.
+   */
   readonly deleteDigests: readonly Digest[];
+  /**
+   * For each attachment (signature, attestation) to delete, the manifest it belongs to: it is
+   * deleted only once that manifest is (a signature never outlives the delete of its subject
+   * failing).
+   */
+  readonly attachedTo: ReadonlyMap<Digest, Digest>;
 }
 
 /** Applies the rules to one repository's tags; see the module comment for the guarantees. */
@@ -173,7 +183,7 @@ export function decideRetention(input: RetentionInput): RetentionPlan {
   const decided = new Map<string, { keep: boolean; reason: string }>();
   const byRule = new Map<number, TaggedManifest[]>();
   for (const t of input.tags) {
-    if (isFingerprintTag(t.tag)) continue;
+    if (isFingerprintTag(t.tag) || attachmentSubject(t.tag)) continue;
     const i = input.rules.findIndex((r) => r.pattern.test(t.tag));
     if (i < 0) decided.set(t.tag, { keep: true, reason: 'no rule matches' });
     else byRule.set(i, [...(byRule.get(i) ?? []), t]);
@@ -196,7 +206,8 @@ export function decideRetention(input: RetentionInput): RetentionPlan {
   };
   for (const [digest, tag] of keptBy) protect(digest, tag);
 
-  const decisions = input.tags.map((t): TagDecision => {
+  const images = input.tags.filter((t) => !attachmentSubject(t.tag));
+  const decisions = images.map((t): TagDecision => {
     const own = decided.get(t.tag);
     const by = protectedBy.get(t.digest);
     if (by === undefined) {
@@ -227,7 +238,38 @@ export function decideRetention(input: RetentionInput): RetentionPlan {
   const doomed = decisions.filter((d) => !d.keep).map((d) => d.digest);
   for (const digest of doomed) if (input.children.has(digest)) remove(digest);
   for (const digest of doomed) remove(digest);
-  return { decisions, deleteDigests };
+  const attachments = attachmentDecisions(input.tags, protectedBy, deleteDigests);
+  const byTag = new Map([...decisions, ...attachments.decisions].map((d) => [d.tag, d]));
+  return {
+    decisions: input.tags.map((t) => byTag.get(t.tag)!),
+    deleteDigests: [...deleteDigests, ...attachments.attachedTo.keys()],
+    attachedTo: attachments.attachedTo,
+  };
+}
+
+/**
+ * Cosign's `sha256-<hex>.sig|.att|.sbom` tags follow the manifest they belong to: kept while it
+ * is, deleted with it. One whose manifest is neither kept nor deleted here (not tagged in this
+ * repository) is kept: kbuild did not decide about that manifest.
+ */
+function attachmentDecisions(
+  tags: readonly TaggedManifest[],
+  protectedBy: ReadonlyMap<Digest, string>,
+  deleted: readonly Digest[],
+): { decisions: TagDecision[]; attachedTo: Map<Digest, Digest> } {
+  const attachedTo = new Map<Digest, Digest>();
+  const decisions = tags.flatMap((t): TagDecision[] => {
+    const subject = attachmentSubject(t.tag);
+    if (!subject) return [];
+    const what = `${subject.kind === 'sig' ? 'signature' : 'attestation'} of ${subject.digest.slice(0, 19)}…`;
+    const by = protectedBy.get(subject.digest);
+    if (by !== undefined) return [{ ...t, keep: true, reason: `${what}, kept by ${by}` }];
+    if (!deleted.includes(subject.digest) || protectedBy.has(t.digest))
+      return [{ ...t, keep: true, reason: `${what}, which no tag here names` }];
+    attachedTo.set(t.digest, subject.digest);
+    return [{ ...t, keep: false, reason: `${what}, which is deleted` }];
+  });
+  return { decisions, attachedTo };
 }
 
 /** One rule over the tags it matched (first match): keep or delete, with why. */
