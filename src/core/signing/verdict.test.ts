@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { imageName } from '../model.js';
+import { verdict, type VerifyObservation } from './verdict.js';
+
+const D1 = `sha256:${'1'.repeat(64)}`;
+const D2 = `sha256:${'2'.repeat(64)}`;
+const good: VerifyObservation = {
+  name: imageName('app'),
+  ref: '127.0.0.1:5000/kbuild/app:latest',
+  digest: D1,
+  signature: { kind: 'valid' },
+  provenance: ['fp1'],
+  sbom: true,
+  expectedFingerprint: 'fp1',
+  lastPushed: D1,
+};
+
+describe('verdict', () => {
+  it('signed, provenance of the checkout, SBOM: ok', () => {
+    expect(verdict(good)).toMatchObject({
+      signed: 'yes',
+      provenance: 'matches',
+      sbom: 'yes',
+      ok: true,
+      problems: [],
+    });
+    expect(verdict({ ...good, expectedFingerprint: undefined })).toMatchObject({
+      provenance: 'present',
+      ok: true,
+    });
+  });
+
+  it('a tag pushed over with an unsigned image: unsigned, and the tag said to have moved', () => {
+    const r = verdict({
+      ...good,
+      digest: D2,
+      signature: { kind: 'unsigned' },
+      provenance: [],
+      sbom: false,
+    });
+    expect(r.ok).toBe(false);
+    expect(r.problems.map((p) => p.reason)).toEqual(['unsigned', 'no-provenance', 'no-sbom']);
+    expect(r.problems[0]!.message).toBe(
+      '127.0.0.1:5000/kbuild/app:latest@222222222222 has no signature (the tag was moved: kbuild last pushed 111111111111 here, it now names 222222222222)',
+    );
+  });
+
+  it('signed by another key; provenance for another fingerprint', () => {
+    const r = verdict({ ...good, signature: { kind: 'other-key', count: 2 }, provenance: ['fp0'] });
+    expect(r).toMatchObject({ signed: 'other key', provenance: 'other fingerprint', ok: false });
+    expect(r.problems.map((p) => p.reason)).toEqual(['other-key', 'provenance-mismatch']);
+    expect(r.problems[1]!.message).toMatch(/names fingerprint fp0, the checkout gives fp1/);
+  });
+
+  it('a missing tag or an unreadable registry: one problem, nothing else claimed', () => {
+    expect(verdict({ ...good, digest: undefined })).toMatchObject({
+      digest: null,
+      signed: '?',
+      ok: false,
+      problems: [{ reason: 'missing' }],
+    });
+    expect(verdict({ ...good, lookupError: 'connection refused' }).problems).toEqual([
+      {
+        reason: 'unreachable',
+        message: '127.0.0.1:5000/kbuild/app:latest could not be read: connection refused',
+      },
+    ]);
+  });
+});
