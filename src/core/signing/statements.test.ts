@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cycloneDxErrors } from '../../../test/helpers/cyclonedx.js';
 import { slsaPredicateErrors, slsaStatementErrors } from '../../../test/helpers/slsa-provenance.js';
+import type { Digest } from '../model.js';
 import type { Inventory } from '../packages/inventory.js';
 import { cycloneDx } from '../packages/sbom.js';
 import {
@@ -11,6 +12,12 @@ import {
   sha256,
   type FingerprintRecord,
 } from '../plan/fingerprint.js';
+import {
+  parseStatement,
+  serializeStatement,
+  statementIsAbout,
+  type InTotoStatement,
+} from './in-toto.js';
 import {
   COSIGN_TYPES,
   gitRemoteUri,
@@ -289,6 +296,13 @@ describe('imageStatements: the provenance', () => {
       startedOn: '2026-11-29T08:17:01.250Z',
       finishedOn: '2026-11-29T08:17:05.000Z',
     });
+  });
+
+  it("is what in-toto.ts signs and reads back (the signer's serializeStatement and parseStatement)", () => {
+    const signed: InTotoStatement = provenance;
+    const back = parseStatement(serializeStatement(signed));
+    expect(back.ok && back.value).toEqual(JSON.parse(statementJson(provenance)));
+    expect(back.ok && statementIsAbout(back.value, pushed as Digest)).toBe(true);
   });
 
   it('gives its fingerprint back to kbuild verify, from the JSON as pushed', () => {

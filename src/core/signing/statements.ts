@@ -123,7 +123,10 @@ export function inTotoStatement<P>(
   };
 }
 
-/** The statement's bytes (the DSSE payload): compact JSON. */
+/**
+ * The statement as compact JSON (for reading and comparing). The bytes to sign are in-toto.ts's
+ * serializeStatement of the same object: a Statement here is an InTotoStatement there.
+ */
 export const statementJson = (s: Statement<unknown>): string => JSON.stringify(s);
 
 /** The engine, as far as the provenance names it (a subset of run/ports EngineInfo). */
