@@ -98,7 +98,8 @@ describe('misspelt commands and flags', () => {
   });
 
   it.each([
-    ['--set', undefined],
+    // --set is build's own (issue 15 item 10); a near miss of it is suggested, --ssh is no --push.
+    ['--sett', '--set'],
     ['--ssh', undefined],
     ['--pussh', '--push'],
     ['--threds', '--threads'],

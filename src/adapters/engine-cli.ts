@@ -121,9 +121,14 @@ export function buildFlags(req: BuildRequest, iidfile: string, pullFlag: string)
   if (req.platform) args.push('--platform', req.platform);
   if (req.pull) args.push(pullFlag);
   if (req.noCache) args.push('--no-cache');
+  for (const s of req.secrets ?? [])
+    args.push('--secret', `id=${s.id},${'src' in s ? csvField(`src=${s.src}`) : `env=${s.env}`}`);
   args.push(req.contextDir);
   return args;
 }
+
+/** A field of a CSV flag value (`--secret`), quoted when it holds a comma or a quote. */
+const csvField = (f: string) => (/[,"]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f);
 
 /**
  * Runs a build (`argv(iidfile)`) and answers the image id it wrote to its --iidfile, never one

@@ -43,6 +43,7 @@ import { writeRunReports, type ReportedRun } from './run-reports.js';
 import { interruptible, startRun, writeSummaryJson, type RunSession } from './run-session.js';
 import { loadSelected, shardWeights, type Selected } from './commands/shared.js';
 import { withBuildFeatures } from './build-features.js';
+import { resolveSecrets } from './secrets.js';
 import type { StateFile } from '../run/ports.js';
 import type { Inventory } from '../core/packages/inventory.js';
 import { writeSboms, type SbomTarget } from './sbom-files.js';
@@ -71,12 +72,17 @@ export async function buildFamily(
   patterns: string[],
   settings: BuildSettings,
 ): Promise<number> {
+  // --secret: the files (or variables) checked before anything else; the engine gets them as given.
+  const secrets = resolveSecrets(io.cwd, io.env, settings.load.secret);
+  const withSecrets = secrets.length
+    ? { ...settings, options: { ...settings.options, secrets } }
+    : settings;
   // The engine is detected while the workspace is read and rendered: its probes are processes.
-  const s = settings.observe.use
-    ? settings
+  const s = withSecrets.observe.use
+    ? withSecrets
     : {
-        ...settings,
-        observe: { ...settings.observe, detecting: detectEngineEarly(settings.observe) },
+        ...withSecrets,
+        observe: { ...withSecrets.observe, detecting: detectEngineEarly(withSecrets.observe) },
       };
   // The workspace is read once; the profile says the platforms before anything is rendered, and
   // each platform's family is rendered once.
@@ -94,6 +100,10 @@ export async function buildFamily(
     await stopLeftovers(io, lock);
     // Templates are rendered for the build path of the engine found (build_features).
     const { features } = await withBuildFeatures(s.observe);
+    if (s.options.secrets?.length && features.buildPath === 'legacy')
+      throw new UsageError(
+        `--secret needs BuildKit (RUN --mount=type=secret), and this docker builds with the legacy builder: unset DOCKER_BUILDKIT=0, or use a client with BuildKit (docker-buildx, or DOCKER_BUILDKIT=1 with a 18.09-22.x client), or --engine podman`,
+      );
     const load = { ...s.load, buildFeatures: features };
     return await buildLocked(io, patterns, { ...s, load }, ws.value, profile.value.platforms);
   } finally {

@@ -10,7 +10,9 @@ import {
 } from '../core/config/config.js';
 import { loadFamily, type BuildFeatures, type Family } from '../core/family.js';
 import { discoverImages } from '../core/config/images.js';
-import type { Failure, ImageSpec, Profile, ProjectConfig } from '../core/model.js';
+import type { ExtraTag, Failure, ImageSpec, Profile, ProjectConfig } from '../core/model.js';
+import { resolveSets, type SetOverride } from './image-overrides.js';
+import { resolveSecrets, type SecretFlag } from './secrets.js';
 import { createRenderer, type Renderer } from '../core/jinja/render.js';
 import { selectImages, type Selection } from '../core/select.js';
 import { suggest } from '../core/config/schema.js';
@@ -37,8 +39,14 @@ export interface ProfileOptions {
   registry?: string;
   namespace?: string;
   baseImage?: string;
+  /** The extra tags of `-t a -t b …` (every image), after the shared one (`tag`). */
+  extraTags?: readonly ExtraTag[];
   var: string[];
   buildArg: string[];
+  /** `--set IMAGE.args.KEY=VALUE` / `IMAGE.tags=…`, their syntax checked. */
+  set?: readonly SetOverride[];
+  /** `--secret` (build, plan, explain): their ids are fingerprint inputs. */
+  secret?: readonly SecretFlag[];
   templateOverride: string[];
   /**
    * Not a flag: what the engine a command builds or observes with supports (the template variable
@@ -181,6 +189,7 @@ export function loadProfileFamily(
     platform: platform ?? p.value.platforms[0] ?? hostPlatform(),
     ...(tagSuffix ? { tagSuffix } : {}),
     ...(opts.buildFeatures ? { buildFeatures: opts.buildFeatures } : {}),
+    ...(opts.secret?.length ? { secretIds: opts.secret.map((s) => s.id) } : {}),
   });
   return family ? { ok: true, value: family } : { ok: false, failures };
 }
@@ -207,6 +216,13 @@ export function loadProfile(
   const buildArgs = parseKeyValues(opts.buildArg, '--build-arg');
   if (!vars.ok) throw new UsageError(vars.error);
   if (!buildArgs.ok) throw new UsageError(buildArgs.error);
+  // Checked before anything is rendered: a missing secret file is a usage error naming it.
+  resolveSecrets(io.cwd, io.env, opts.secret);
+  const sets = resolveSets(
+    opts.set ?? [],
+    ws.images.map((i) => i.name),
+    ws.project.groups,
+  );
   const p = applyOverrides(profile.value, {
     ...(opts.tag !== undefined ? { tag: opts.tag } : {}),
     ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
@@ -214,6 +230,8 @@ export function loadProfile(
     ...(opts.baseImage !== undefined ? { baseImage: opts.baseImage } : {}),
     vars: vars.value,
     buildArgs: buildArgs.value,
+    ...(opts.extraTags?.length ? { extraTags: opts.extraTags } : {}),
+    ...sets,
   });
   return { ok: true, value: p };
 }

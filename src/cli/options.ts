@@ -2,6 +2,8 @@
 import { Option, type Command } from 'commander';
 import type { CheckUpdates, Failure } from '../core/model.js';
 import { UsageError, type Io } from './io.js';
+import { parseSet, splitTags, type SetOverride } from './image-overrides.js';
+import { parseSecret, type SecretFlag } from './secrets.js';
 
 /** Thrown by a command to end with failures already collected. */
 export class Failed extends Error {
@@ -26,13 +28,22 @@ const collect = (v: string, prev: string[]) => [...prev, v];
  * --template-override (--var stays: names and tags are templates that see variables).
  */
 export function profileOptions(cmd: Command, { buildInputs = true } = {}): Command {
-  profileFlags(cmd);
+  profileFlags(cmd, buildInputs);
   if (!buildInputs) {
     // Loading reads them (ProfileOptions): none given.
-    return cmd.setOptionValue('buildArg', []).setOptionValue('templateOverride', []);
+    return cmd
+      .setOptionValue('buildArg', [])
+      .setOptionValue('templateOverride', [])
+      .setOptionValue('set', []);
   }
   return cmd
     .option('--build-arg <key=value>', 'build arg for every image (repeatable)', collect, [])
+    .option(
+      '--set <IMAGE.args.KEY=VALUE|IMAGE.tags=TAG,…>',
+      "per-image override (repeatable; IMAGE: a name, group, glob like 'nova-*', or '*'): a build arg of the matching images (wins over --build-arg and the profile's), or extra tags for them",
+      (v: string, prev: SetOverride[]) => [...prev, parseSet(v)],
+      [],
+    )
     .option(
       '--template-override <file>',
       'template override file or directory (repeatable; later ones win)',
@@ -41,8 +52,31 @@ export function profileOptions(cmd: Command, { buildInputs = true } = {}): Comma
     );
 }
 
-function profileFlags(cmd: Command): Command {
+/**
+ * --secret id=ID,src=PATH|env=VAR (repeatable), for the commands that build or fingerprint
+ * (build, plan, explain): the ids are fingerprint inputs of the images that mount them.
+ */
+export function secretOption(): Option {
+  return new Option(
+    '--secret <id=ID,src=PATH|env=VAR>',
+    'build secret for RUN --mount=type=secret,id=ID (repeatable; BuildKit or podman): its id is an input of the images mounting it, its content never (not in images, state, logs or reports)',
+  )
+    .argParser((v: string, prev: SecretFlag[] | undefined) => [...(prev ?? []), parseSecret(v)])
+    .default([]);
+}
+
+function profileFlags(cmd: Command, extraTags: boolean): Command {
   return cmd
+    .hook('preAction', (c) => {
+      // What loading sees (ProfileOptions): the shared tag, and the others as extra tags.
+      const split = splitTags((c.getOptionValue('tag') as string[] | undefined) ?? []);
+      if (split.extraTags.length && !extraTags)
+        throw new UsageError(
+          `kbuild ${c.name()} takes one -t/--tag (got ${split.extraTags.length + 1}): extra tags (-t shared -t extra) are made by kbuild build`,
+        );
+      c.setOptionValue('tag', split.tag);
+      c.setOptionValue('extraTags', split.extraTags);
+    })
     .option(
       '-p, --profile <name>',
       'profile to use (profiles/<name>.yaml); default: $KBUILD_PROFILE, else the only profile',
@@ -51,7 +85,12 @@ function profileFlags(cmd: Command): Command {
       '-C, --project <dir>',
       'project root (default: the nearest folder upwards with kbuild.yaml)',
     )
-    .option('-t, --tag <tag>', 'shared tag of the family (overrides the profile)')
+    .option(
+      '-t, --tag <tag>',
+      "shared tag of the family (overrides the profile's); repeated (-t a -t b): the first is the shared tag, the others extra tags of every image, made and pushed with it",
+      collect,
+      [],
+    )
     .option('--registry <host[:port]>', 'registry (overrides kbuild.yaml and the profile)')
     .option(
       '--namespace <ns>',

@@ -8,6 +8,7 @@ import { buildGraph } from './graph.js';
 import type {
   BuildGraph,
   ConfigProblem,
+  ExtraTag,
   Failure,
   ImageName,
   ImageSpec,
@@ -43,6 +44,8 @@ export interface FamilyInput {
   readonly tagSuffix?: string;
   /** What the build path supports (the template variable `build_features`); default: NO_ENGINE. */
   readonly buildFeatures?: BuildFeatures;
+  /** Ids of the build secrets the run is given (`--secret id=…`): inputs of the images mounting them. */
+  readonly secretIds?: readonly string[];
 }
 
 /**
@@ -163,6 +166,11 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
   const prefix = renderedPrefix ?? '';
   const namespace = String(context['namespace']);
   const registry = String(context['registry']);
+  const extraTags = renderExtraTags(profile, images, (t) =>
+    renderSmall(t.tag, t.from, 'a tag')?.concat(input.tagSuffix ?? ''),
+  );
+  if (extraTags.problems.length)
+    failures.push({ reason: 'config-invalid', problems: extraTags.problems });
   // Checked before any image is rendered with them: one problem where the value is written
   // (kbuild.yaml, the profile or the flag), not one invalid FROM per Dockerfile.
   const namingProblems = checkNaming(
@@ -187,6 +195,7 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
     prefix,
     tag,
     labels: (n) => imageLabels(project, profile, n, metaOf.get(n)),
+    extraTags: (n) => extraTags.of.get(n) ?? [],
   });
   const repository = naming.repository;
   Object.assign(context, { tag, image_prefix: prefix });
@@ -202,6 +211,7 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
     return naming.ref(name);
   };
 
+  const secretIds = new Set(input.secretIds ?? []);
   const unbuildable = new Map<ImageName, string>();
   const rendered = new Map<ImageName, RenderedImage>();
   /** What each rendered image was rendered with, for its line map (templateLine). */
@@ -308,6 +318,7 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
           break;
       }
     }
+    const secrets = (parsed.value.secrets ?? []).filter((id) => secretIds.has(id));
     rendered.set(spec.name, {
       spec,
       ref: naming.ref(spec.name),
@@ -315,6 +326,7 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
       parents,
       externals,
       buildArgs,
+      ...(secrets.length ? { secrets } : {}),
     });
   }
   if (problems.length) failures.push({ reason: 'config-invalid', problems });
@@ -370,6 +382,43 @@ export function loadFamily(input: FamilyInput): { family?: Family; failures: Fai
 }
 
 const hintSuffix = (s: string | undefined) => (s ? ` — ${s}` : '');
+
+/**
+ * Each image's extra tags (`-t` after the first, then `--set IMAGE.tags=…`), rendered by `render`
+ * (undefined: a template error, already reported); a tag that cannot be one is a problem naming
+ * the flag that gave it.
+ */
+function renderExtraTags(
+  profile: Profile,
+  images: readonly ImageSpec[],
+  render: (t: ExtraTag) => string | undefined,
+): { of: Map<string, string[]>; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const done = new Map<ExtraTag, string | undefined>();
+  const one = (t: ExtraTag) => {
+    if (done.has(t)) return done.get(t);
+    const tag = render(t);
+    const bad = tag === undefined ? undefined : tagProblem(tag);
+    if (bad)
+      problems.push({
+        file: t.from,
+        message: tag === '' ? 'the tag is empty' : bad,
+        hint: 'a tag is letters, digits, _ . - (at most 128, not starting with . or -); kbuild names the repository, so give the tag alone (not repo:tag)',
+      });
+    done.set(t, bad ? undefined : tag);
+    return done.get(t);
+  };
+  const of = new Map<string, string[]>();
+  for (const spec of images) {
+    const given = [
+      ...(profile.extraTags ?? []),
+      ...(profile.imageSettings[spec.name]?.extraTags ?? []),
+    ];
+    const tags = given.map(one).filter((t): t is string => t !== undefined);
+    if (tags.length) of.set(spec.name, tags);
+  }
+  return { of, problems };
+}
 
 /** Problems with the values every image reference is made of, each where it is written. */
 function checkNaming(

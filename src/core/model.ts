@@ -122,6 +122,18 @@ export interface ImageSettings {
   readonly removePackages: readonly string[];
   readonly vars: Readonly<Record<string, unknown>>;
   readonly buildArgs: Readonly<Record<string, string>>;
+  /** Tags the image gets beside the shared one (`--set IMAGE.tags=…`: the command line only). */
+  readonly extraTags?: readonly ExtraTag[];
+}
+
+/**
+ * A tag an image gets beside the shared tag (`-t shared -t extra`, `--set IMAGE.tags=extra`):
+ * made locally and, with --push, moved in the registry together with the shared tag. A template,
+ * rendered like the shared tag; `from` is the flag that gave it, for problems with it.
+ */
+export interface ExtraTag {
+  readonly tag: string;
+  readonly from: string;
 }
 
 /** A profile after `extends` is resolved and validated. */
@@ -155,6 +167,8 @@ export interface Profile {
   readonly sources: Readonly<Record<string, SourceSpec>>;
   /** Check distro packages for updates (overrides kbuild.yaml's), when set. */
   readonly checkUpdates?: CheckUpdates;
+  /** Tags every image gets beside the shared one (`-t shared -t extra …`: the command line only). */
+  readonly extraTags?: readonly ExtraTag[];
   /** Where a value is, searching the profile and then the profiles it extends. */
   readonly locate: Locate;
 }
@@ -167,6 +181,12 @@ export interface CliOverrides {
   readonly baseImage?: string;
   readonly vars: Readonly<Record<string, string>>;
   readonly buildArgs: Readonly<Record<string, string>>;
+  /** `-t` after the first: tags of every image beside the shared one. */
+  readonly extraTags?: readonly ExtraTag[];
+  /** `--set IMAGE.args.KEY=VALUE`, resolved to image names: they win over every other build arg. */
+  readonly imageArgs?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** `--set IMAGE.tags=…`, resolved to image names. */
+  readonly imageTags?: Readonly<Record<string, readonly ExtraTag[]>>;
 }
 
 // ---------------------------------------------------------------------------
@@ -235,6 +255,11 @@ export interface RenderedImage {
   /** External base references (not family images), without duplicates. */
   readonly externals: readonly string[];
   readonly buildArgs: Readonly<Record<string, string>>;
+  /**
+   * Ids of the build secrets (`--secret id=…`) given to the run that this image's Dockerfile
+   * mounts (`RUN --mount=type=secret,id=…`), sorted: a fingerprint input. Never their content.
+   */
+  readonly secrets?: readonly string[];
 }
 
 // ---------------------------------------------------------------------------

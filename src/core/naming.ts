@@ -16,8 +16,13 @@ export interface Naming {
   readonly repository: (name: string) => string;
   /** `namespace/prefix+name:tag`: the local reference an image is built as. */
   readonly ref: (name: string) => string;
-  /** The references an image is tagged with: the local one, and the registry's when there is one. */
+  /**
+   * The references an image is tagged with: the local one, and the registry's when there is one;
+   * then the same for each of its extra tags (`extraTags`).
+   */
   readonly tags: (name: string) => string[];
+  /** The tags an image carries beside the shared one (`-t a -t b`, `--set IMAGE.tags=…`), each once. */
+  readonly extraTags: (name: string) => string[];
   /** `repository:fp-…`: the local reference carrying a fingerprint. */
   readonly fpRef: (name: string, fp: Fingerprint) => string;
   /** `registry/repository:tag` (the registry's reference for any tag of the image). */
@@ -35,15 +40,24 @@ export function makeNaming(parts: {
   prefix: string;
   tag: string;
   labels: (name: string) => Record<string, string>;
+  /** Tags beside the shared one, per image (the shared tag among them is dropped); default: none. */
+  extraTags?: (name: string) => readonly string[];
 }): Naming {
   const { registry, namespace, prefix, tag } = parts;
   const repository = (n: string) => `${namespace ? `${namespace}/` : ''}${prefix}${n}`;
   const ref = (n: string) => `${repository(n)}:${tag}`;
+  const extraTags = (n: string) =>
+    [...new Set(parts.extraTags?.(n) ?? [])].filter((t) => t !== tag);
   return {
     ...parts,
     repository,
     ref,
-    tags: (n) => (registry ? [ref(n), `${registry}/${ref(n)}`] : [ref(n)]),
+    extraTags,
+    tags: (n) =>
+      [tag, ...extraTags(n)].flatMap((t) => {
+        const local = `${repository(n)}:${t}`;
+        return registry ? [local, `${registry}/${local}`] : [local];
+      }),
     fpRef: (n, fp) => `${repository(n)}:${fingerprintTag(fp)}`,
     remoteRef: (n, t) => `${registry}/${repository(n)}:${t}`,
   };

@@ -83,6 +83,7 @@ function inputRows(e: Explanation): string[][] {
     Object.entries(r.bases).map(([b, d]) => [b, d ? short(d) : '(digest unknown)']),
   );
   if (r.source !== undefined) rows.push(['source', short(r.source)]);
+  if (r.secrets?.length) rows.push(['secrets', `${r.secrets.join(', ')} (ids; never the content)`]);
   return rows;
 }
 

@@ -64,7 +64,13 @@ export interface BuildRequest {
    * cache metadata for the next host.
    */
   readonly cacheFrom?: readonly string[];
+  /** Build secrets for `RUN --mount=type=secret` (BuildKit, buildah); their content is never read. */
+  readonly secrets?: readonly BuildSecret[];
 }
+
+/** A build secret: a file (absolute path) or an environment variable of the engine's client. */
+export type BuildSecret =
+  { readonly id: string; readonly src: string } | { readonly id: string; readonly env: string };
 
 /** A command run in a new container of an image (a smoke test). */
 export interface RunRequest {

@@ -20,6 +20,7 @@ import {
   defaultLockTimeoutSeconds,
   numberOption,
   platformList,
+  secretOption,
 } from '../options.js';
 
 /** Ten minutes per push attempt: ample for a loopback or LAN registry, a bound on a stalled one. */
@@ -69,6 +70,7 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
 /** Declares build's options on `cmd` (build's own, and watch's, which builds the same way). */
 export function buildOptions(cmd: Command): Command {
   selectionOptions(profileOptions(cmd))
+    .addOption(secretOption())
     .option('--push', 'push each image to the registry after it is built')
     .addOption(
       new Option(

@@ -1,6 +1,12 @@
 import { Option, type Command } from 'commander';
 import type { ExplainFlags } from '../actions/explain.js';
-import { jsonFormatOptions, platformOption, profileOptions, type Action } from '../options.js';
+import {
+  jsonFormatOptions,
+  platformOption,
+  profileOptions,
+  secretOption,
+  type Action,
+} from '../options.js';
 
 export function registerExplain(program: Command, run: (a: Action) => void): void {
   const cmd = program
@@ -9,7 +15,7 @@ export function registerExplain(program: Command, run: (a: Action) => void): voi
     .description(
       'show how one image is built: ancestors and descendants, rendered Dockerfile, fingerprint inputs, and whether (and why) a build would rebuild it now',
     );
-  jsonFormatOptions(profileOptions(cmd).addOption(platformOption()))
+  jsonFormatOptions(profileOptions(cmd).addOption(platformOption()).addOption(secretOption()))
     .option('--no-engine', 'do not ask the engine (freshness is then unknown)')
     .addOption(
       new Option('--engine <engine>', 'container engine (default: detected)').choices([

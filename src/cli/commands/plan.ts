@@ -3,6 +3,7 @@ import type { PlanFlags } from '../actions/plan.js';
 import {
   checkUpdatesOption,
   platformOption,
+  secretOption,
   profileOptions,
   selectionOptions,
   type Action,
@@ -12,7 +13,7 @@ export function registerPlan(program: Command, run: (a: Action) => void): void {
   const cmd = program
     .command('plan')
     .description('show what a build would do: order, waves, critical path, and why');
-  selectionOptions(profileOptions(cmd).addOption(platformOption()))
+  selectionOptions(profileOptions(cmd).addOption(platformOption()).addOption(secretOption()))
     .option('--json', 'print JSON (same as --format json)')
     .addOption(
       new Option(

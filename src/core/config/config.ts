@@ -398,7 +398,30 @@ export function applyOverrides(p: Profile, o: CliOverrides): Profile {
     ...(o.baseImage !== undefined ? { baseImage: o.baseImage } : {}),
     vars: { ...p.vars, ...o.vars },
     buildArgs: { ...p.buildArgs, ...o.buildArgs },
+    ...(o.extraTags?.length ? { extraTags: [...(p.extraTags ?? []), ...o.extraTags] } : {}),
+    imageSettings: withImageOverrides(p.imageSettings, o),
   };
+}
+
+/** The profile's image settings with `--set IMAGE.args…` and `IMAGE.tags=…` folded in (they win). */
+function withImageOverrides(
+  settings: Profile['imageSettings'],
+  o: CliOverrides,
+): Profile['imageSettings'] {
+  const names = new Set([...Object.keys(o.imageArgs ?? {}), ...Object.keys(o.imageTags ?? {})]);
+  if (names.size === 0) return settings;
+  const out: Record<string, ImageSettings> = { ...settings };
+  for (const name of names) {
+    const s = out[name] ?? { extraPackages: [], removePackages: [], vars: {}, buildArgs: {} };
+    const args = o.imageArgs?.[name];
+    const tags = o.imageTags?.[name];
+    out[name] = {
+      ...s,
+      ...(args ? { buildArgs: { ...s.buildArgs, ...args } } : {}),
+      ...(tags?.length ? { extraTags: [...(s.extraTags ?? []), ...tags] } : {}),
+    };
+  }
+  return out;
 }
 
 /** Parses `k=v` pairs given on the command line; problems name the flag. */

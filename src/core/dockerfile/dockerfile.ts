@@ -17,7 +17,13 @@
  * expression can backtrack badly.
  */
 import { err, ok, type BaseReference, type Result } from '../model.js';
-import { resolveFromFlag, copyFrom, mountsFrom, type FromFlag } from './from-flags.js';
+import {
+  resolveFromFlag,
+  copyFrom,
+  mountsFrom,
+  secretMounts,
+  type FromFlag,
+} from './from-flags.js';
 import {
   InstructionReader,
   splitFlag,
@@ -36,6 +42,11 @@ export interface ParsedDockerfile {
   readonly refs: BaseReference[];
   /** Stage names (AS x), lowercased as Docker does, in order of declaration, each once. */
   readonly stages: string[];
+  /**
+   * Ids of the build secrets its RUN steps mount (`--mount=type=secret,id=…`), sorted, each once;
+   * absent when none.
+   */
+  readonly secrets?: string[];
 }
 
 /**
@@ -56,12 +67,15 @@ export function parseDockerfile(
   const stages = new Stages(buildArgs);
   /** FROM images and --from flags in order of appearance; a flag is classified at the end. */
   const entries: Entry[] = [];
+  const secrets = new Set<string>();
   for (let next = reader.next(); next !== undefined; next = reader.next()) {
     if (!next.ok) return next;
     const problem = readInstruction(next.value, stages, entries);
     if (problem) return err(problem);
+    if (next.value.keyword === 'run') for (const id of secretMounts(next.value)) secrets.add(id);
   }
-  return finish(stages, entries);
+  const done = finish(stages, entries);
+  return done.ok && secrets.size ? ok({ ...done.value, secrets: [...secrets].sort() }) : done;
 }
 
 // ---------------------------------------------------------------------------

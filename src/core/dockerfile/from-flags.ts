@@ -120,6 +120,30 @@ export function mountsFrom(
 }
 
 /**
+ * The ids of RUN's secret mounts (`--mount=type=secret,id=…`; without an id, the target's last
+ * path element, as BuildKit defaults it). Malformed mounts are mountsFrom's to report.
+ */
+export function secretMounts(instruction: Instruction): string[] {
+  const ids: string[] = [];
+  for (const flag of instruction.flags) {
+    const { name, value } = splitFlag(flag);
+    if (name !== 'mount' || !value) continue;
+    const fields = parseCsvRecord(value);
+    if (!fields.ok) continue;
+    const kv = new Map(
+      fields.value.flatMap((f) => {
+        const eq = f.indexOf('=');
+        return eq < 0 ? [] : [[f.slice(0, eq).toLowerCase(), f.slice(eq + 1)] as const];
+      }),
+    );
+    if (kv.get('type')?.toLowerCase() !== 'secret') continue;
+    const id = kv.get('id') || kv.get('target')?.split('/').filter(Boolean).at(-1);
+    if (id) ids.push(id);
+  }
+  return ids;
+}
+
+/**
  * Classifies a `--from` against every stage of the file: undefined when it names a stage
  * (or scratch), the image reference otherwise.
  */

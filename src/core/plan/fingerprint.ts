@@ -27,6 +27,11 @@ export interface FingerprintRecord {
   readonly bases: Readonly<Record<string, string>>;
   /** What the image's source archive is (`sha256:…` or `git:<commit>`); absent without one. */
   readonly source?: string;
+  /**
+   * Ids of the build secrets given to the build that it mounts (sorted); absent without any. A
+   * secret's content is never an input: a changed secret file rebuilds nothing, a new id does.
+   */
+  readonly secrets?: readonly string[];
 }
 
 export const sha256 = (text: string | Uint8Array) =>
@@ -58,6 +63,7 @@ export type RebuildReason =
   | { readonly kind: 'context-changed'; readonly files: readonly string[] }
   | { readonly kind: 'source-changed'; readonly from: string; readonly to: string }
   | { readonly kind: 'build-args-changed'; readonly keys: readonly string[] }
+  | { readonly kind: 'secrets-changed'; readonly ids: readonly string[] }
   | { readonly kind: 'labels-changed'; readonly keys: readonly string[] }
   | { readonly kind: 'platform-changed'; readonly from: string; readonly to: string }
   | { readonly kind: 'engine-changed'; readonly from: string; readonly to: string }
@@ -66,6 +72,10 @@ export type RebuildReason =
 
 const changedKeys = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) =>
   [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]).sort();
+
+/** The ids in one list and not the other. */
+const changedIds = (a: readonly string[] = [], b: readonly string[] = []) =>
+  [...a.filter((x) => !b.includes(x)), ...b.filter((x) => !a.includes(x))].sort();
 
 /**
  * Every difference between the stored record and the current one, most specific first.
@@ -85,6 +95,8 @@ export function diffRecords(
     out.push({ kind: 'source-changed', from: before.source ?? 'none', to: now.source ?? 'none' });
   const args = changedKeys(before.buildArgs, now.buildArgs);
   if (args.length) out.push({ kind: 'build-args-changed', keys: args });
+  const secrets = changedIds(before.secrets, now.secrets);
+  if (secrets.length) out.push({ kind: 'secrets-changed', ids: secrets });
   const labels = changedKeys(before.labels, now.labels);
   if (labels.length) out.push({ kind: 'labels-changed', keys: labels });
   if (before.platform !== now.platform)
@@ -119,6 +131,8 @@ export function formatReason(r: RebuildReason): string {
       return `context-changed (${list(r.files)})`;
     case 'build-args-changed':
       return `build-args-changed (${list(r.keys)})`;
+    case 'secrets-changed':
+      return `secrets-changed (${list(r.ids)})`;
     case 'labels-changed':
       return `labels-changed (${list(r.keys)})`;
     case 'platform-changed':

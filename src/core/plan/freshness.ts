@@ -55,6 +55,7 @@ export function fingerprintFamily(
       parents: Object.fromEntries(node.parents.map((p) => [p, out.get(p)?.fingerprint ?? ''])),
       bases: Object.fromEntries(node.externals.map((b) => [b, inputs.bases.get(b) ?? ''])),
       source: inputs.sources?.get(name),
+      secrets: img.secrets?.length ? img.secrets : undefined,
     };
     out.set(name, { fingerprint: fingerprintOf(record), record });
   }

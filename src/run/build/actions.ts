@@ -165,6 +165,7 @@ async function buildWithEngine(
         ? { platform: family.platform }
         : {}),
       network: family.profile.network,
+      ...(o.secrets?.length ? { secrets: o.secrets } : {}),
       pull: o.pull,
       noCache: o.noCache || step.refresh === true,
       // Layers of earlier builds in the registry (a fresh CI host has no layer cache of its own).

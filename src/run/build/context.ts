@@ -8,7 +8,7 @@ import type { Inventory } from '../../core/packages/inventory.js';
 import type { ImageFacts, Plan, PlanStep } from '../../core/plan/plan.js';
 import type { Reporter } from '../events.js';
 import type { ImageLogs } from '../image-logs.js';
-import type { Engine, EngineInfo, LogStore, PrepareContext } from '../ports.js';
+import type { BuildSecret, Engine, EngineInfo, LogStore, PrepareContext } from '../ports.js';
 import type { Outcome } from '../scheduler.js';
 import type { ImageTestStatus, PublishSummary } from '../summary.js';
 import type { RegistryView } from './registry-view.js';
@@ -51,6 +51,8 @@ export interface BuildOptions {
    */
   readonly foreign?: ReadonlyMap<ImageName, string>;
   readonly shardWaitSeconds?: number;
+  /** Build secrets (`--secret`), given to every build as `docker build --secret` gives them. */
+  readonly secrets?: readonly BuildSecret[];
 }
 
 export interface BuildPorts {

@@ -21,36 +21,60 @@ const underFingerprint = {
   afterPush: () => Promise.resolve(),
 };
 
+/** The registry tags an image is published under: the shared tag, then its extra tags. */
+const publishedTags = (ctx: BuildContext, name: ImageName) => [
+  ctx.family.naming.tag,
+  ...ctx.family.naming.extraTags(name),
+];
+
+/**
+ * Points `tag` at the image under `fromTag` (a manifest copy inside the registry), unless it names
+ * `digest` already; the error text when the copy failed. `moved`: whether it moved.
+ */
+async function pointTag(
+  ctx: BuildContext,
+  name: ImageName,
+  fromTag: string,
+  tag: string,
+  digest: string | undefined,
+  signal: AbortSignal,
+): Promise<{ error?: string; moved: boolean }> {
+  const registry = ctx.ports.registry!;
+  const repo = ctx.family.naming.repository(name);
+  const current = digest === undefined ? undefined : await registry.digest(repo, tag, signal);
+  if (current?.ok && current.value === digest) return { moved: false };
+  const r = await registry.alias(repo, fromTag, tag, signal);
+  return r.ok ? { moved: true } : { error: r.error.message, moved: false };
+}
+
 const eager: PublishMode = {
   mode: 'eager',
   async adopt(ctx, name, digest, log, signal) {
-    const { naming } = ctx.family;
-    const registry = ctx.ports.registry!;
-    const repo = naming.repository(name);
-    const current = await registry.digest(repo, naming.tag, signal);
-    if (!current.ok || current.value !== digest) {
-      const r = await registry.alias(repo, fpTagOf(ctx, name), naming.tag, signal);
-      if (!r.ok) return r.error.message;
+    const repo = ctx.family.naming.repository(name);
+    for (const tag of publishedTags(ctx, name)) {
+      const r = await pointTag(ctx, name, fpTagOf(ctx, name), tag, digest, signal);
+      if (r.error) return r.error;
+      if (!r.moved) continue;
       log(
-        `kbuild: ${repo}:${naming.tag} now names ${digest} (a copy inside the registry: no build, no layer moved)`,
+        `kbuild: ${repo}:${tag} now names ${digest} (a copy inside the registry: no build, no layer moved)`,
       );
       ctx.state.moved.add(name);
     }
     ctx.state.published.set(name, digest);
     return undefined;
   },
-  pushRef: (ctx, name) => ctx.family.naming.tags(name).at(-1)!,
+  pushRef: (ctx, name) => ctx.family.naming.remoteRef(name, ctx.family.naming.tag),
   async afterPush(ctx, name, log, signal) {
-    // The fingerprint tag beside the shared one lets another host find this image by what it is made of.
+    // The fingerprint tag beside the shared one lets another host find this image by what it is
+    // made of; the extra tags name what the shared one names.
     const { naming } = ctx.family;
-    const r = await ctx.ports.registry?.alias(
-      naming.repository(name),
-      naming.tag,
-      fpTagOf(ctx, name),
-      signal,
-    );
-    if (r && !r.ok)
-      log(`kbuild: warning: could not add tag ${fpTagOf(ctx, name)}: ${r.error.message}`);
+    const repo = naming.repository(name);
+    for (const tag of [fpTagOf(ctx, name), ...naming.extraTags(name)]) {
+      const r = await ctx.ports.registry?.alias(repo, naming.tag, tag, signal);
+      if (r && !r.ok) log(`kbuild: warning: could not add tag ${tag}: ${r.error.message}`);
+      else if (r && tag !== fpTagOf(ctx, name))
+        log(`kbuild: tagged ${repo}:${tag} in the registry`);
+    }
   },
   finish: () => Promise.resolve(undefined),
 };
@@ -160,16 +184,17 @@ async function publishAll(
     .map((x) => x.name);
   const results = await Promise.all(
     moving.map(async (name) => {
-      const repo = naming.repository(name);
       const fpTag = fpTagOf(ctx, name);
-      const [digest, current] = await Promise.all([
-        registry.digest(repo, fpTag, signal),
-        registry.digest(repo, naming.tag, signal),
-      ]);
-      if (digest.ok && digest.value && current.ok && current.value === digest.value)
-        return { name, error: undefined, changed: false };
-      const r = await registry.alias(repo, fpTag, naming.tag, signal);
-      return { name, error: r.ok ? undefined : r.error.message, changed: true };
+      const digest = await registry.digest(naming.repository(name), fpTag, signal);
+      const known = digest.ok && digest.value ? digest.value : undefined;
+      // The shared tag first, then the extra tags, each to the image of this run.
+      let changed = false;
+      for (const tag of publishedTags(ctx, name)) {
+        const r = await pointTag(ctx, name, fpTag, tag, known, signal);
+        if (r.error) return { name, error: r.error, changed: true };
+        changed ||= r.moved;
+      }
+      return { name, error: undefined, changed };
     }),
   );
   const bad = results.filter((x) => x.error);

@@ -118,7 +118,10 @@ export async function runBuild(run: BuildRun): Promise<RunSummary> {
   return summary;
 }
 
-/** Unchanged images the registry already holds under the shared tag are not pushed again. */
+/**
+ * Unchanged images the registry already holds under the shared tag (and every extra tag) are not
+ * pushed again.
+ */
 async function findPublished(ctx: BuildContext): Promise<void> {
   const registry = ctx.ports.registry;
   if (!registry) return;
@@ -127,9 +130,13 @@ async function findPublished(ctx: BuildContext): Promise<void> {
     ctx.plan.steps
       .filter((s) => s.action !== 'build' && s.action !== 'unbuildable' && s.facts?.publishedDigest)
       .map(async (s) => {
-        const there = await registry.digest(naming.repository(s.name), naming.tag, ctx.signal);
-        if (there.ok && there.value && there.value === s.facts!.publishedDigest)
-          ctx.state.published.set(s.name, there.value);
+        const want = s.facts!.publishedDigest;
+        const tags = [naming.tag, ...naming.extraTags(s.name)];
+        const there = await Promise.all(
+          tags.map((t) => registry.digest(naming.repository(s.name), t, ctx.signal)),
+        );
+        if (there.every((d) => d.ok && d.value && d.value === want))
+          ctx.state.published.set(s.name, want!);
       }),
   );
 }
