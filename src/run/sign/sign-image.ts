@@ -1,0 +1,178 @@
+/**
+ * Signs an image by digest in cosign's format, through the Registry port (no cosign at run
+ * time): a simple-signing signature appended to its `sha256-<hex>.sig` manifest and each in-toto
+ * statement, in a DSSE envelope, appended to its `sha256-<hex>.att` manifest. What other signers
+ * put there is kept; what this key already signed is not signed again.
+ *
+ * Ordering: blobs first, then the config, then the manifest (a registry refuses a manifest whose
+ * blobs it lacks). Two signers writing the same tag at once can lose one's layer (the registry
+ * API has no compare-and-swap); kbuild signs each digest from one run.
+ */
+import { ok, type Result } from '../../core/model.js';
+import {
+  attestationLayer,
+  cosignImage,
+  cosignTag,
+  signatureLayer,
+  type AttachmentSuffix,
+  type CosignLayer,
+  type NewLayer,
+} from '../../core/signing/cosign-manifest.js';
+import { IN_TOTO_PAYLOAD_TYPE, pae, serializeEnvelope } from '../../core/signing/dsse.js';
+import { parsePublicKey } from '../../core/signing/ecdsa.js';
+import {
+  serializeStatement,
+  statementIsAbout,
+  type InTotoStatement,
+} from '../../core/signing/in-toto.js';
+import { simpleSigningPayload } from '../../core/signing/simple-signing.js';
+import {
+  checkAttestation,
+  checkSignature,
+  isAttestationLayer,
+  isSignatureLayer,
+} from '../../core/signing/verify.js';
+import type { Registry, RegistryFailure } from '../ports.js';
+import type { Signer } from '../signing-ports.js';
+import { ensureBlob, readAttached, readBlob, targetName, type SignTarget } from './attached.js';
+
+export interface SignOutcome {
+  /** `already-signed`: a signature by this key for this digest was there; none was added. */
+  readonly signature: 'signed' | 'already-signed';
+  /** One entry per statement given, in order. */
+  readonly attestations: readonly {
+    readonly predicateType: string;
+    readonly outcome: 'added' | 'present';
+  }[];
+}
+
+export interface SignImageOptions {
+  /**
+   * When an attestation counts as already there: `predicate-type` (default), one by this key
+   * about this digest with the same predicate type (a provenance is not attested twice for one
+   * digest, even when its build times differ); `exact`, one with the same statement bytes.
+   */
+  readonly attestationMatch?: 'predicate-type' | 'exact';
+}
+
+/**
+ * Signs `target` with `signer` and attests each of `statements` about it. The target must exist
+ * (HEAD by digest; `not-found` otherwise). Every statement must name the target's digest among
+ * its subjects: one that does not is the caller's bug (a TypeError, before anything is written).
+ */
+export async function signImage(
+  registry: Registry,
+  target: SignTarget,
+  signer: Signer,
+  statements: readonly InTotoStatement[],
+  signal?: AbortSignal,
+  opts: SignImageOptions = {},
+): Promise<Result<SignOutcome, RegistryFailure>> {
+  for (const s of statements) {
+    if (!statementIsAbout(s, target.digest)) {
+      throw new TypeError(
+        `signImage: the ${s.predicateType} statement is not about ${targetName(target)}`,
+      );
+    }
+  }
+  const key = parsePublicKey(signer.publicKeyPem);
+  if (!key.ok) throw new TypeError(`signImage: the signer's public key: ${key.error}`);
+  const head = await registry.headManifest(
+    { registry: target.registry, repository: target.repository, reference: target.digest },
+    signal,
+  );
+  if (!head.ok) return head;
+
+  const sigLayers = await readAttached(registry, target, 'sig', signal);
+  if (!sigLayers.ok) return sigLayers;
+  let signature: SignOutcome['signature'] = 'already-signed';
+  let signedBefore = false;
+  for (const layer of sigLayers.value.filter(isSignatureLayer)) {
+    const blob = await readBlob(registry, target, layer.descriptor.digest, signal);
+    if (!blob.ok) return blob;
+    if (checkSignature(layer, blob.value, key.value, target.digest).kind === 'valid') {
+      signedBefore = true;
+      break;
+    }
+  }
+  if (!signedBefore) {
+    const payload = simpleSigningPayload(`${target.registry}/${target.repository}`, target.digest);
+    const layer = signatureLayer(payload, signer.sign(payload));
+    const put = await appendLayers(registry, target, 'sig', sigLayers.value, [layer], signal);
+    if (!put.ok) return put;
+    signature = 'signed';
+  }
+
+  const attLayers = await readAttached(registry, target, 'att', signal);
+  if (!attLayers.ok) return attLayers;
+  const present: { predicateType: string; payload: string }[] = [];
+  for (const layer of attLayers.value.filter(isAttestationLayer)) {
+    const blob = await readBlob(registry, target, layer.descriptor.digest, signal);
+    if (!blob.ok) return blob;
+    const check = checkAttestation(blob.value, key.value, target.digest);
+    if (check.kind === 'valid') {
+      present.push({
+        predicateType: check.statement.predicateType,
+        payload: Buffer.from(check.payload).toString('base64'),
+      });
+    }
+  }
+  const match = opts.attestationMatch ?? 'predicate-type';
+  const added: NewLayer[] = [];
+  const attestations: SignOutcome['attestations'][number][] = [];
+  for (const statement of statements) {
+    const bytes = serializeStatement(statement);
+    const b64 = Buffer.from(bytes).toString('base64');
+    const there = present.some((p) =>
+      match === 'exact' ? p.payload === b64 : p.predicateType === statement.predicateType,
+    );
+    attestations.push({
+      predicateType: statement.predicateType,
+      outcome: there ? 'present' : 'added',
+    });
+    if (there) continue;
+    const envelope = serializeEnvelope({
+      payloadType: IN_TOTO_PAYLOAD_TYPE,
+      payload: bytes,
+      signatures: [{ keyid: '', sig: signer.sign(pae(IN_TOTO_PAYLOAD_TYPE, bytes)) }],
+    });
+    added.push(attestationLayer(envelope, statement.predicateType));
+    present.push({ predicateType: statement.predicateType, payload: b64 });
+  }
+  if (added.length > 0) {
+    const put = await appendLayers(registry, target, 'att', attLayers.value, added, signal);
+    if (!put.ok) return put;
+  }
+  return ok({ signature, attestations });
+}
+
+/** Uploads the new layers' blobs and the config, then PUTs the manifest under the cosign tag. */
+async function appendLayers(
+  registry: Registry,
+  target: SignTarget,
+  suffix: AttachmentSuffix,
+  existing: readonly CosignLayer[],
+  added: readonly NewLayer[],
+  signal: AbortSignal | undefined,
+): Promise<Result<void, RegistryFailure>> {
+  for (const l of added) {
+    const up = await ensureBlob(registry, target, l.descriptor.digest, l.blob, signal);
+    if (!up.ok) return up;
+  }
+  const image = cosignImage(
+    existing,
+    added.map((l) => l.descriptor),
+  );
+  const config = await ensureBlob(registry, target, image.config.digest, image.config.blob, signal);
+  if (!config.ok) return config;
+  const put = await registry.putManifest(
+    {
+      registry: target.registry,
+      repository: target.repository,
+      reference: cosignTag(target.digest, suffix),
+    },
+    image.manifest,
+    signal,
+  );
+  return put.ok ? ok(undefined) : put;
+}
