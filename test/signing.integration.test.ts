@@ -1,0 +1,312 @@
+/**
+ * Signing for real, against the registry on 127.0.0.1:5000 and the real cosign CLI (2.x, put at
+ * /opt/kbuild-tools/bin/cosign by scripts/setup-host.sh): what kbuild signs and attests in-process,
+ * cosign verifies; what cosign signs, kbuild reads as signed; tampering (a signature or attestation
+ * copied to another digest, another key, no signature) is reported as such. The images are
+ * busybox's manifest, pushed once with docker, and copies of it written with other whitespace
+ * (same layers, other digests). Needs `scripts/setup-host.sh` (it fails, never skips).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRegistryClient } from '../src/adapters/registry/index.js';
+import { loadSigningKey } from '../src/adapters/signing/keys.js';
+import type { Digest } from '../src/core/model.js';
+import { cosignTag, parseCosignManifest } from '../src/core/signing/cosign-manifest.js';
+import type { InTotoStatement } from '../src/core/signing/in-toto.js';
+import type { SignTarget } from '../src/run/sign/attached.js';
+import { signImage } from '../src/run/sign/sign-image.js';
+import { readSignedState } from '../src/run/sign/signed-state.js';
+import type { Signer } from '../src/run/signing-ports.js';
+import { randomTag, REGISTRY, removeImages, requireHost, sh } from './helpers/host.js';
+
+const COSIGN = '/opt/kbuild-tools/bin/cosign';
+const PREDICATE = 'https://kbuild.dev/test/v1';
+const run = promisify(execFile);
+const client = createRegistryClient();
+const repository = `kbuild-signing-${randomTag()}/bb`;
+const image = `${REGISTRY}/${repository}`;
+const dir = mkdtempSync(join(tmpdir(), 'kbuild-signing-'));
+const file = (name: string) => join(dir, name);
+const signal = new AbortController().signal;
+/** busybox's manifest as docker pushed it, and copies of it under other digests. */
+let base: { mediaType: string; body: Uint8Array; digest: Digest };
+let copies = 0;
+
+/** Runs cosign; answers its exit code and output (never throws on a non-zero exit). */
+async function cosign(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run(COSIGN, args, {
+      env: { ...process.env, COSIGN_PASSWORD: 'cosign-pw', ...env },
+      cwd: dir,
+      timeout: 120_000,
+    });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof x.code === 'number' ? x.code : -1, out: `${x.stdout}${x.stderr}` };
+  }
+}
+const verifyArgs = (pub: string, digest: Digest) => [
+  '--key',
+  file(pub),
+  '--insecure-ignore-tlog',
+  '--allow-insecure-registry',
+  `${image}@${digest}`,
+];
+const cosignVerify = (pub: string, digest: Digest) =>
+  cosign(['verify', ...verifyArgs(pub, digest)]);
+const cosignVerifyAttestation = (pub: string, digest: Digest) =>
+  cosign(['verify-attestation', '--type', PREDICATE, ...verifyArgs(pub, digest)]);
+
+/** A new image: busybox's manifest with other whitespace, under a tag of its own. */
+async function newImage(): Promise<SignTarget> {
+  copies += 1;
+  const body = new TextEncoder().encode(
+    // Tabs: docker indents with spaces, so no copy is busybox's own manifest (at most 10 copies).
+    JSON.stringify(JSON.parse(new TextDecoder().decode(base.body)), null, '\t'.repeat(copies)),
+  );
+  const tag = `copy${copies}`;
+  const put = await client.putManifest(
+    { registry: REGISTRY, repository, reference: tag },
+    { mediaType: base.mediaType, body },
+    signal,
+  );
+  if (!put.ok) throw new Error(put.error.message);
+  return { registry: REGISTRY, repository, digest: put.value.digest };
+}
+
+const statement = (t: SignTarget, predicateType = PREDICATE): InTotoStatement => ({
+  _type: 'https://in-toto.io/Statement/v1',
+  subject: [{ name: `${t.registry}/${t.repository}`, digest: { sha256: t.digest.slice(7) } }],
+  predicateType,
+  predicate: { built: 'by kbuild', secret: false },
+});
+
+async function signer(key: string, env: Record<string, string> = {}): Promise<Signer> {
+  const s = await loadSigningKey(file(key), { env });
+  if (!s.ok) throw new Error(s.error.message);
+  return s.value;
+}
+
+const pem = (name: string) => readFileSync(file(name), 'utf8');
+
+async function layersUnder(t: SignTarget, suffix: 'sig' | 'att') {
+  const m = await client.getManifest(
+    { registry: REGISTRY, repository, reference: cosignTag(t.digest, suffix) },
+    signal,
+  );
+  if (!m.ok) throw new Error(m.error.message);
+  const layers = parseCosignManifest(m.value.body);
+  if (!layers.ok) throw new Error(layers.error);
+  return layers.value;
+}
+
+/** Copies `from`'s .sig or .att manifest, byte for byte, to `to`'s tag: tampering. */
+async function copyAttached(from: SignTarget, to: SignTarget, suffix: 'sig' | 'att') {
+  const r = await client.copyTag(
+    { registry: REGISTRY, repository, reference: cosignTag(from.digest, suffix) },
+    cosignTag(to.digest, suffix),
+    signal,
+  );
+  if (!r.ok) throw new Error(r.error.message);
+}
+
+beforeAll(async () => {
+  requireHost();
+  if (!existsSync(COSIGN)) {
+    throw new Error(
+      `${COSIGN} is missing: run \`sudo scripts/setup-host.sh\` (it puts cosign 2.x there)`,
+    );
+  }
+  await sh('docker', ['tag', 'busybox:latest', `${image}:base`]);
+  await sh('docker', ['push', `${image}:base`]);
+  const m = await client.getManifest({ registry: REGISTRY, repository, reference: 'base' }, signal);
+  if (!m.ok) throw new Error(m.error.message);
+  base = m.value;
+  const openssl = (...args: string[]) => sh('openssl', args);
+  const p256 = ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  await openssl(...p256, '-out', file('key.pem'));
+  await openssl('pkey', '-in', file('key.pem'), '-pubout', '-out', file('pub.pem'));
+  await openssl(...p256, '-aes-256-cbc', '-pass', 'pass:enc-pw', '-out', file('enc.pem'));
+  await openssl(
+    'pkey',
+    '-in',
+    file('enc.pem'),
+    '-passin',
+    'pass:enc-pw',
+    '-pubout',
+    '-out',
+    file('enc-pub.pem'),
+  );
+  // A key of cosign's own making (its encrypted format). (Debian's cosign 2.5.0 cannot import an
+  // openssl P-256 key: import-key-pair says 'error validating ecdsa key: unsupported public key type'.)
+  writeFileSync(file('predicate.json'), '{"by":"cosign"}\n');
+  const gen = await cosign(['generate-key-pair']);
+  if (gen.code !== 0) throw new Error(`cosign generate-key-pair failed: ${gen.out}`);
+});
+
+afterAll(async () => {
+  const tags = await client.listTags(REGISTRY, repository);
+  const digests = new Set<Digest>();
+  for (const tag of tags.ok ? tags.value : []) {
+    const h = await client.headManifest({ registry: REGISTRY, repository, reference: tag });
+    if (h.ok) digests.add(h.value.digest);
+  }
+  for (const reference of digests)
+    await client.deleteManifest({ registry: REGISTRY, repository, reference });
+  await removeImages((r) => r.startsWith(image));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('kbuild signs, cosign verifies', () => {
+  it('a plain key: cosign verify and verify-attestation succeed; signing again adds nothing', async () => {
+    const t = { registry: REGISTRY, repository, digest: base.digest };
+    const s = await signer('key.pem');
+    const first = await signImage(client, t, s, [statement(t)], signal);
+    expect(first).toEqual({
+      ok: true,
+      value: {
+        signature: 'signed',
+        attestations: [{ predicateType: PREDICATE, outcome: 'added' }],
+      },
+    });
+    const v = await cosignVerify('pub.pem', t.digest);
+    expect(v.out).toContain('The signatures were verified against the specified public key');
+    expect(v.code).toBe(0);
+    const va = await cosignVerifyAttestation('pub.pem', t.digest);
+    expect(va.code, va.out).toBe(0);
+
+    const again = await signImage(client, t, s, [statement(t)], signal);
+    expect(again).toEqual({
+      ok: true,
+      value: {
+        signature: 'already-signed',
+        attestations: [{ predicateType: PREDICATE, outcome: 'present' }],
+      },
+    });
+    expect(await layersUnder(t, 'sig')).toHaveLength(1);
+    expect(await layersUnder(t, 'att')).toHaveLength(1);
+
+    const state = await readSignedState(client, t, pem('pub.pem'), signal);
+    if (!state.ok) throw new Error(state.error.message);
+    expect(state.value.signature).toBe('signed');
+    expect(state.value.rejected).toEqual([]);
+    expect(state.value.attestations.map((a) => a.predicateType)).toEqual([PREDICATE]);
+    expect(state.value.attestations[0]!.statement.predicate).toEqual({
+      built: 'by kbuild',
+      secret: false,
+    });
+  });
+
+  it('an encrypted key (passphrase from the environment): cosign verifies; the other key does not', async () => {
+    const t = await newImage();
+    const s = await signer('enc.pem', { KBUILD_SIGN_PASSPHRASE: 'enc-pw' });
+    const r = await signImage(client, t, s, [statement(t)], signal);
+    expect(r.ok && r.value.signature).toBe('signed');
+    expect((await cosignVerify('enc-pub.pem', t.digest)).code).toBe(0);
+    expect((await cosignVerifyAttestation('enc-pub.pem', t.digest)).code).toBe(0);
+    expect((await cosignVerify('pub.pem', t.digest)).code).not.toBe(0);
+  });
+});
+
+describe('cosign signs, kbuild reads', () => {
+  it("cosign's own key: signed for its key, other-key for kbuild's; kbuild appends and both verify", async () => {
+    const t = await newImage();
+    const signed = await cosign([
+      'sign',
+      '--key',
+      file('cosign.key'),
+      '--tlog-upload=false',
+      '--allow-insecure-registry',
+      '-y',
+      `${image}@${t.digest}`,
+    ]);
+    expect(signed.code, signed.out).toBe(0);
+    const attested = await cosign([
+      'attest',
+      '--key',
+      file('cosign.key'),
+      '--tlog-upload=false',
+      '--allow-insecure-registry',
+      '-y',
+      '--type',
+      PREDICATE,
+      '--predicate',
+      file('predicate.json'),
+      `${image}@${t.digest}`,
+    ]);
+    expect(attested.code, attested.out).toBe(0);
+    const byCosign = await readSignedState(client, t, pem('cosign.pub'), signal);
+    if (!byCosign.ok) throw new Error(byCosign.error.message);
+    expect(byCosign.value.signature).toBe('signed');
+    expect(byCosign.value.attestations.map((a) => a.statement.predicate)).toEqual([
+      { by: 'cosign' },
+    ]);
+    const byKbuild = await readSignedState(client, t, pem('pub.pem'), signal);
+    expect(byKbuild.ok && byKbuild.value).toMatchObject({ signature: 'other-key', signatures: 1 });
+
+    const r = await signImage(client, t, await signer('key.pem'), [statement(t)], signal);
+    expect(r.ok && r.value.signature).toBe('signed');
+    expect(r.ok && r.value.attestations).toEqual([{ predicateType: PREDICATE, outcome: 'added' }]);
+    expect(await layersUnder(t, 'sig')).toHaveLength(2);
+    expect(await layersUnder(t, 'att')).toHaveLength(2);
+    for (const pub of ['cosign.pub', 'pub.pem']) {
+      expect((await cosignVerify(pub, t.digest)).code).toBe(0);
+      expect((await cosignVerifyAttestation(pub, t.digest)).code).toBe(0);
+    }
+    const after = await readSignedState(client, t, pem('cosign.pub'), signal);
+    if (!after.ok) throw new Error(after.error.message);
+    expect(after.value.signature).toBe('signed');
+    expect(after.value.attestations.map((a) => a.statement.predicate)).toEqual([{ by: 'cosign' }]);
+    expect(after.value.rejected.map((x) => x.reason)).toEqual(['other-key']);
+  });
+});
+
+describe('tampering', () => {
+  it('a tag on an unsigned digest is unsigned; a .sig copied from another digest is other-digest', async () => {
+    const unsigned = await newImage();
+    const state = await readSignedState(client, unsigned, pem('pub.pem'), signal);
+    expect(state).toEqual({
+      ok: true,
+      value: { signature: 'unsigned', signatures: 0, attestations: [], rejected: [] },
+    });
+    expect((await cosignVerify('pub.pem', unsigned.digest)).code).not.toBe(0);
+
+    const signedOne = { registry: REGISTRY, repository, digest: base.digest };
+    const victim = await newImage();
+    await copyAttached(signedOne, victim, 'sig');
+    const copied = await readSignedState(client, victim, pem('pub.pem'), signal);
+    expect(copied.ok && copied.value).toMatchObject({
+      signature: 'other-digest',
+      signedDigest: base.digest,
+    });
+    expect((await cosignVerify('pub.pem', victim.digest)).code).not.toBe(0);
+  });
+
+  it('an attestation whose subject is another digest is rejected, by kbuild and by cosign', async () => {
+    const signedOne = { registry: REGISTRY, repository, digest: base.digest };
+    const victim = await newImage();
+    const s = await signer('key.pem');
+    expect((await signImage(client, victim, s, [], signal)).ok).toBe(true);
+    await copyAttached(signedOne, victim, 'att');
+    const state = await readSignedState(client, victim, pem('pub.pem'), signal);
+    if (!state.ok) throw new Error(state.error.message);
+    expect(state.value.signature).toBe('signed');
+    expect(state.value.attestations).toEqual([]);
+    expect(state.value.rejected).toEqual([
+      {
+        reason: 'other-subject',
+        predicateType: PREDICATE,
+        message: `it is about ${base.digest}, not ${victim.digest}`,
+      },
+    ]);
+    expect((await cosignVerifyAttestation('pub.pem', victim.digest)).code).not.toBe(0);
+  });
+});
