@@ -1,5 +1,14 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through the prepare script).
-import { main } from '../dist/cli/main.js';
+// Thin launcher. `npm run build` (run by `npm ci` through the prepare script) compiles src/ into
+// dist/ with tsc, then bundles dist/cli/main.js into dist/bundle/ (scripts/bundle.js: a few
+// chunks instead of ~200 modules, for start-up time). The bundle is taken only when it is at least
+// as new as the tsc output it is made from: after a bare `npx tsc -p tsconfig.build.json` (the
+// bundle then stale) kbuild runs the unbundled dist/ instead.
+import { statSync } from 'node:fs';
+
+const mtime = (path) =>
+  statSync(new URL(path, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;
+const bundled = mtime('../dist/bundle/main.js') >= mtime('../dist/cli/main.js');
+const { main } = await import(bundled ? '../dist/bundle/main.js' : '../dist/cli/main.js');
 
 process.exitCode = await main(process.argv.slice(2));

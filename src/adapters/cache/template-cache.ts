@@ -14,7 +14,15 @@
  * command: a directory that cannot be read or written (read-only, full disk) just means no cache.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,13 +31,25 @@ import type { CompiledTemplateCache } from '../../core/jinja/render.js';
 const HEADER = '// kbuild compiled template ';
 
 /**
+ * The jinja layer's folder: src/core/jinja or dist/core/jinja seen from this module's own place,
+ * else dist/core/jinja seen from dist/bundle/ (scripts/bundle.js puts this code there; the bundle
+ * is made from dist/ at the same build, so those files are the code it runs).
+ */
+function defaultLayerDir(): string | undefined {
+  for (const relative of ['../../core/jinja/', '../core/jinja/']) {
+    const dir = fileURLToPath(new URL(relative, import.meta.url));
+    if (existsSync(dir)) return dir;
+  }
+  return undefined;
+}
+
+/**
  * A hash of the jinja layer's code (the built .js files, or the .ts sources when run from src/)
  * and of nunjucks' version: what the compiled code also depends on. Undefined when they cannot
  * be read (then no cache: stale code must never be taken for fresh).
  */
-export function jinjaLayerHash(
-  layerDir = fileURLToPath(new URL('../../core/jinja/', import.meta.url)),
-): string | undefined {
+export function jinjaLayerHash(layerDir = defaultLayerDir()): string | undefined {
+  if (layerDir === undefined) return undefined;
   try {
     const require = createRequire(import.meta.url);
     const { version } = require('nunjucks/package.json') as { version: string };
