@@ -57,7 +57,7 @@ type Detection = ReturnType<(typeof import('../adapters/engines.js'))['detectEng
  * processes) run while the workspace is read and rendered instead of after it.
  */
 export function detectEngineEarly(opts: Pick<ObserveSettings, 'engine' | 'builder'>): Detection {
-  // Loaded here, not at start-up: the engine adapters (execa) cost every other command ~0.2 s.
+  // Loaded here, not at start-up: only the commands that run an engine need its adapters.
   return import('../adapters/engines.js').then(({ detectEngine }) =>
     detectEngine(opts.engine, opts.builder ? { builder: opts.builder } : {}),
   );

@@ -29,7 +29,7 @@ export async function testCommand(io: Io, patterns: string[], flags: TestFlags):
     : selection.images.filter(
         (n) => family.images.get(n)?.spec.meta.test && !family.unbuildable.has(n),
       );
-  // Loaded here, not at start-up: the engine adapters (execa) cost every other command ~0.2 s.
+  // Loaded here, not at start-up: only the commands that run an engine need its adapters.
   const { detectEngine } = await import('../../adapters/engines.js');
   const detected = await detectEngine(flags.engine);
   if (!detected.ok) {

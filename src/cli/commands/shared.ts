@@ -80,7 +80,7 @@ async function changedSelection(
   ref: string,
 ): Promise<Selection> {
   // Loaded here, not with the module: every command that loads a family comes through this file,
-  // and git (execa), context hashing and the comparison serve --changed-since alone.
+  // and git, context hashing and the comparison serve --changed-since alone.
   const [{ snapshotAt }, { hashContext }, { changedImages }] = await Promise.all([
     import('../../adapters/git-snapshot.js'),
     import('../../adapters/context-hash.js'),
