@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryClient } from '../src/adapters/registry/index.js';
 import { loadSigningKey } from '../src/adapters/signing/keys.js';
 import type { Digest } from '../src/core/model.js';
+import { manifestList } from '../src/core/registry/manifest-list.js';
 import { cosignTag, parseCosignManifest } from '../src/core/signing/cosign-manifest.js';
 import type { InTotoStatement } from '../src/core/signing/in-toto.js';
 import type { SignTarget } from '../src/run/sign/attached.js';
@@ -35,6 +36,8 @@ const signal = new AbortController().signal;
 /** busybox's manifest as docker pushed it, and copies of it under other digests. */
 let base: { mediaType: string; body: Uint8Array; digest: Digest };
 let copies = 0;
+/** The size of each copy's manifest, by digest. */
+const sizes = new Map<string, number>();
 
 /** Runs cosign; answers its exit code and output (never throws on a non-zero exit). */
 async function cosign(
@@ -79,6 +82,7 @@ async function newImage(): Promise<SignTarget> {
     signal,
   );
   if (!put.ok) throw new Error(put.error.message);
+  sizes.set(put.value.digest, body.length);
   return { registry: REGISTRY, repository, digest: put.value.digest };
 }
 
@@ -213,6 +217,30 @@ describe('kbuild signs, cosign verifies', () => {
     expect((await cosignVerify('enc-pub.pem', t.digest)).code).toBe(0);
     expect((await cosignVerifyAttestation('enc-pub.pem', t.digest)).code).toBe(0);
     expect((await cosignVerify('pub.pem', t.digest)).code).not.toBe(0);
+  });
+  it('a manifest list and its platform manifests, each by digest: cosign verifies every one', async () => {
+    const children = [await newImage(), await newImage()];
+    const list = manifestList(
+      children.map((c, i) => ({
+        digest: c.digest,
+        size: sizes.get(c.digest)!,
+        mediaType: base.mediaType,
+        platform: i === 0 ? 'linux/amd64' : 'linux/arm64',
+      })),
+    );
+    const put = await client.putManifest(
+      { registry: REGISTRY, repository, reference: 'list' },
+      { mediaType: list.mediaType, body: new TextEncoder().encode(list.body) },
+      signal,
+    );
+    if (!put.ok) throw new Error(put.error.message);
+    const s = await signer('key.pem');
+    for (const t of [{ registry: REGISTRY, repository, digest: put.value.digest }, ...children]) {
+      const r = await signImage(client, t, s, [statement(t)], signal);
+      expect(r.ok && r.value.signature).toBe('signed');
+      expect((await cosignVerify('pub.pem', t.digest)).code).toBe(0);
+      expect((await cosignVerifyAttestation('pub.pem', t.digest)).code).toBe(0);
+    }
   });
 });
 
