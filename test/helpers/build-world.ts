@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { writeBuildDir } from '../../src/adapters/build-context.js';
 import { hashContext } from '../../src/adapters/context-hash.js';
 import { loadSelected } from '../../src/cli/commands/shared.js';
+import type { ProfileOptions } from '../../src/cli/load.js';
 import { imagePath } from '../../src/cli/observe-family.js';
 import {
   err,
@@ -108,6 +109,8 @@ export interface BuildWorld {
   readonly root: string;
   readonly engine: FakeEngine;
   readonly registry: MemoryRegistry;
+  /** What the command line adds to the family's loading (extra tags, --set), for every run. */
+  load: Partial<ProfileOptions>;
   /** The stored state; each run ends with stateAfterRun, as `kbuild build` does. */
   state: StateFile;
   /** What the run's `sleep` was asked for, in order (it advances the clock, never waits). */
@@ -206,6 +209,7 @@ export function buildWorld(
         buildArg: [],
         templateOverride: [],
         exclude: [],
+        ...world.load,
       },
       [],
     );
@@ -215,6 +219,7 @@ export function buildWorld(
     engine,
     registry,
     state: { schema: 1, profile: 'p', images: {} },
+    load: {},
     sleeps: [],
     onSleep: () => undefined,
     buildSeconds: {},
