@@ -74,9 +74,9 @@ describe('signImage', () => {
       ok: true,
       value: { signature: 'signed', attestations: [{ predicateType: P, outcome: 'added' }] },
     });
-    expect(puts(reg.calls)).toEqual([
-      `put ${REPO}:${cosignTag(target.digest, 'sig')}`,
+    expect(puts(reg.calls).sort()).toEqual([
       `put ${REPO}:${cosignTag(target.digest, 'att')}`,
+      `put ${REPO}:${cosignTag(target.digest, 'sig')}`,
     ]);
     reg.calls.length = 0;
     const again = await signImage(reg, target, s, [statement(target.digest)]);

@@ -4,10 +4,11 @@
  * statement, in a DSSE envelope, appended to its `sha256-<hex>.att` manifest. What other signers
  * put there is kept; what this key already signed is not signed again.
  *
- * Ordering: blobs first, then the config, then the manifest (a registry refuses a manifest whose
- * blobs it lacks). Two signers writing the same tag at once can lose one's layer (the registry
+ * Ordering: the blobs and the config first, then the manifest (a registry refuses a manifest
+ * whose blobs it lacks). Two signers writing the same tag at once can lose one's layer (the registry
  * API has no compare-and-swap); kbuild signs each digest from one run.
  */
+import type { KeyObject } from 'node:crypto';
 import { ok, type Result } from '../../core/model.js';
 import {
   attestationLayer,
@@ -83,33 +84,57 @@ export async function signImage(
   );
   if (!head.ok) return head;
 
-  const sigLayers = await readAttached(registry, target, 'sig', signal);
-  if (!sigLayers.ok) return sigLayers;
-  let signature: SignOutcome['signature'] = 'already-signed';
-  let signedBefore = false;
-  for (const layer of sigLayers.value.filter(isSignatureLayer)) {
+  // The .sig and .att manifests are independent: written side by side.
+  const [sig, att] = await Promise.all([
+    signOnce(registry, target, signer, key.value, signal),
+    attestOnce(registry, target, signer, key.value, statements, opts, signal),
+  ]);
+  if (!sig.ok) return sig;
+  if (!att.ok) return att;
+  return ok({ signature: sig.value, attestations: att.value });
+}
+
+/** Appends a signature by `signer` to the `.sig` manifest unless one by its key is there. */
+async function signOnce(
+  registry: Registry,
+  target: SignTarget,
+  signer: Signer,
+  key: KeyObject,
+  signal: AbortSignal | undefined,
+): Promise<Result<SignOutcome['signature'], RegistryFailure>> {
+  const layers = await readAttached(registry, target, 'sig', signal);
+  if (!layers.ok) return layers;
+  for (const layer of layers.value.filter(isSignatureLayer)) {
     const blob = await readBlob(registry, target, layer.descriptor.digest, signal);
     if (!blob.ok) return blob;
-    if (checkSignature(layer, blob.value, key.value, target.digest).kind === 'valid') {
-      signedBefore = true;
-      break;
+    if (checkSignature(layer, blob.value, key, target.digest).kind === 'valid') {
+      return ok('already-signed');
     }
   }
-  if (!signedBefore) {
-    const payload = simpleSigningPayload(`${target.registry}/${target.repository}`, target.digest);
-    const layer = signatureLayer(payload, signer.sign(payload));
-    const put = await appendLayers(registry, target, 'sig', sigLayers.value, [layer], signal);
-    if (!put.ok) return put;
-    signature = 'signed';
-  }
+  const payload = simpleSigningPayload(`${target.registry}/${target.repository}`, target.digest);
+  const layer = signatureLayer(payload, signer.sign(payload));
+  const put = await appendLayers(registry, target, 'sig', layers.value, [layer], signal);
+  return put.ok ? ok('signed') : put;
+}
 
-  const attLayers = await readAttached(registry, target, 'att', signal);
-  if (!attLayers.ok) return attLayers;
+/** Appends to the `.att` manifest each statement not attested by `signer`'s key already. */
+async function attestOnce(
+  registry: Registry,
+  target: SignTarget,
+  signer: Signer,
+  key: KeyObject,
+  statements: readonly InTotoStatement[],
+  opts: SignImageOptions,
+  signal: AbortSignal | undefined,
+): Promise<Result<SignOutcome['attestations'], RegistryFailure>> {
+  if (statements.length === 0) return ok([]);
+  const layers = await readAttached(registry, target, 'att', signal);
+  if (!layers.ok) return layers;
   const present: { predicateType: string; payload: string }[] = [];
-  for (const layer of attLayers.value.filter(isAttestationLayer)) {
+  for (const layer of layers.value.filter(isAttestationLayer)) {
     const blob = await readBlob(registry, target, layer.descriptor.digest, signal);
     if (!blob.ok) return blob;
-    const check = checkAttestation(blob.value, key.value, target.digest);
+    const check = checkAttestation(blob.value, key, target.digest);
     if (check.kind === 'valid') {
       present.push({
         predicateType: check.statement.predicateType,
@@ -119,17 +144,14 @@ export async function signImage(
   }
   const match = opts.attestationMatch ?? 'predicate-type';
   const added: NewLayer[] = [];
-  const attestations: SignOutcome['attestations'][number][] = [];
+  const outcomes: SignOutcome['attestations'][number][] = [];
   for (const statement of statements) {
     const bytes = serializeStatement(statement);
     const b64 = Buffer.from(bytes).toString('base64');
     const there = present.some((p) =>
       match === 'exact' ? p.payload === b64 : p.predicateType === statement.predicateType,
     );
-    attestations.push({
-      predicateType: statement.predicateType,
-      outcome: there ? 'present' : 'added',
-    });
+    outcomes.push({ predicateType: statement.predicateType, outcome: there ? 'present' : 'added' });
     if (there) continue;
     const envelope = serializeEnvelope({
       payloadType: IN_TOTO_PAYLOAD_TYPE,
@@ -140,10 +162,10 @@ export async function signImage(
     present.push({ predicateType: statement.predicateType, payload: b64 });
   }
   if (added.length > 0) {
-    const put = await appendLayers(registry, target, 'att', attLayers.value, added, signal);
+    const put = await appendLayers(registry, target, 'att', layers.value, added, signal);
     if (!put.ok) return put;
   }
-  return ok({ signature, attestations });
+  return ok(outcomes);
 }
 
 /** Uploads the new layers' blobs and the config, then PUTs the manifest under the cosign tag. */
@@ -155,16 +177,19 @@ async function appendLayers(
   added: readonly NewLayer[],
   signal: AbortSignal | undefined,
 ): Promise<Result<void, RegistryFailure>> {
-  for (const l of added) {
-    const up = await ensureBlob(registry, target, l.descriptor.digest, l.blob, signal);
-    if (!up.ok) return up;
-  }
   const image = cosignImage(
     existing,
     added.map((l) => l.descriptor),
   );
-  const config = await ensureBlob(registry, target, image.config.digest, image.config.blob, signal);
-  if (!config.ok) return config;
+  const blobs = [
+    ...added.map((l) => ({ digest: l.descriptor.digest, bytes: l.blob })),
+    { digest: image.config.digest, bytes: image.config.blob },
+  ];
+  const uploads = await Promise.all(
+    blobs.map((b) => ensureBlob(registry, target, b.digest, b.bytes, signal)),
+  );
+  const failed = uploads.find((u) => !u.ok);
+  if (failed && !failed.ok) return failed;
   const put = await registry.putManifest(
     {
       registry: target.registry,

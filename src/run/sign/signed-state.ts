@@ -64,9 +64,11 @@ export async function readSignedState(
 ): Promise<Result<SignedState, RegistryFailure>> {
   const key = parsePublicKey(verifyKeyPem);
   if (!key.ok) throw new TypeError(`readSignedState: the verify key: ${key.error}`);
-  const sig = await signatureStatus(registry, target, key.value, signal);
+  const [sig, att] = await Promise.all([
+    signatureStatus(registry, target, key.value, signal),
+    attestationsOf(registry, target, key.value, signal),
+  ]);
   if (!sig.ok) return sig;
-  const att = await attestationsOf(registry, target, key.value, signal);
   if (!att.ok) return att;
   return ok({ ...sig.value, ...att.value });
 }
