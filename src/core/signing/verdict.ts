@@ -11,7 +11,9 @@ export type SignatureCheck =
   /** No signature at all for this digest. */
   | { readonly kind: 'unsigned' }
   /** Signatures, none of them by this key. */
-  | { readonly kind: 'other-key'; readonly count: number };
+  | { readonly kind: 'other-key'; readonly count: number }
+  /** The key signed another digest: a signature copied beside other content. */
+  | { readonly kind: 'other-digest'; readonly digest: string };
 
 export interface VerifyObservation {
   readonly name: ImageName;
@@ -37,6 +39,7 @@ export type VerifyProblemReason =
   | 'missing'
   | 'unsigned'
   | 'other-key'
+  | 'other-digest'
   | 'no-provenance'
   | 'provenance-mismatch'
   | 'no-sbom';
@@ -50,7 +53,7 @@ export interface VerifyRow {
   readonly name: ImageName;
   readonly ref: string;
   readonly digest: string | null;
-  readonly signed: 'yes' | 'no' | 'other key' | '?';
+  readonly signed: 'yes' | 'no' | 'other key' | 'other image' | '?';
   readonly provenance: 'matches' | 'other fingerprint' | 'missing' | 'present' | '?';
   readonly sbom: 'yes' | 'no' | '?';
   readonly ok: boolean;
@@ -86,6 +89,11 @@ export function verdict(o: VerifyObservation): VerifyRow {
       reason: 'other-key',
       message: `${o.ref}@${short(o.digest)} is signed ${sig.count} time(s), never with this key${moved}`,
     });
+  else if (sig.kind === 'other-digest')
+    problems.push({
+      reason: 'other-digest',
+      message: `${o.ref}@${short(o.digest)} carries this key's signature of another image, ${short(sig.digest)}${moved}`,
+    });
   let provenance: VerifyRow['provenance'];
   if (o.provenance.length === 0) {
     provenance = 'missing';
@@ -109,7 +117,14 @@ export function verdict(o: VerifyObservation): VerifyRow {
     });
   return {
     ...row,
-    signed: sig.kind === 'valid' ? 'yes' : sig.kind === 'other-key' ? 'other key' : 'no',
+    signed:
+      sig.kind === 'valid'
+        ? 'yes'
+        : sig.kind === 'other-key'
+          ? 'other key'
+          : sig.kind === 'other-digest'
+            ? 'other image'
+            : 'no',
     provenance,
     sbom: o.sbom ? 'yes' : 'no',
     ok: problems.length === 0,
