@@ -132,6 +132,34 @@ async function probeClient(client: string, builder?: string, legacy = false): Pr
 
 const RANK: Record<BuildPath, number> = { buildx: 0, buildkit: 1, legacy: 2, buildah: 3 };
 
+/** How long the first client has to answer before the others are probed too. */
+export const HEDGE_MS = 1000;
+
+/**
+ * The probes of `clients` when any client that answers will do, the first preferred: the first
+ * alone, unless it fails or has not answered within `hedgeMs`; then the others too, at once (so a
+ * hung daemon costs no more time than probing all at once did). A healthy host runs one probe
+ * process instead of one per client, at start-up, where kbuild is CPU-bound on a small host.
+ */
+export async function firstAnswering<P extends { readonly info?: unknown }>(
+  clients: readonly string[],
+  probe: (client: string) => Promise<P>,
+  hedgeMs = HEDGE_MS,
+): Promise<P[]> {
+  const [head, ...rest] = clients;
+  if (head === undefined) return [];
+  const first = probe(head);
+  let timer: NodeJS.Timeout | undefined;
+  const answered = await Promise.race([
+    first.then((p) => p.info !== undefined),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), hedgeMs))),
+  ]);
+  clearTimeout(timer);
+  if (answered) return [await first];
+  const others = await Promise.all(rest.map(probe));
+  return [await first, ...others];
+}
+
 /**
  * Finds the docker client to use: the first with buildx, else the first with BuildKit built
  * in, else the first whose daemon answers (legacy builder). With `builder`, only buildx will do.
@@ -158,8 +186,12 @@ export async function detectDocker(
   const problems: string[] = [];
   let best: EngineInfo | undefined;
   // Clients are probed at once: each probe is a few client processes, and this runs on every build.
+  // For the legacy builder every client builds alike, so the first that answers is the one.
   const legacy = wanted.value === false;
-  const probes = await Promise.all(clients.map((c) => probeClient(c, opts.builder, legacy)));
+  const probe = (c: string) => probeClient(c, opts.builder, legacy);
+  const probes = legacy
+    ? await firstAnswering(clients, probe)
+    : await Promise.all(clients.map(probe));
   for (const p of probes) {
     if (p.problem) problems.push(p.problem);
     if (!p.info) continue;
