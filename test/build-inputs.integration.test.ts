@@ -47,7 +47,9 @@ beforeAll(() => {
     'profiles/bb.yaml',
     'distro: busybox\ndistro_tag: latest\npackage_manager: apt\nbase_image: busybox:latest\nnetwork: none\n',
   );
-  write('images/base/Dockerfile.j2', 'FROM {{ base_image }}\nRUN echo base > /base.txt\n');
+  // This run's own base layer: BuildKit keys a RUN step's cache without its secrets' content, so
+  // an earlier run's step (another secret) would otherwise be reused.
+  write('images/base/Dockerfile.j2', `FROM {{ base_image }}\nRUN echo base ${ns} > /base.txt\n`);
   write(
     'images/child/Dockerfile.j2',
     [
@@ -93,6 +95,8 @@ describe('--set, extra -t and --secret with BuildKit', () => {
       engine: { buildPath: string };
     };
     expect(['buildkit', 'buildx']).toContain(summary.engine.buildPath);
+    expect(summary).toMatchObject({ tag: t1, extraTags: [t2] });
+    expect(r.stdout).toContain(`(profile bb, tag ${t1}, extra tags ${t2})`);
     const child = summary.images.find((i) => i.name === 'child')!;
     expect(child.tags).toEqual([
       `${ns}/child:${t1}`,

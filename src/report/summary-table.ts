@@ -143,7 +143,7 @@ export function formatSummary(s: RunSummary, layout: SummaryLayout = {}): string
     layout,
   );
   const publish = s.publish ? `${s.publish.message}\n` : '';
-  return `${table(header, rows, fit)}${failed}\n${verdict(s)}: ${countsText(s.counts) || 'nothing to do'} in ${dur(s.seconds)} (profile ${s.profile}, tag ${s.tag})\n${publish}`;
+  return `${table(header, rows, fit)}${failed}\n${verdict(s)}: ${countsText(s.counts) || 'nothing to do'} in ${dur(s.seconds)} (profile ${s.profile}, tag ${s.tag}${s.extraTags?.length ? `, extra tags ${s.extraTags.join(' ')}` : ''})\n${publish}`;
 }
 
 /** The final table of `kbuild test`, laid out as a build's (MESSAGE gives way). */

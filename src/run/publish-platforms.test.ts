@@ -11,12 +11,14 @@ import { registryView } from './build/registry-view.js';
 import { archOf, publishPlatforms, type PlatformRun } from './publish-platforms.js';
 import type { ImageSummary, RunSummary, SummaryStatus } from './summary.js';
 
-const family = { naming: { repository: (n: string) => `ns/${n}` } } as unknown as Family;
+const familyWith = (extraTags: (n: string) => string[]) =>
+  ({ naming: { repository: (n: string) => `ns/${n}`, extraTags } }) as unknown as Family;
+const family = familyWith(() => []);
 const image = (name: string, status: SummaryStatus, digest: string | null): ImageSummary =>
   ({ name: name as ImageName, status, digest }) as ImageSummary;
-const run = (platform: string, images: ImageSummary[]): PlatformRun => ({
+const run = (platform: string, images: ImageSummary[], of = family): PlatformRun => ({
   platform,
-  family,
+  family: of,
   summary: { images } as unknown as RunSummary,
 });
 
@@ -71,6 +73,29 @@ describe('publishPlatforms', () => {
     expect(tagged.published).toBe(true);
     expect(tagged.images[0]!.refs).toEqual(['ns/a:v1-amd64', 'ns/a:v1-arm-v7']);
     expect(reg.store.get('ns/a:v1-arm-v7')!.digest).toBe(reg.store.get('ns/a:fp-armv7')!.digest);
+  });
+
+  it('puts the list (or the arch tags) under the extra tags too (-t v1 -t latest)', async () => {
+    const reg = fakeRegistry();
+    // Each platform's family carries the extra tags with its arch suffix, as the shared tag.
+    const runs = ['amd64', 'arm64'].map((arch) =>
+      run(
+        `linux/${arch}`,
+        [image('a', 'pushed', reg.pushed('ns/a', arch))],
+        familyWith(() => [`latest-${arch}`, `stable-${arch}`]),
+      ),
+    );
+    const r = await publishPlatforms(runs, opts, reg.publisher, signal);
+    expect(r.published).toBe(true);
+    expect(r.images[0]!.refs).toEqual(['ns/a:v1', 'ns/a:latest', 'ns/a:stable']);
+    const list = reg.store.get('ns/a:v1')!.digest;
+    expect(reg.store.get('ns/a:latest')!.digest).toBe(list);
+    expect(reg.store.get('ns/a:stable')!.digest).toBe(list);
+    const tagged = await publishPlatforms(runs, { ...opts, archTags: true }, reg.publisher, signal);
+    expect([...tagged.images[0]!.refs].sort()).toEqual(
+      ['v1', 'latest', 'stable'].flatMap((t) => [`ns/a:${t}-amd64`, `ns/a:${t}-arm64`]).sort(),
+    );
+    expect(reg.store.get('ns/a:latest-arm64')!.digest).toBe(reg.store.get('ns/a:fp-arm64')!.digest);
   });
 
   it('publishes only images built on every platform; atomic publishes nothing then', async () => {

@@ -100,7 +100,12 @@ export async function publishPlatforms(
       });
       continue;
     }
-    out.push(await publishImage(registry, repo, name, children, opts, signal));
+    // The per-platform families carry `<extra>-<arch>` like `<tag>-<arch>`: the list gets `<extra>`.
+    const suffix = `-${archOf(runs[0]!.platform)}`;
+    const extraTags = family.naming
+      .extraTags(name)
+      .map((t) => (t.endsWith(suffix) ? t.slice(0, -suffix.length) : t));
+    out.push(await publishImage(registry, repo, name, children, { ...opts, extraTags }, signal));
   }
   const failed = out.filter((i) => i.status === 'refused' || i.status === 'incomplete');
   const done = out.filter((i) => i.status === 'published');
@@ -120,9 +125,15 @@ async function publishImage(
   repo: string,
   name: ImageName,
   children: readonly { platform: string; digest: string }[],
-  opts: { readonly tag: string; readonly archTags: boolean },
+  opts: {
+    readonly tag: string;
+    readonly archTags: boolean;
+    /** Tags the image gets beside the shared one (`-t t1 -t t2`): the same list, or arch tags. */
+    readonly extraTags?: readonly string[];
+  },
   signal: AbortSignal,
 ): Promise<ImageManifest> {
+  const tags = [opts.tag, ...(opts.extraTags ?? [])];
   const platforms = children.map((c) => c.platform);
   const manifests = [];
   for (const c of children) {
@@ -155,9 +166,9 @@ async function publishImage(
   );
   if (opts.archTags) {
     const refs: string[] = [];
-    for (const m of manifests) {
-      const tag = `${opts.tag}-${archOf(m.platform)}`;
-      const r = await registry.put(repo, tag, encoded(m), signal);
+    for (const m of manifests.flatMap((x) => tags.map((t) => ({ m: x, t })))) {
+      const tag = `${m.t}-${archOf(m.m.platform)}`;
+      const r = await registry.put(repo, tag, encoded(m.m), signal);
       if (!r.ok)
         return {
           name,
@@ -201,9 +212,21 @@ async function publishImage(
       message: `${repo}:${opts.tag} does not list ${missing.join(', ') || 'what was written'}`,
     };
   }
+  // The extra tags name the same list (a put of the same bytes: the same digest).
+  for (const t of tags.slice(1)) {
+    const r = await registry.put(repo, t, encoded(list), signal);
+    if (!r.ok)
+      return {
+        name,
+        refs: [`${repo}:${opts.tag}`],
+        platforms,
+        status: 'refused',
+        message: `${repo}:${t}: ${r.error.message}`,
+      };
+  }
   return {
     name,
-    refs: [`${repo}:${opts.tag}`],
+    refs: tags.map((t) => `${repo}:${t}`),
     platforms,
     status: 'published',
     digest: put.value.digest,

@@ -56,6 +56,8 @@ export interface RunSummary {
   readonly runId: string;
   readonly profile: string;
   readonly tag: string;
+  /** The images' tags beside the shared one (`-t t1 -t t2`, `--set IMAGE.tags=…`), when any. */
+  readonly extraTags?: readonly string[];
   readonly registry: string;
   readonly threads: number;
   readonly start: string;

@@ -45,6 +45,7 @@ describe('extra tags, publish eager', () => {
       'kt/app:latest',
       `${REGISTRY}/kt/app:latest`,
     ]);
+    expect(r.summary).toMatchObject({ tag: 't1', extraTags: ['t2', 'latest'] });
     // Pushed once, under the shared tag; the others are copies inside the registry.
     expect(r.calls.filter((c) => c.startsWith('push ')).sort()).toEqual(
       IMAGES.map((n) => `push ${REGISTRY}/kt/${n}:t1`).sort(),

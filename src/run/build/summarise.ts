@@ -1,5 +1,6 @@
 /** The run's summary: what happened to every step of the plan, from the scheduler's outcomes. */
 import type { ImageName } from '../../core/model.js';
+import type { Family } from '../../core/family.js';
 import type { Outcome } from '../scheduler.js';
 import {
   countStatuses,
@@ -56,6 +57,7 @@ export async function summarise(
     runId: ctx.id.runId,
     profile: family.profile.name,
     tag: family.naming.tag,
+    ...extraTagsOf(family, out),
     registry: family.naming.registry,
     threads: ctx.options.threads,
     start: ctx.id.startedAt,
@@ -96,4 +98,10 @@ function unbuildable(
     ...extra,
     tags: [], // never made
   };
+}
+
+/** Every extra tag of the summarised images, each once (none: no field). */
+function extraTagsOf(family: Family, images: readonly ImageSummary[]): { extraTags?: string[] } {
+  const tags = [...new Set(images.flatMap((i) => family.naming.extraTags(i.name)))];
+  return tags.length ? { extraTags: tags } : {};
 }
