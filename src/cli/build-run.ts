@@ -65,6 +65,8 @@ export interface BuildSettings {
   readonly sbomDir?: string;
   /** --lock-timeout: how long to wait for another run of the profile (default: an hour). */
   readonly lockTimeoutSeconds?: number;
+  /** Not a flag: kbuild watch's Ctrl-C, which cancels the run as its own SIGINT would. */
+  readonly stop?: AbortSignal;
 }
 
 export async function buildFamily(
@@ -77,12 +79,16 @@ export async function buildFamily(
   const withSecrets = secrets.length
     ? { ...settings, options: { ...settings.options, secrets } }
     : settings;
-  // The engine is detected while the workspace is read and rendered: its probes are processes.
+  // The engine is detected while the workspace is read and rendered: its probes are processes
+  // (kbuild build starts them before this module loads).
   const s = withSecrets.observe.use
     ? withSecrets
     : {
         ...withSecrets,
-        observe: { ...withSecrets.observe, detecting: detectEngineEarly(withSecrets.observe) },
+        observe: {
+          ...withSecrets.observe,
+          detecting: withSecrets.observe.detecting ?? detectEngineEarly(withSecrets.observe),
+        },
       };
   // The workspace is read once; the profile says the platforms before anything is rendered, and
   // each platform's family is rendered once.
@@ -148,7 +154,7 @@ async function buildLocked(
   const ready = await prepareRun(io, one, state, s.observe);
   if (typeof ready === 'number') return ready;
   const session = startRun(io, one.root, s.output);
-  return interruptible(session.report, async (signal) => {
+  return interruptible(session.report, s.stop, async (signal) => {
     const sbom = sbomTarget(io, s, '');
     const ran = await runPrepared(ready, options, session, session.logsDir, signal, sbom);
     session.stop();
@@ -338,7 +344,7 @@ async function buildPlatforms(
   // The shared tag, without the first platform's suffix.
   const tag = first.family.naming.tag.slice(0, -`-${archOf(platforms[0]!)}`.length);
   const session = startRun(io, first.root, s.output);
-  return interruptible(session.report, async (signal) => {
+  return interruptible(session.report, s.stop, async (signal) => {
     const runs: PlatformRun[] = [];
     const reports: ReportedRun[] = [];
     const noSbom: string[] = [];

@@ -22,6 +22,7 @@ import { registerRender } from './commands/render.js';
 import { registerSchema } from './commands/schema.js';
 import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
+import { registerWatch } from './commands/watch.js';
 import { Failed, type Action } from './options.js';
 
 /**
@@ -65,6 +66,7 @@ Exit codes: 0 ok, 1 failed work or invalid image tree, 2 usage or configuration 
 Examples:
   kbuild --profile debian-binary --push --registry 127.0.0.1:5000   (build is the default command)
   kbuild build --profile debian-binary nginx --with-descendants
+  kbuild watch --profile debian-binary nginx          (rebuild nginx and what it needs as files change)
   kbuild test --profile debian-binary memcached nginx      (smoke tests of built images)
   kbuild validate --all-profiles
   kbuild init my-family --base-image busybox:latest      (a new family that builds)
@@ -77,6 +79,7 @@ Examples:
   );
   for (const register of [
     registerBuild,
+    registerWatch,
     registerTest,
     registerList,
     registerRender,

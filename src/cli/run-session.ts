@@ -78,29 +78,48 @@ export function startRun(io: Io, root: string, flags: OutputFlags): RunSession {
   };
 }
 
+type Work<T> = (signal: AbortSignal) => Promise<T>;
+
 /**
  * Runs `work` with a signal that SIGINT and SIGTERM abort (reported first); a second one exits
- * at once with 130.
+ * at once with 130. `stop` (kbuild watch's: a signal that came before this run's handlers were
+ * there) aborts it the same way.
  */
+export function interruptible<T>(report: Reporter, work: Work<T>): Promise<T>;
+export function interruptible<T>(
+  report: Reporter,
+  stop: AbortSignal | undefined,
+  work: Work<T>,
+): Promise<T>;
 export async function interruptible<T>(
   report: Reporter,
-  work: (signal: AbortSignal) => Promise<T>,
+  ...args: [Work<T>] | [AbortSignal | undefined, Work<T>]
 ): Promise<T> {
+  const [stop, work] = args.length === 1 ? [undefined, args[0]] : args;
   const controller = new AbortController();
   let interrupts = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
+  const abort = (sig: string) => {
+    if (controller.signal.aborted) return;
     report({ type: 'interrupt', signal: sig });
     controller.abort();
   };
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    abort(sig);
+  };
+  // Not counted as a signal: the same Ctrl-C may reach onSignal too.
+  const onStop = () => abort(typeof stop?.reason === 'string' ? stop.reason : 'SIGINT');
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (stop?.aborted) onStop();
+  else stop?.addEventListener('abort', onStop);
   try {
     return await work(controller.signal);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    stop?.removeEventListener('abort', onStop);
   }
 }
 
