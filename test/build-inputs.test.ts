@@ -323,6 +323,20 @@ describe('on the command line', () => {
     }
   });
 
+  it('build --help describes --set, repeated -t and --secret; plan and explain take --secret too', async () => {
+    const help = (await runCli(['build', '--help'], project())).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('--set <IMAGE.args.KEY=VALUE|IMAGE.tags=TAG,…> per-image override');
+    expect(help).toContain(
+      'repeated (-t a -t b): the first is the shared tag, the others extra tags',
+    );
+    expect(help).toContain(
+      '--secret <id=ID,src=PATH|env=VAR> build secret for RUN --mount=type=secret',
+    );
+    for (const cmd of ['plan', 'explain'])
+      expect((await runCli([cmd, '--help'], project())).stdout).toContain('--secret <id=ID');
+    expect((await runCli(['test', '--help'], project())).stdout).not.toContain('--set');
+  });
+
   it('kbuild test takes one -t (extra tags are made by build)', async () => {
     const r = await runCli(['test', '-p', 'deb', '-t', 'a', '-t', 'b'], project());
     expect(r.code).toBe(2);
