@@ -77,6 +77,14 @@ export type SourceSpec =
     };
 
 /** kbuild.yaml, validated. */
+/** `signing:` of kbuild.yaml or a profile. */
+export interface SigningConfig {
+  /** The private key file (PEM PKCS#8, ECDSA P-256), relative to the project root. */
+  readonly key: string;
+  /** The environment variable holding an encrypted key's passphrase. */
+  readonly passphraseEnv?: string;
+}
+
 export interface ProjectConfig {
   /** Path of kbuild.yaml ('' when the project has none and defaults apply). */
   readonly file: string;
@@ -100,6 +108,8 @@ export interface ProjectConfig {
   readonly retention: readonly RetentionRule[];
   /** Check distro packages for updates on plan and build (a profile's value wins). */
   readonly checkUpdates: CheckUpdates;
+  /** Sign what `--push` publishes (a profile's value wins; --sign-key wins over both). */
+  readonly signing?: SigningConfig;
   /** Where a value of the file is, by its key path (for problems found after parsing). */
   readonly locate: Locate;
 }
@@ -167,6 +177,8 @@ export interface Profile {
   readonly sources: Readonly<Record<string, SourceSpec>>;
   /** Check distro packages for updates (overrides kbuild.yaml's), when set. */
   readonly checkUpdates?: CheckUpdates;
+  /** Signing (overrides kbuild.yaml's), when set. */
+  readonly signing?: SigningConfig;
   /** Tags every image gets beside the shared one (`-t shared -t extra …`: the command line only). */
   readonly extraTags?: readonly ExtraTag[];
   /** Where a value is, searching the profile and then the profiles it extends. */

@@ -19,6 +19,8 @@ export type OutcomeReason =
   | 'base-missing'
   | 'source-failed'
   | 'test-failed'
+  /** Pushed, but it could not be signed (with a signing key). */
+  | 'sign-failed'
   | 'shard-wait'
   | 'cancelled'
   | 'fail-fast'

@@ -13,6 +13,7 @@ import type {
   Profile,
   ProjectConfig,
   Result,
+  SigningConfig,
 } from '../model.js';
 import { err, ok } from '../model.js';
 import { parseAndValidate, suggest, type ParsedYaml, type Schema } from './schema.js';
@@ -34,6 +35,27 @@ const checkUpdatesSchema: Schema = {
   kind: 'flag-or-choice',
   doc: "Check the images' distro packages for updates on every plan and build (--check-updates): true, false, or strict (a failed check fails the run). A profile's value wins.",
   choices: ['strict'],
+};
+
+const signingSchema: Schema = {
+  kind: 'object',
+  doc: "Sign every image --push publishes, with its provenance and SBOM attested (cosign format). A profile's value wins; --sign-key wins over both.",
+  fields: {
+    key: str(
+      'The private key file: PEM PKCS#8, ECDSA P-256 (openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem), relative to the project root. Never commit it: keep it where CI puts secrets.',
+    ),
+    passphrase_env: str(
+      "The environment variable holding an encrypted key's passphrase. Default: KBUILD_SIGN_PASSPHRASE.",
+    ),
+  },
+};
+
+const signingOf = (v: unknown): SigningConfig | undefined => {
+  const raw = asRaw(v);
+  const key = optString(raw['key']);
+  if (!key) return undefined;
+  const env = optString(raw['passphrase_env']);
+  return { key, ...(env ? { passphraseEnv: env } : {}) };
 };
 
 const checkUpdatesOf = (v: unknown): CheckUpdates | undefined =>
@@ -72,6 +94,7 @@ export const projectSchema: Schema = {
     sources: sourcesSchema,
     retention: retentionSchema,
     check_updates: checkUpdatesSchema,
+    signing: signingSchema,
   },
 };
 
@@ -126,6 +149,7 @@ export const profileSchema: Schema = {
       "Target platforms, e.g. [linux/amd64, linux/arm64]. Default: the engine's own.",
     ),
     check_updates: checkUpdatesSchema,
+    signing: signingSchema,
     sources: {
       ...sourcesSchema,
       doc: `${sourcesSchema.doc} Entries replace kbuild.yaml's, image by image.`,
@@ -204,6 +228,7 @@ export function parseProject(
     sources: sources.sources,
     retention: retention.rules,
     checkUpdates: checkUpdatesOf(raw['check_updates']) ?? 'off',
+    ...(signingOf(raw['signing']) ? { signing: signingOf(raw['signing'])! } : {}),
     locate,
   });
 }
@@ -366,6 +391,7 @@ export function resolveProfile(
     ...(checkUpdatesOf(merged['check_updates'])
       ? { checkUpdates: checkUpdatesOf(merged['check_updates'])! }
       : {}),
+    ...(signingOf(merged['signing']) ? { signing: signingOf(merged['signing'])! } : {}),
     locate,
   });
 }

@@ -14,6 +14,7 @@ import type { StepError, StepResult } from '../scheduler.js';
 import { runTest } from '../smoke.js';
 import type { BuildContext } from './context.js';
 import { holdLocalTags } from './publish.js';
+import { signStep } from './sign-step.js';
 
 type Log = (line: string) => void;
 type Built = StepResult<{ imageId: string }>;
@@ -76,6 +77,7 @@ export async function buildStep(
       r = await reuseLocal(ctx, step, log);
       break;
     case 'build':
+      ctx.state.buildStarted.set(name, ctx.ports.now());
       r = await buildWithEngine(ctx, step, attempt, log, signal);
       break;
   }
@@ -336,6 +338,22 @@ async function fromFingerprint(
 
 /** The scheduler's push function. */
 export async function pushStep(
+  ctx: BuildContext,
+  name: ImageName,
+  attempt: number,
+  signal: AbortSignal,
+): Promise<StepResult<{ digest: string }>> {
+  const r = await pushOnly(ctx, name, attempt, signal);
+  // Another shard's image is signed by the job that pushes it.
+  if (!r.ok || !ctx.signing || ctx.options.foreign?.has(name)) return r;
+  ctx.state.pushed.set(name, r.value.digest);
+  const log = ctx.state.logs.line(name);
+  const signed = await signStep(ctx, ctx.signing, name, r.value.digest, log, signal);
+  return signed ? failed(signed) : r;
+}
+
+/** The push itself (or finding the image pushed already): the digest in the registry. */
+async function pushOnly(
   ctx: BuildContext,
   name: ImageName,
   attempt: number,

@@ -12,6 +12,8 @@ import type { BuildSecret, Engine, EngineInfo, LogStore, PrepareContext } from '
 import type { Outcome } from '../scheduler.js';
 import type { ImageTestStatus, PublishSummary } from '../summary.js';
 import type { RegistryView } from './registry-view.js';
+import type { SbomTool } from '../../core/packages/sbom.js';
+import type { Signer } from '../signing-ports.js';
 
 export interface BuildOptions {
   readonly threads: number;
@@ -100,6 +102,19 @@ export interface BuildRun {
    * Default: true.
    */
   readonly readPackages?: boolean;
+  /** With a signing key: every image pushed (or found pushed) is signed and attested. */
+  readonly signing?: SigningSettings;
+}
+
+/** What a run signs with and what its provenance says about the run. */
+export interface SigningSettings {
+  readonly signer: Signer;
+  /** kbuild's name and version (the builder, and the SBOM's tool). */
+  readonly tool: SbomTool;
+  /** The project's git state; null: not a git checkout. */
+  readonly git: { readonly commit: string; readonly dirty: boolean } | null;
+  /** The image patterns of the command line. */
+  readonly selection: readonly string[];
 }
 
 /** What the run's actions share while it runs. */
@@ -122,6 +137,11 @@ export interface RunState {
   readonly tested: Map<ImageName, { status: ImageTestStatus; seconds: number | null }>;
   /** Package inventories read from the images built in this run (after their smoke test). */
   readonly inventories: Map<ImageName, Inventory>;
+  /** `ports.now()` when the run started, and when each image's build started. */
+  readonly startedMs: number;
+  readonly buildStarted: Map<ImageName, number>;
+  /** The digest each image pushed in this run has in the registry. */
+  readonly pushed: Map<ImageName, string>;
 }
 
 export interface BuildContext extends BuildRun {

@@ -9,6 +9,8 @@ import type { Manifest, Registry, RegistryFailure } from '../ports.js';
 export interface RegistryView {
   /** host[:port] of the family's registry. */
   readonly host: string;
+  /** The port it is a face of, for what needs the whole API (signing). */
+  readonly client: Registry;
   /** The digest under repository:reference; undefined when the registry has none. */
   digest(
     repository: string,
@@ -41,6 +43,7 @@ export function registryView(registry: Registry, host: string): RegistryView {
   const at = (repository: string, reference: string) => ({ registry: host, repository, reference });
   return {
     host,
+    client: registry,
     digest: async (repository, reference, signal) => {
       const r = await registry.headManifest(at(repository, reference), signal);
       if (r.ok) return { ok: true, value: r.value.digest };

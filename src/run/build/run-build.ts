@@ -49,6 +49,9 @@ export async function runBuild(run: BuildRun): Promise<RunSummary> {
     tested: new Map(),
     heldTags: new Map(),
     inventories: run.inventories ?? new Map<ImageName, Inventory>(),
+    startedMs: t0,
+    buildStarted: new Map(),
+    pushed: new Map(),
   };
   const ctx: BuildContext = {
     ...run,
