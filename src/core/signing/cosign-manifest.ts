@@ -8,6 +8,7 @@
  * `predicateType`. Signing again appends a layer to the manifest already there, keeping every
  * other signer's layers as they are. Pure.
  */
+import { attachmentTag, type AttachmentKind } from '../registry/attachments.js';
 import { createHash } from 'node:crypto';
 import { err, ok, type Digest, type Result } from '../model.js';
 import { DOCKER_MANIFEST, OCI_MANIFEST } from '../registry/manifest-list.js';
@@ -22,14 +23,11 @@ export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const PREDICATE_TYPE_ANNOTATION = 'predicateType';
 export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 
-export type AttachmentSuffix = 'sig' | 'att';
+export type AttachmentSuffix = Extract<AttachmentKind, 'sig' | 'att'>;
 
 /** `sha256:<hex>` -> `sha256-<hex>.sig` (or `.att`): the tag cosign looks the digest's up by. */
-export function cosignTag(digest: Digest, suffix: AttachmentSuffix): string {
-  const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
-  if (!m) throw new TypeError(`not a sha256 digest: ${digest}`);
-  return `sha256-${m[1]}.${suffix}`;
-}
+export const cosignTag = (digest: Digest, suffix: AttachmentSuffix): string =>
+  attachmentTag(digest, suffix);
 
 /** A content descriptor (OCI), fields in the order go-containerregistry writes them. */
 export interface Descriptor {
