@@ -2,10 +2,10 @@
  * The command line's per-image overrides, as buildx bake and Skaffold users write them:
  * `--set IMAGE.args.KEY=VALUE`, `--set IMAGE.tags=TAG[,TAG...]` (IMAGE: a name, a group, a glob
  * like `nova-*`, `*` for every image, or /regex/ — the selection's own patterns), and the extra
- * tags of `-t shared -t extra …`. Parsed here once; the core sees typed overrides.
+ * tags of `-t shared -t extra …`. Parsed here once, as the flags are declared (so this imports
+ * nothing heavy: --help loads it); set-images.ts matches IMAGE once the images are known.
  */
-import { matchPatterns } from '../core/select.js';
-import type { ExtraTag, Failure, ImageName } from '../core/model.js';
+import type { ExtraTag } from '../core/model.js';
 import { closestTypo } from './did-you-mean.js';
 import { UsageError } from './io.js';
 
@@ -65,43 +65,6 @@ export function parseSet(v: string): SetOverride {
     fail(`did you mean '${pattern}.args.${rest.slice(1).join('.')}=${value}'?`);
   if (near === 'tags' && rest.length === 1) fail(`did you mean '${pattern}.tags=${value}'?`);
   return fail(`'${key}' is not a key kbuild sets per image (only args and tags)`);
-}
-
-/** The `--set`s matched to the images they name: build args and extra tags per image name. */
-export interface ImageOverrides {
-  readonly imageArgs: Record<string, Record<string, string>>;
-  readonly imageTags: Record<string, ExtraTag[]>;
-}
-
-/**
- * Matches each `--set`'s IMAGE to the family's images, with the selection's matcher; later
- * values win for the same image and arg. An IMAGE that matches nothing is a usage error.
- */
-export function resolveSets(
-  sets: readonly SetOverride[],
-  names: readonly ImageName[],
-  groups: Readonly<Record<string, readonly string[]>>,
-): ImageOverrides {
-  const imageArgs: Record<string, Record<string, string>> = {};
-  const imageTags: Record<string, ExtraTag[]> = {};
-  for (const s of sets) {
-    const failures: Failure[] = [];
-    const matched = matchPatterns([s.pattern], names, groups, s.flag, failures);
-    const miss = failures.find((f) => f.reason === 'selection-unknown');
-    if (miss || matched.size === 0) {
-      const hint = miss && 'suggestion' in miss && miss.suggestion ? ` (${miss.suggestion})` : '';
-      throw new UsageError(`${s.flag}: '${s.pattern}' matches no image${hint} — ${SET_FORMS}`);
-    }
-    for (const n of matched) {
-      if (s.key === 'args') imageArgs[n] = { ...imageArgs[n], [s.arg]: s.value };
-      else
-        imageTags[n] = [
-          ...(imageTags[n] ?? []),
-          ...s.tags.split(',').map((tag) => ({ tag: tag.trim(), from: s.flag })),
-        ];
-    }
-  }
-  return { imageArgs, imageTags };
 }
 
 /** `-t a -t b …`: the first is the shared tag, the others extra tags of every image. */

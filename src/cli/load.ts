@@ -11,7 +11,8 @@ import {
 import { loadFamily, type BuildFeatures, type Family } from '../core/family.js';
 import { discoverImages } from '../core/config/images.js';
 import type { ExtraTag, Failure, ImageSpec, Profile, ProjectConfig } from '../core/model.js';
-import { resolveSets, type SetOverride } from './image-overrides.js';
+import type { SetOverride } from './image-overrides.js';
+import { resolveSets } from './set-images.js';
 import { resolveSecrets, type SecretFlag } from './secrets.js';
 import { createRenderer, type Renderer } from '../core/jinja/render.js';
 import { selectImages, type Selection } from '../core/select.js';
