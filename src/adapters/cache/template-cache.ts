@@ -12,6 +12,7 @@
  * and of nunjucks' version — and the code's length: a file of another layer, or cut short, is
  * ignored and rewritten in place (so upgrades leave no stale files behind). Nothing here fails a
  * command: a directory that cannot be read or written (read-only, full disk) just means no cache.
+ * Beside each file, `<key>.v8` keeps what V8 compiled of it (v8-code-cache.ts).
  */
 import { createHash } from 'node:crypto';
 import {
@@ -27,6 +28,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CompiledTemplateCache } from '../../core/jinja/render.js';
+import { codeCacheRunner } from './v8-code-cache.js';
 
 const HEADER = '// kbuild compiled template ';
 
@@ -79,11 +81,12 @@ export function openTemplateCache(
 ): CompiledTemplateCache {
   if (layerHash === undefined) return { get: () => undefined, set: () => undefined };
   // Keys are hex hashes; anything else (never made by the core) gets no file.
-  const fileOf = (key: string): string | undefined =>
-    /^[0-9a-f]{16,128}$/.test(key) ? join(dir, `${key}.js`) : undefined;
+  const fileOf = (key: string, ext = 'js'): string | undefined =>
+    /^[0-9a-f]{16,128}$/.test(key) ? join(dir, `${key}.${ext}`) : undefined;
   let writable = true;
   let made = false;
   return {
+    evaluate: codeCacheRunner((key) => fileOf(key, 'v8'), layerHash),
     get(key) {
       const path = fileOf(key);
       if (path === undefined) return undefined;

@@ -92,6 +92,12 @@ export interface RendererOptions {
 export interface CompiledTemplateCache {
   get(key: string): string | undefined;
   set(key: string, code: string): void;
+  /**
+   * Runs the compiled `code` of `key` exactly as `new Function(code)()` would (and throws as it
+   * would); given, the renderer runs every template's code through it, so that an implementation
+   * can keep what the JavaScript engine compiled of it for the next run.
+   */
+  evaluate?(key: string, code: string): unknown;
 }
 
 /** A template problem: the file it is in (display path), 1-based position where known. */
@@ -183,11 +189,14 @@ function hasOwn(o: object, k: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, k);
 }
 
-/** What `new Function(code)()` of a compiled template gives (nunjucks' precompiled form). */
-function evaluate(code: string): { root: unknown } {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- nunjucks runs compiled templates the same way
-  const factory = new Function(code) as () => unknown;
-  const props = factory();
+/** Runs a compiled template's code: `new Function(code)()`, as nunjucks runs precompiled code. */
+type CodeRunner = (code: string) => unknown;
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- nunjucks runs compiled templates the same way
+const runCode: CodeRunner = (code) => (new Function(code) as () => unknown)();
+
+/** What running a compiled template's code gives (nunjucks' precompiled form). */
+function evaluate(code: string, run: CodeRunner): { root: unknown } {
+  const props = run(code);
   if (typeof props !== 'object' || props === null || !('root' in props)) {
     throw new Error('no root function');
   }
@@ -196,10 +205,10 @@ function evaluate(code: string): { root: unknown } {
 }
 
 /** Evaluated cached code, or undefined when it is not a compiled template (then: compile). */
-function evaluateCached(code: string | undefined): { root: unknown } | undefined {
+function evaluateCached(code: string | undefined, run: CodeRunner): { root: unknown } | undefined {
   if (code === undefined) return undefined;
   try {
-    return evaluate(code);
+    return evaluate(code, run);
   } catch {
     return undefined;
   }
@@ -313,7 +322,10 @@ export function createRenderer(opts: RendererOptions): Renderer {
       );
     }
     const keyed = compiledCache ? cacheKey(key, level, pre.source) : undefined;
-    const cached = evaluateCached(keyed !== undefined ? compiledCache?.get(keyed) : undefined);
+    const viaCache =
+      keyed !== undefined ? compiledCache?.evaluate?.bind(compiledCache, keyed) : undefined;
+    const run = viaCache ?? runCode;
+    const cached = evaluateCached(keyed !== undefined ? compiledCache?.get(keyed) : undefined, run);
     if (cached) return templateOf(cached, key);
     let code: string;
     try {
@@ -329,7 +341,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
     }
     let props: { root: unknown };
     try {
-      props = evaluate(code);
+      props = evaluate(code, run);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       throw new TemplateFailure(
