@@ -11,7 +11,7 @@ import { hostProblemOf } from '../adapters/io-errors.js';
 import type { Family } from '../core/family.js';
 import { err, ok, type ImageName } from '../core/model.js';
 import { shardSelection } from '../core/plan/shard.js';
-import type { BuildOptions } from '../run/build/context.js';
+import type { BuildOptions, SigningSettings } from '../run/build/context.js';
 import type { RegistryView } from '../run/build/registry-view.js';
 import { runBuild } from '../run/build/run-build.js';
 import { knownInventories, stateAfterRun } from '../run/build/state-update.js';
@@ -44,6 +44,7 @@ import { interruptible, startRun, writeSummaryJson, type RunSession } from './ru
 import { loadSelected, shardWeights, type Selected } from './commands/shared.js';
 import { withBuildFeatures } from './build-features.js';
 import { resolveSecrets } from './secrets.js';
+import { signingFor, signLists } from './signing.js';
 import type { StateFile } from '../run/ports.js';
 import type { Inventory } from '../core/packages/inventory.js';
 import { writeSboms, type SbomTarget } from './sbom-files.js';
@@ -67,6 +68,10 @@ export interface BuildSettings {
   readonly lockTimeoutSeconds?: number;
   /** Not a flag: kbuild watch's Ctrl-C, which cancels the run as its own SIGINT would. */
   readonly stop?: AbortSignal;
+  /** --sign-key: the private key file (relative to the cwd); see cli/signing.ts. */
+  readonly signKey?: string;
+  /** Not a flag: the key opened and the run's facts (buildFamily makes it). */
+  readonly signing?: SigningSettings;
 }
 
 export async function buildFamily(
@@ -96,6 +101,14 @@ export async function buildFamily(
   if (!ws.ok) throw new Failed(ws.failures);
   const profile = loadProfile(io, ws.value, s.load, profileName(io, ws.value, s.load.profile));
   if (!profile.ok) throw new Failed(profile.failures);
+  const signing = await signingFor(io, {
+    flag: s.signKey,
+    push: s.options.push,
+    root: ws.value.root,
+    project: ws.value.project,
+    profile: profile.value,
+    patterns,
+  });
   // One run at a time per project and profile: the state and .kbuild/build/<profile> are shared.
   // The shares of a sharded build wait for each other's images, so each share has its own lock.
   const key = s.shard
@@ -111,7 +124,13 @@ export async function buildFamily(
         `--secret needs BuildKit (RUN --mount=type=secret), and this docker builds with the legacy builder: unset DOCKER_BUILDKIT=0, or use a client with BuildKit (docker-buildx, or DOCKER_BUILDKIT=1 with a 18.09-22.x client), or --engine podman`,
       );
     const load = { ...s.load, buildFeatures: features };
-    return await buildLocked(io, patterns, { ...s, load }, ws.value, profile.value.platforms);
+    return await buildLocked(
+      io,
+      patterns,
+      { ...s, load, ...(signing ? { signing } : {}) },
+      ws.value,
+      profile.value.platforms,
+    );
   } finally {
     recordProcesses(undefined);
     await lock.release();
@@ -156,7 +175,15 @@ async function buildLocked(
   const session = startRun(io, one.root, s.output);
   return interruptible(session.report, s.stop, async (signal) => {
     const sbom = sbomTarget(io, s, '');
-    const ran = await runPrepared(ready, options, session, session.logsDir, signal, sbom);
+    const ran = await runPrepared(
+      ready,
+      options,
+      session,
+      session.logsDir,
+      signal,
+      sbom,
+      s.signing,
+    );
     session.stop();
     if (session.live) io.out(''); // the live view printed the table on stderr
     const summary = withProblems(io, ran.summary, ran.problems);
@@ -267,6 +294,7 @@ async function runPrepared(
   logsDir: string,
   signal: AbortSignal,
   sbom?: SbomTarget,
+  signing?: SigningSettings,
 ): Promise<{ summary: RunSummary; noSbom: readonly string[]; problems: readonly string[] }> {
   const { family, root, state } = ready;
   const { engine, info, observed, registry, sources } = ready.found;
@@ -279,7 +307,8 @@ async function runPrepared(
     options,
     inventories,
     // Read after each build only for what reads them in this run: the update check, SBOMs.
-    readPackages: sbom !== undefined || observed.packages !== undefined,
+    readPackages: sbom !== undefined || observed.packages !== undefined || signing !== undefined,
+    ...(signing ? { signing } : {}),
     knownInventories: new Map([
       ...knownInventories(state, observed.plan),
       ...(observed.packages?.read ?? []),
@@ -364,6 +393,7 @@ async function buildPlatforms(
         join(session.logsDir, arch),
         signal,
         sbomTarget(io, s, `-${arch}`),
+        s.signing,
       );
       const summary = withProblems(io, ran.summary, ran.problems);
       noSbom.push(...ran.noSbom.map((n) => `${n} (${arch})`));
@@ -386,6 +416,10 @@ async function buildPlatforms(
             signal,
           )
         : undefined;
+    const unsigned =
+      published && s.signing && registry
+        ? await signLists(io, published, registry, s.signing, signal)
+        : 0;
     if (published && s.output.progress === 'json') {
       // One more line of the JSON stream, not a table in the middle of it.
       io.out(`${JSON.stringify({ event: 'published', ...published })}\n`);
@@ -407,7 +441,8 @@ async function buildPlatforms(
       !interrupted &&
       runs.length === platforms.length &&
       runs.every((r) => r.summary.ok) &&
-      (published?.published ?? true);
+      (published?.published ?? true) &&
+      unsigned === 0;
     await writeSummaryJson(io, s.files.summaryJson, {
       runId: session.runId,
       profile: first.family.profile.name,

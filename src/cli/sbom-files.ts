@@ -3,11 +3,11 @@
  * package inventory the state holds for its current fingerprint (built in this run, or unchanged
  * with the inventory read after its build), as `DIR/<image>.cdx.json`, each written atomically.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../adapters/state.js';
 import type { Family } from '../core/family.js';
-import { cycloneDx, sbomJson, type SbomTool } from '../core/packages/sbom.js';
+import { cycloneDx, sbomJson } from '../core/packages/sbom.js';
+import { kbuildTool as tool } from './signing.js';
 import type { Plan } from '../core/plan/plan.js';
 import type { StateFile } from '../run/ports.js';
 import type { RunSummary, SummaryStatus } from '../run/summary.js';
@@ -21,13 +21,6 @@ export interface SbomTarget {
 
 /** Images the run has (built, or unchanged): an unbuildable or skipped one has no image here. */
 const HAS_IMAGE: readonly SummaryStatus[] = ['built', 'pushed', 'fresh', 'retagged'];
-
-/** kbuild's own name and version, as package.json says (the same from src/ and dist/). */
-async function tool(): Promise<SbomTool> {
-  const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8');
-  const pkg = JSON.parse(text) as { name?: string; version?: string };
-  return { name: pkg.name ?? 'kbuild', version: pkg.version ?? '' };
-}
 
 /**
  * Writes the SBOMs of the run's images that ended well; answers the images that got none because

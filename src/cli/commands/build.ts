@@ -48,6 +48,7 @@ export interface BuildFlags extends ProfileOptions, SelectionOptions, OutputFlag
   registryCache: boolean;
   checkUpdates?: boolean | string;
   sbomDir?: string;
+  signKey?: string;
   lockTimeout: string | number;
 }
 
@@ -152,6 +153,10 @@ export function buildOptions(cmd: Command): Command {
     .option(
       '--sbom-dir <dir>',
       "write a CycloneDX 1.5 SBOM of each image's installed packages as DIR/<image>.cdx.json (several platforms: <image>-<arch>.cdx.json)",
+    )
+    .option(
+      '--sign-key <file>',
+      'with --push: sign every image pushed (cosign format, by digest) and attest its SLSA provenance and CycloneDX SBOM, with this ECDSA P-256 PEM key (encrypted: passphrase in $KBUILD_SIGN_PASSPHRASE); default: $KBUILD_SIGN_KEY, else signing.key of the profile or kbuild.yaml',
     );
   return reportOptions(outputOptions(cmd));
 }
@@ -211,6 +216,7 @@ export async function settingsOf(flags: BuildFlags): Promise<BuildSettings> {
     archTags: flags.archTags ?? false,
     ...(shard ? { shard } : {}),
     ...(flags.sbomDir ? { sbomDir: flags.sbomDir } : {}),
+    ...(flags.signKey ? { signKey: flags.signKey } : {}),
     lockTimeoutSeconds: wholeNumber('--lock-timeout', flags.lockTimeout, 0),
   };
 }
