@@ -13,6 +13,9 @@ import { observe, type Observed } from '../run/observe.js';
 import { registryView, type RegistryView } from '../run/build/registry-view.js';
 import type { Engine, EngineInfo, StateFile } from '../run/ports.js';
 import type { SourceFetcher } from '../adapters/sources.js';
+import { detectEngineEarly } from './engine-detection.js';
+
+export { detectEngineEarly };
 
 export interface FamilyObservation {
   readonly engine: Engine;
@@ -48,20 +51,6 @@ export const checkUpdatesOf = (family: Family, opts: Pick<ObserveSettings, 'chec
 /** An image's directory on disk. */
 export const imagePath = (root: string, family: Family, name: ImageName) =>
   join(root, imageDir(family.project, family.images.get(name)!.spec));
-
-type Detection = ReturnType<(typeof import('../adapters/engines.js'))['detectEngine']>;
-
-/**
- * Starts detecting the engine `opts` asks for. A command that will observe a family starts it
- * first and hands it over (`ObserveSettings.detecting`), so the client probes (a few engine
- * processes) run while the workspace is read and rendered instead of after it.
- */
-export function detectEngineEarly(opts: Pick<ObserveSettings, 'engine' | 'builder'>): Detection {
-  // Loaded here, not at start-up: only the commands that run an engine need its adapters.
-  return import('../adapters/engines.js').then(({ detectEngine }) =>
-    detectEngine(opts.engine, opts.builder ? { builder: opts.builder } : {}),
-  );
-}
 
 /** Detects the engine (unless given) and observes the family; the engine failure message when none answers. */
 export async function observeFamily(

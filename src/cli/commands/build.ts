@@ -61,9 +61,20 @@ export function registerBuild(program: Command, run: (a: Action) => void): void 
   buildOptions(cmd).action((images: string[], flags: BuildFlags) => {
     run(async (io) => {
       const settings = await settingsOf(flags);
+      // The engine's probes (processes) start before the build's modules load, and run meanwhile:
+      // the family is rendered for the build path they find.
+      const early = settings.observe.use
+        ? settings
+        : {
+            ...settings,
+            observe: {
+              ...settings.observe,
+              ...(await (await import('../engine-detection.js')).startDetection(settings.observe)),
+            },
+          };
       // The build's modules (engines, registry, scheduler, reporters) load only for a build.
       const { buildFamily } = await import('../build-run.js');
-      return buildFamily(io, images, settings);
+      return buildFamily(io, images, early);
     });
   });
 }
