@@ -202,9 +202,19 @@ describe('kbuild watch', () => {
         'w-b': 'fresh',
         'w-c': 'fresh',
       });
+      // A new file in c's context (watched from now on): c alone.
+      writeFileSync(join(dir, 'images', 'w-c', 'new.txt'), 'new\n');
+      expect(await w.nextBuild('build after a new context file')).toEqual({
+        'w-base': 'fresh',
+        'w-a': 'fresh',
+        'w-b': 'fresh',
+        'w-c': 'built',
+      });
+      expect(w.stderr).toContain('kbuild watch: changed images/w-c/new.txt\n');
+      expect(w.waits().at(-1)).toContain('watching 12 files');
       // kbuild's own writes (.kbuild/: logs, state, rendered Dockerfiles) triggered nothing:
       // one build per change made here.
-      expect(w.events().filter((e) => e.event === 'run-start')).toHaveLength(5);
+      expect(w.events().filter((e) => e.event === 'run-start')).toHaveLength(6);
 
       // Ctrl-C during a build: b's long RUN is cancelled as kbuild build's would be, exit 130.
       saveByRename(template('w-b'), `${readFileSync(template('w-b'), 'utf8')}RUN sleep 60\n`);
