@@ -22,6 +22,7 @@ import { registerRender } from './commands/render.js';
 import { registerSchema } from './commands/schema.js';
 import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
+import { registerVerify } from './commands/verify.js';
 import { registerWatch } from './commands/watch.js';
 import { Failed, type Action } from './options.js';
 
@@ -69,6 +70,7 @@ Examples:
   kbuild watch --profile debian-binary nginx          (rebuild nginx and what it needs as files change)
   kbuild test --profile debian-binary memcached nginx      (smoke tests of built images)
   kbuild validate --all-profiles
+  kbuild verify --profile debian-binary --key pub.pem      (signatures, provenance and SBOMs in the registry)
   kbuild init my-family --base-image busybox:latest      (a new family that builds)
   kbuild explain nginx --profile debian-binary           (what an image is made of, why it rebuilds)
   kbuild list --profile debian-binary
@@ -89,6 +91,7 @@ Examples:
     registerPromote,
     registerPrune,
     registerValidate,
+    registerVerify,
     registerDoctor,
     registerLock,
     registerSchema,
