@@ -6,7 +6,8 @@
  * or streamed registry to registry, then the child manifests go by digest, then the manifest or
  * index under the new tag. The new tag must then resolve to the source's digest.
  *
- * All or nothing at the start: when any image is missing under the source tag, nothing is written.
+ * All or nothing at the start: when any image is missing under the source tag, nothing is written;
+ * nor, with `requireSignedBy`, when any source digest lacks a valid signature by that key.
  */
 import { ATTACHMENT_KINDS, attachmentTag } from '../core/registry/attachments.js';
 import { readManifest } from '../core/registry/manifest-content.js';
@@ -14,11 +15,17 @@ import type { Digest, ImageName, Result } from '../core/model.js';
 import { err, ok } from '../core/model.js';
 import { mapLimited } from './limited.js';
 import type { Registry } from './ports.js';
+import { notSignedBy, type NotSignedImage } from './sign/require-signed.js';
 
 export interface PromoteRequest {
   readonly images: readonly { readonly name: ImageName; readonly repository: string }[];
   readonly from: { readonly registry: string; readonly tag: string };
   readonly to: { readonly registry: string; readonly tag: string };
+  /**
+   * A public key (PEM SPKI, ECDSA P-256, loaded and checked by the caller): every source digest
+   * must carry a valid signature by it (a manifest list: the list's own), or nothing is written.
+   */
+  readonly requireSignedBy?: string;
 }
 
 export interface BlobCounts {
@@ -59,6 +66,8 @@ export type PromoteFailure =
         readonly message: string;
       }[];
     }
+  /** Refused before anything was written (`requireSignedBy`): digests the key did not sign. */
+  | { readonly reason: 'not-signed'; readonly refused: readonly NotSignedImage[] }
   /** Some images were promoted, others failed midway (run again: what is there is skipped). */
   | {
       readonly reason: 'copy-failed';
@@ -105,6 +114,27 @@ export async function promote(
       missing: missing.map((s) => ({ name: s.img.name, ref: s.ref })),
       unreadable,
     });
+  }
+  if (req.requireSignedBy !== undefined) {
+    const refused = await notSignedBy(
+      registry,
+      sources.flatMap((s) =>
+        s.got.ok
+          ? [
+              {
+                name: s.img.name,
+                ref: s.ref,
+                registry: from.registry,
+                repository: s.img.repository,
+                digest: s.got.value.digest,
+              },
+            ]
+          : [],
+      ),
+      req.requireSignedBy,
+      signal,
+    );
+    if (refused.length) return err({ reason: 'not-signed', refused });
   }
 
   /** Blob digest -> a repository of the destination registry known to hold it (for mounts). */

@@ -3,6 +3,7 @@ import { registryProblem } from '../../core/config/values.js';
 import type { ImageName } from '../../core/model.js';
 import { promoteSummary, promoteTable } from '../../report/release.js';
 import { promote } from '../../run/promote.js';
+import { notSignedMessage } from '../../run/sign/require-signed.js';
 import { UsageError, type Io } from '../io.js';
 import type { ProfileOptions, SelectionOptions } from '../load.js';
 import { loadSelected } from '../commands/shared.js';
@@ -11,6 +12,8 @@ export interface PromoteFlags extends ProfileOptions, SelectionOptions {
   from: string;
   to: string;
   toRegistry?: string;
+  /** --require-signed: a public key file (PEM); every source digest must be signed by it. */
+  requireSigned?: string;
   json?: boolean;
 }
 
@@ -32,6 +35,13 @@ export async function promoteCommand(
   }
   const badTarget = flags.toRegistry !== undefined ? registryProblem(flags.toRegistry) : undefined;
   if (badTarget) throw new UsageError(`--to-registry: ${badTarget.message} — ${badTarget.hint}`);
+  let requireSignedBy: string | undefined;
+  if (flags.requireSigned !== undefined) {
+    const { loadPublicKey } = await import('../../adapters/signing/keys.js');
+    const key = await loadPublicKey(flags.requireSigned);
+    if (!key.ok) throw new UsageError(`--require-signed: ${key.error.message}`);
+    requireSignedBy = key.value;
+  }
   const { family, selection } = await loadSelected(io, flags, patterns);
   const registry = family.naming.registry;
   if (!registry) {
@@ -52,6 +62,7 @@ export async function promoteCommand(
     images: names.map((name) => ({ name, repository: family.naming.repository(name) })),
     from,
     to,
+    ...(requireSignedBy !== undefined ? { requireSignedBy } : {}),
   });
   if (flags.json) {
     io.out(
@@ -75,6 +86,13 @@ export async function promoteCommand(
       );
       return 1;
     }
+    case 'not-signed':
+      io.err(
+        `kbuild: nothing promoted: ${e.refused.length} of ${names.length} image(s) under tag '${from.tag}' in ${registry} are not signed by the key in ${flags.requireSigned ?? '--require-signed'}:\n` +
+          e.refused.map((n) => `  ${n.name}: ${notSignedMessage(n)}\n`).join('') +
+          `Sign them (kbuild build --push --sign-key KEY --tag ${from.tag}, which signs what is pushed or found pushed), or give the public key of the key that signed them.\n`,
+      );
+      return 1;
     case 'copy-failed':
       if (!flags.json && e.promoted.length) io.out(promoteTable(e.promoted, from, to));
       io.err(

@@ -12,6 +12,10 @@ export function registerPromote(program: Command, run: (a: Action) => void): voi
     .requiredOption('--from <tag>', 'the tag the images have now (in --registry)')
     .requiredOption('--to <tag>', 'the tag to give them')
     .option('--to-registry <host[:port]>', 'copy them to this registry (default: the same one)')
+    .option(
+      '--require-signed <pub.pem>',
+      "refuse the whole promotion unless every image's digest under --from carries a valid signature by this public key (PEM, ECDSA P-256)",
+    )
     .action((images: string[], flags: PromoteFlags) => {
       run(async (io) => (await import('../actions/promote.js')).promoteCommand(io, images, flags));
     });
