@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BIN,
+  kbuild,
   logSays,
   processesMatching,
   randomTag,
@@ -153,6 +154,18 @@ function saveByRename(path: string, text: string): void {
 }
 
 describe('kbuild watch', () => {
+  it('exits 2 at once on a wrong command line (no such profile or image): watching cannot mend it', async () => {
+    for (const [args, said] of [
+      [['-p', 'nope'], "no profile named 'nope'"],
+      [['-p', 'w', 'nope'], "'nope' matches no image or group"],
+    ] as const) {
+      const r = await kbuild(['watch', ...args], dir);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(said);
+      expect(r.stderr).not.toContain('watching');
+    }
+  });
+
   it('builds at start, rebuilds what changed and its descendants, survives a broken template, stops cleanly on SIGINT', async () => {
     const w = new Watch(['-p', 'w', '--progress', 'json', '--debounce', '200']);
     try {

@@ -47,11 +47,15 @@ export async function watchCommand(
   let inputs = await inputsOf(silent, patterns, settings);
   let before = await watchedFiles(inputs);
 
-  const buildOnce = async (): Promise<number> => {
+  /** The build's exit code; `mistake`: the command line is wrong (no such profile or image). */
+  const buildOnce = async (): Promise<{ code: number; mistake: boolean }> => {
     try {
-      return await buildFamily(io, patterns, { ...settings, stop: stop.signal });
+      return {
+        code: await buildFamily(io, patterns, { ...settings, stop: stop.signal }),
+        mistake: false,
+      };
     } catch (e) {
-      return reported(io, e);
+      return { code: reported(io, e), mistake: commandLineMistake(e) };
     }
   };
 
@@ -64,14 +68,14 @@ export async function watchCommand(
       },
       (dir) => skipsDir(inputs)(dir),
     );
-    const finish = (code: number) => {
+    const finish = (code: number, note = 'stopped') => {
       if (finished) return;
       finished = true;
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       watcher.close();
       void loop.stop();
-      io.err(`kbuild watch: stopped\n`);
+      if (note) io.err(`kbuild watch: ${note}\n`);
       exit(code);
     };
     const loop = watchLoop({
@@ -88,7 +92,9 @@ export async function watchCommand(
           if (!counted.length || stop.signal.aborted) return;
           io.err(`kbuild watch: changed ${describeChanges(inputs.root, counted)}\n`);
         }
-        const code = await buildOnce();
+        const { code, mistake } = await buildOnce();
+        // Watching cannot mend a wrong command line (edits can mend a template or kbuild.yaml).
+        if (mistake && !changed.length) return finish(code, '');
         // What to watch may have changed with the files (a new context file, another include).
         inputs = await inputsOf(silent, patterns, settings, inputs);
         before = await watchedFiles(inputs);
@@ -113,6 +119,16 @@ export async function watchCommand(
     loop.start();
   });
 }
+
+/** A usage error, or a profile or image named on the command line that does not exist. */
+const commandLineMistake = (e: unknown) =>
+  e instanceof UsageError ||
+  (e instanceof Failed &&
+    e.failures.some(
+      (f) =>
+        f.reason === 'profile-not-found' ||
+        (f.reason === 'selection-unknown' && f.source === 'the command line'),
+    ));
 
 /** Says why a build did not run, as `kbuild build` would; its exit code. */
 function reported(io: Io, e: unknown): number {
