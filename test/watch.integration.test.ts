@@ -154,6 +154,20 @@ function saveByRename(path: string, text: string): void {
 }
 
 describe('kbuild watch', () => {
+  it("is listed by kbuild --help, and takes build's options and --debounce", async () => {
+    const help = await kbuild(['--help'], dir);
+    expect(help.stdout).toMatch(
+      /^ {2}watch \[options\] \[images\.\.\.\] +build, then build again/m,
+    );
+    const own = await kbuild(['watch', '--help'], dir);
+    expect(own.code).toBe(0);
+    for (const flag of ['--push', '-j, --threads <n>', '--test', '--progress <mode>'])
+      expect(own.stdout).toContain(flag);
+    expect(own.stdout).toMatch(
+      /--debounce <ms> +how long the files must be quiet[^(]*\(default: 300\)/,
+    );
+  });
+
   it('exits 2 at once on a wrong command line (no such profile or image): watching cannot mend it', async () => {
     for (const [args, said] of [
       [['-p', 'nope'], "no profile named 'nope'"],
