@@ -44,7 +44,7 @@ import { interruptible, startRun, writeSummaryJson, type RunSession } from './ru
 import { loadSelected, shardWeights, type Selected } from './commands/shared.js';
 import { withBuildFeatures } from './build-features.js';
 import { resolveSecrets } from './secrets.js';
-import { signingFor, signLists } from './signing.js';
+import { listSigner, signingFor } from './signing.js';
 import type { StateFile } from '../run/ports.js';
 import type { Inventory } from '../core/packages/inventory.js';
 import { writeSboms, type SbomTarget } from './sbom-files.js';
@@ -411,15 +411,12 @@ async function buildPlatforms(
               archTags: s.archTags,
               atomic: options.publish === 'atomic',
               allowedToFail: new Set(first.family.profile.allowedToFail),
+              ...(s.signing ? { sign: listSigner(registry, s.signing) } : {}),
             },
             registry,
             signal,
           )
         : undefined;
-    const unsigned =
-      published && s.signing && registry
-        ? await signLists(io, published, registry, s.signing, signal)
-        : 0;
     if (published && s.output.progress === 'json') {
       // One more line of the JSON stream, not a table in the middle of it.
       io.out(`${JSON.stringify({ event: 'published', ...published })}\n`);
@@ -441,8 +438,7 @@ async function buildPlatforms(
       !interrupted &&
       runs.length === platforms.length &&
       runs.every((r) => r.summary.ok) &&
-      (published?.published ?? true) &&
-      unsigned === 0;
+      (published?.published ?? true);
     await writeSummaryJson(io, s.files.summaryJson, {
       runId: session.runId,
       profile: first.family.profile.name,

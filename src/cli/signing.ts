@@ -6,9 +6,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import type { Digest, Profile, ProjectConfig, SigningConfig } from '../core/model.js';
+import type { Profile, ProjectConfig, SigningConfig } from '../core/model.js';
 import type { RegistryView } from '../run/build/registry-view.js';
-import type { PlatformsPublished } from '../run/publish-platforms.js';
+import type { ListSigner } from '../run/publish-platforms.js';
 import type { SbomTool } from '../core/packages/sbom.js';
 import type { SigningSettings } from '../run/build/context.js';
 import { UsageError, type Io } from './io.js';
@@ -83,35 +83,20 @@ export async function kbuildTool(): Promise<SbomTool> {
 }
 
 /**
- * Several platforms: each platform's image was signed and attested when it was pushed; the
- * manifest list each image's shared tag names is signed here. Answers how many could not be
- * (each said on stderr).
+ * Several platforms: each platform's image was signed and attested when it was pushed; each
+ * manifest list is signed, and attested with its platforms' statements, once it is stored by
+ * digest and before its tags move (publishPlatforms calls this).
  */
-export async function signLists(
-  io: Io,
-  published: PlatformsPublished,
-  registry: RegistryView,
-  signing: SigningSettings,
-  signal: AbortSignal,
-): Promise<number> {
-  const { signImage } = await import('../run/sign/sign-image.js');
-  let failed = 0;
-  for (const image of published.images) {
-    if (image.status !== 'published' || !image.digest) continue;
-    const repository = image.refs[0]!.split(':')[0]!;
-    const r = await signImage(
+export function listSigner(registry: RegistryView, signing: SigningSettings): ListSigner {
+  return async (list, signal) => {
+    const { signList } = await import('../run/sign/sign-list.js');
+    const r = await signList(
       registry.client,
-      { registry: registry.host, repository, digest: image.digest as Digest },
+      { registry: registry.host, repository: list.repository, digest: list.digest },
+      list.platforms,
       signing.signer,
-      [],
       signal,
     );
-    if (!r.ok) {
-      failed++;
-      io.err(
-        `kbuild: ${image.name}: the manifest list ${registry.host}/${repository}@${image.digest} could not be signed: ${r.error.message}\n`,
-      );
-    }
-  }
-  return failed;
+    return r.ok ? undefined : r.error.message;
+  };
 }

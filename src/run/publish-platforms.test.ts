@@ -8,7 +8,12 @@ import {
 import type { ImageName } from '../core/model.js';
 import { memoryRegistry } from '../../test/helpers/memory-registry.js';
 import { registryView } from './build/registry-view.js';
-import { archOf, publishPlatforms, type PlatformRun } from './publish-platforms.js';
+import {
+  archOf,
+  publishPlatforms,
+  type ListSigner,
+  type PlatformRun,
+} from './publish-platforms.js';
 import type { ImageSummary, RunSummary, SummaryStatus } from './summary.js';
 
 const familyWith = (extraTags: (n: string) => string[]) =>
@@ -121,6 +126,47 @@ describe('publishPlatforms', () => {
     expect(atomic.images.every((i) => i.status === 'not-published')).toBe(true);
     expect(atomic.message).toBe(
       'nothing published: b did not succeed on every platform; the shared tags are unchanged',
+    );
+    expect(reg.store.has('ns/a:v1')).toBe(false);
+  });
+
+  it('signs each list stored by digest before any tag names it; an unsigned list is never tagged', async () => {
+    const reg = fakeRegistry();
+    const runs = ['amd64', 'arm64'].map((arch) =>
+      run(`linux/${arch}`, [
+        image('a', 'pushed', reg.pushed('ns/a', arch)),
+        image('b', 'pushed', reg.pushed('ns/b', arch)),
+      ]),
+    );
+    const seen: string[] = [];
+    const sign: ListSigner = (list) => {
+      // Stored by digest, and no tag of either image moved yet.
+      expect(reg.store.get(`${list.repository}@${list.digest}`)).toBeDefined();
+      expect(reg.store.has('ns/a:v1') || reg.store.has('ns/b:v1')).toBe(false);
+      seen.push(`${list.name} ${list.platforms.map((p) => p.platform).join(' ')}`);
+      return Promise.resolve(list.name === 'b' ? 'HTTP 500' : undefined);
+    };
+    const eager = await publishPlatforms(runs, { ...opts, sign }, reg.publisher, signal);
+    expect(seen).toEqual(['a linux/amd64 linux/arm64', 'b linux/amd64 linux/arm64']);
+    expect(eager.published).toBe(false);
+    expect(eager.images.map((i) => i.status)).toEqual(['published', 'refused']);
+    expect(eager.images[1]!.message).toMatch(
+      /ns\/b@sha256:\w+ could not be signed \(HTTP 500\); ns\/b:v1 was not moved/,
+    );
+    expect(reg.store.get('ns/a:v1')!.digest).toBe(eager.images[0]!.digest);
+    expect(reg.store.has('ns/b:v1')).toBe(false);
+    // Atomic: b's unsigned list holds back a's tag too.
+    reg.store.delete('ns/a:v1');
+    seen.length = 0;
+    const atomic = await publishPlatforms(
+      runs,
+      { ...opts, atomic: true, sign },
+      reg.publisher,
+      signal,
+    );
+    expect(atomic.images.map((i) => i.status)).toEqual(['not-published', 'refused']);
+    expect(atomic.message).toMatch(
+      /^nothing published: b: .*could not be signed.*the shared tags are unchanged$/,
     );
     expect(reg.store.has('ns/a:v1')).toBe(false);
   });

@@ -2,11 +2,13 @@
  * The end of a multi-platform build: each image was pushed once per platform, by digest (under
  * its fp tags); now one manifest list per image goes under the shared tag, checked to name every
  * platform — or, with `archTags`, one `<tag>-<arch>` tag per platform for registries that cannot
- * store lists.
+ * store lists. Ordering: every list is stored by digest and signed (`sign`) before any tag moves,
+ * so no tag ever names an unsigned list, and an atomic publish whose list fails moves none.
  */
+import { createHash } from 'node:crypto';
 import type { Family } from '../core/family.js';
 import { listedPlatforms, manifestList, platformMatches } from '../core/registry/manifest-list.js';
-import type { ImageName } from '../core/model.js';
+import type { Digest, ImageName } from '../core/model.js';
 import type { RegistryView } from './build/registry-view.js';
 import type { RunSummary } from './summary.js';
 
@@ -58,6 +60,11 @@ export async function publishPlatforms(
     readonly atomic: boolean;
     /** Images whose failure does not block an atomic publish. */
     readonly allowedToFail: ReadonlySet<string>;
+    /**
+     * Signs a list once it is stored by digest, before any tag names it; a message when it could
+     * not be (its tags are then not moved). Unset: lists are not signed.
+     */
+    readonly sign?: ListSigner;
   },
   registry: RegistryView,
   signal: AbortSignal,
@@ -79,7 +86,7 @@ export async function publishPlatforms(
     }
   }
   const blocking = [...incomplete.keys()].filter((n) => !opts.allowedToFail.has(n));
-  const out: ImageManifest[] = [];
+  const out: (ImageManifest | Staged)[] = [];
   const skipAll = opts.atomic && (blocking.length > 0 || signal.aborted);
   for (const name of names) {
     const repo = family.naming.repository(name);
@@ -105,22 +112,73 @@ export async function publishPlatforms(
     const extraTags = family.naming
       .extraTags(name)
       .map((t) => (t.endsWith(suffix) ? t.slice(0, -suffix.length) : t));
-    out.push(await publishImage(registry, repo, name, children, { ...opts, extraTags }, signal));
+    out.push(await stageImage(registry, repo, name, children, { ...opts, extraTags }, signal));
   }
-  const failed = out.filter((i) => i.status === 'refused' || i.status === 'incomplete');
-  const done = out.filter((i) => i.status === 'published');
+  // Every list is stored by digest (and signed) before any tag moves: under --publish atomic, one
+  // that fails leaves every shared tag as it was, and no tag ever names an unsigned list.
+  const unstaged = out.filter(
+    (i): i is ImageManifest =>
+      !isStaged(i) && (i.status === 'refused' || i.status === 'incomplete'),
+  );
+  const holdTags = opts.atomic && unstaged.length > 0;
+  const final: ImageManifest[] = [];
+  for (const i of out) {
+    if (!isStaged(i)) final.push(i);
+    else if (holdTags)
+      final.push({
+        name: i.name,
+        refs: [],
+        platforms: i.platforms,
+        status: 'not-published',
+        message: `not published: ${unstaged[0]!.name}'s list failed (atomic)`,
+      });
+    else final.push(await tagList(registry, i, signal));
+  }
+  const failed = final.filter((i) => i.status === 'refused' || i.status === 'incomplete');
+  const done = final.filter((i) => i.status === 'published');
   const message = skipAll
     ? `nothing published: ${blocking.length ? `${blocking.join(', ')} did not succeed on every platform` : 'the run was interrupted'}; the shared tags are unchanged`
-    : `${done.length} image(s) published for ${runs.map((r) => r.platform).join(', ')}${opts.archTags ? ' as per-platform tags' : ' under one manifest list each'}` +
-      (failed.length ? `; ${failed.length} failed: ${failed[0]!.message}` : '');
+    : holdTags
+      ? `nothing published: ${unstaged.map((i) => i.name).join(', ')}: ${unstaged[0]!.message}; the shared tags are unchanged`
+      : `${done.length} image(s) published for ${runs.map((r) => r.platform).join(', ')}${opts.archTags ? ' as per-platform tags' : ' under one manifest list each'}` +
+        (failed.length ? `; ${failed.length} failed: ${failed[0]!.message}` : '');
   return {
     published: !skipAll && failed.length === 0 && blocking.length === 0,
-    images: out,
+    images: final,
     message,
   };
 }
 
-async function publishImage(
+/** Signs a list stored by digest; a message when it could not be. */
+export type ListSigner = (
+  list: {
+    readonly name: ImageName;
+    readonly repository: string;
+    readonly digest: Digest;
+    readonly platforms: readonly { readonly platform: string; readonly digest: Digest }[];
+  },
+  signal: AbortSignal,
+) => Promise<string | undefined>;
+
+/** An image's list, stored (and signed) by digest, its tags not moved yet. */
+interface Staged {
+  readonly staged: true;
+  readonly name: ImageName;
+  readonly repo: string;
+  readonly tags: readonly string[];
+  readonly platforms: readonly string[];
+  readonly list: { readonly mediaType: string; readonly body: string };
+  readonly digest: Digest;
+  readonly platformManifests: Readonly<Record<string, ManifestDescriptor>>;
+}
+
+const isStaged = (i: ImageManifest | Staged): i is Staged => 'staged' in i;
+
+/**
+ * An image's platforms, read back from the registry: with `archTags`, tagged `<tag>-<arch>` now
+ * (each platform's manifest was signed at its push); else its list stored by digest and signed.
+ */
+async function stageImage(
   registry: RegistryView,
   repo: string,
   name: ImageName,
@@ -130,9 +188,10 @@ async function publishImage(
     readonly archTags: boolean;
     /** Tags the image gets beside the shared one (`-t t1 -t t2`): the same list, or arch tags. */
     readonly extraTags?: readonly string[];
+    readonly sign?: ListSigner;
   },
   signal: AbortSignal,
-): Promise<ImageManifest> {
+): Promise<ImageManifest | Staged> {
   const tags = [opts.tag, ...(opts.extraTags ?? [])];
   const platforms = children.map((c) => c.platform);
   const manifests = [];
@@ -189,7 +248,8 @@ async function publishImage(
     };
   }
   const list = manifestList(manifests);
-  const put = await registry.put(repo, opts.tag, encoded(list), signal);
+  const digest = `sha256:${createHash('sha256').update(list.body).digest('hex')}` as Digest;
+  const put = await registry.put(repo, digest, encoded(list), signal);
   if (!put.ok) {
     return {
       name,
@@ -199,17 +259,63 @@ async function publishImage(
       message: `the registry refused the manifest list for ${repo}:${opts.tag} (${put.error.message}); registries that cannot store lists get per-platform tags with --arch-tags (${opts.tag}-<arch>)`,
     };
   }
+  if (put.value.digest !== digest)
+    return {
+      name,
+      refs: [],
+      platforms,
+      status: 'incomplete',
+      message: `${repo}@${digest}: the registry stored the list as ${put.value.digest}`,
+    };
+  const unsigned = await opts.sign?.(
+    {
+      name,
+      repository: repo,
+      digest,
+      platforms: manifests.map((m) => ({ platform: m.platform, digest: m.digest })),
+    },
+    signal,
+  );
+  if (unsigned !== undefined)
+    return {
+      name,
+      refs: [],
+      platforms,
+      status: 'refused',
+      message: `the manifest list ${repo}@${digest} could not be signed (${unsigned}); ${repo}:${opts.tag} was not moved`,
+    };
+  return { staged: true, name, repo, tags, platforms, list, digest, platformManifests };
+}
+
+/** Moves the image's tags to its stored list, checked to serve every platform. */
+async function tagList(
+  registry: RegistryView,
+  s: Staged,
+  signal: AbortSignal,
+): Promise<ImageManifest> {
+  const { name, repo, tags, platforms, list, platformManifests } = s;
+  const tag = tags[0]!;
+  const put = await registry.put(repo, tag, encoded(list), signal);
+  if (!put.ok) {
+    return {
+      name,
+      refs: [],
+      platforms,
+      status: 'refused',
+      message: `the registry refused the manifest list for ${repo}:${tag} (${put.error.message})`,
+    };
+  }
   // Read it back: the shared tag must now serve every platform.
-  const stored = await registry.manifest(repo, opts.tag, signal);
+  const stored = await registry.manifest(repo, tag, signal);
   const listed = stored.ok ? listedPlatforms(new TextDecoder().decode(stored.value.body)) : [];
   const missing = platforms.filter((p) => !listed.some((l) => platformMatches(p, l)));
   if (!stored.ok || stored.value.digest !== put.value.digest || missing.length) {
     return {
       name,
-      refs: [`${repo}:${opts.tag}`],
+      refs: [`${repo}:${tag}`],
       platforms,
       status: 'incomplete',
-      message: `${repo}:${opts.tag} does not list ${missing.join(', ') || 'what was written'}`,
+      message: `${repo}:${tag} does not list ${missing.join(', ') || 'what was written'}`,
     };
   }
   // The extra tags name the same list (a put of the same bytes: the same digest).
@@ -218,7 +324,7 @@ async function publishImage(
     if (!r.ok)
       return {
         name,
-        refs: [`${repo}:${opts.tag}`],
+        refs: [`${repo}:${tag}`],
         platforms,
         status: 'refused',
         message: `${repo}:${t}: ${r.error.message}`,
@@ -236,7 +342,7 @@ async function publishImage(
       size: stored.value.body.length,
     },
     platformManifests,
-    message: `${repo}:${opts.tag} lists ${listed.join(', ')}`,
+    message: `${repo}:${tag} lists ${listed.join(', ')}`,
   };
 }
 
