@@ -47,10 +47,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A cold build of the family on one build path; the engine calls it made, counted by kind. */
-async function coldBuild(buildkit: '0' | '1'): Promise<Record<string, number>> {
+/**
+ * A cold build of the family on one build path (no image of it here, and no state unless
+ * `keepState`: the last run's); the engine calls it made, counted by kind.
+ */
+async function coldBuild(buildkit: '0' | '1', keepState = false): Promise<Record<string, number>> {
   await removeImages((ref) => ref.startsWith(`${namespace}/`));
-  rmSync(join(dir, 'project', '.kbuild'), { recursive: true, force: true });
+  if (!keepState) rmSync(join(dir, 'project', '.kbuild'), { recursive: true, force: true });
   rmSync(callLog, { force: true });
   await promisify(execFile)(process.execPath, [BIN, 'build', '-p', 'p', '-q', '--no-cache'], {
     cwd: join(dir, 'project'),
@@ -86,7 +89,8 @@ describe('engine calls per image', () => {
       const counts = await coldBuild(buildkit);
       expect(counts).toEqual({
         // Once per run: which client, whether it has buildx or BuildKit (not asked when the
-        // legacy builder is asked for), what is here.
+        // legacy builder is asked for), what is here (the bases, then the images their
+        // fingerprints name: with no state, the bases' ids are not known before).
         'version --format': 1,
         ...(buildkit === '1' ? { 'buildx version': 1, 'build --help': 1 } : {}),
         'image inspect': 2,
@@ -98,6 +102,16 @@ describe('engine calls per image', () => {
       expect(labels[buildkit]['io.kbuild.image']).toBe('b');
     },
   );
+
+  it("with the last run's state, the bases and the images are asked in one inspect", async () => {
+    // The state says which base ids the last run fingerprinted: the fingerprints are known before
+    // the engine is asked, so one inspect answers both (a base that moved would cost a second).
+    expect(await coldBuild('0', true)).toEqual({
+      'version --format': 1,
+      'image inspect': 1,
+      build: 3,
+    });
+  });
 
   it('the legacy builder gets the same labels in one LABEL step (not one container per label)', async () => {
     expect(labels['0']).toEqual(labels['1']);

@@ -77,12 +77,18 @@ export async function observe(
   const externals = [...new Set([...names].flatMap((n) => family.graph.nodes.get(n)!.externals))];
   const withSource = [...names].filter((n) => family.sources.has(n));
   const identify = ports.sourceIdentity;
-  const [hashes, bases, identities] = await Promise.all([
+  // The bases as the last run saw them (or pinned): with an id for each, the fingerprints can be
+  // computed before the engine is asked, and one inspect asks for the bases and the family's
+  // images together instead of one after the other (each is an engine round trip before the
+  // first build can start). A base that moved since is seen in that same answer; only what its
+  // new fingerprints name is asked again.
+  const lastSeen = lastSeenBases(externals, ports);
+  const [hashes, identities, inspected] = await Promise.all([
     Promise.all([...names].map(async (n) => [n, await ports.hashContext(n)] as const)),
-    inspectBases(ports, externals),
     identify
       ? Promise.all(withSource.map(async (n) => [n, await identify(n)] as const))
       : Promise.resolve([]),
+    lastSeen ? Promise.resolve(undefined) : inspectBases(ports, externals),
   ]);
   const sources = new Map<ImageName, string>();
   const sourceProblems = new Map<ImageName, string>();
@@ -91,28 +97,47 @@ export async function observe(
     sources.set(n, r.ok ? r.value : 'unresolved');
     if (!r.ok) sourceProblems.set(n, r.error);
   }
-  const fingerprints = fingerprintFamily(family, names, {
-    contexts: new Map(hashes),
-    // Pinned bases are fingerprinted by their pin: moving one is a new lock, seen as base-moved.
-    bases: new Map([
-      ...[...bases].map(([ref, img]) => [ref, img.id] as const),
-      ...Object.entries(ports.pins ?? {}),
-    ]),
-    engine: ports.engineKind,
-    labels: (n) => family.naming.labels(n),
-    sources,
-  });
+  const fingerprintWith = (baseIds: ReadonlyMap<string, string>) =>
+    fingerprintFamily(family, names, {
+      contexts: new Map(hashes),
+      // Pinned bases are fingerprinted by their pin: moving one is a new lock, seen as base-moved.
+      bases: new Map([...baseIds, ...Object.entries(ports.pins ?? {})]),
+      engine: ports.engineKind,
+      labels: (n) => family.naming.labels(n),
+      sources,
+    });
   const { naming } = family;
-  const fpRef = (n: ImageName) => naming.fpRef(n, fingerprints.get(n)!.fingerprint);
-  // The last build of this very fingerprint, by id: under another namespace or prefix (the names
-  // are not in the fingerprint) it is the same image, to be retagged rather than built again.
-  const lastBuild = (n: ImageName) => {
+  // The last build of a fingerprint, by id: under another namespace or prefix (the names are not
+  // in the fingerprint) it is the same image, to be retagged rather than built again.
+  const lastBuildOf = (fps: ReadonlyMap<ImageName, Fingerprinted>, n: ImageName) => {
     const st = ports.state.images[n];
-    return st?.fingerprint === fingerprints.get(n)!.fingerprint ? st.imageId : undefined;
+    return st?.fingerprint === fps.get(n)!.fingerprint ? st.imageId : undefined;
   };
-  const local = await ports.engine.inspect(
-    [...names].flatMap((n) => [fpRef(n), ...naming.tags(n), lastBuild(n) ?? []].flat()),
-  );
+  const refsOf = (fps: ReadonlyMap<ImageName, Fingerprinted>) =>
+    [...names].flatMap((n) =>
+      [
+        naming.fpRef(n, fps.get(n)!.fingerprint),
+        ...naming.tags(n),
+        lastBuildOf(fps, n) ?? [],
+      ].flat(),
+    );
+  let bases: Map<string, LocalImage>;
+  let fingerprints: Map<ImageName, Fingerprinted>;
+  let local: Map<string, LocalImage>;
+  if (lastSeen) {
+    const asked = new Set(refsOf(fingerprintWith(lastSeen)));
+    const found = await ports.engine.inspect([...externals, ...asked]);
+    bases = await pullMissing(ports, externals, found);
+    fingerprints = fingerprintWith(idsOf(bases));
+    const more = refsOf(fingerprints).filter((r) => !asked.has(r));
+    local = more.length ? new Map([...found, ...(await ports.engine.inspect(more))]) : found;
+  } else {
+    bases = inspected ?? new Map<string, LocalImage>();
+    fingerprints = fingerprintWith(idsOf(bases));
+    local = await ports.engine.inspect(refsOf(fingerprints));
+  }
+  const fpRef = (n: ImageName) => naming.fpRef(n, fingerprints.get(n)!.fingerprint);
+  const lastBuild = (n: ImageName) => lastBuildOf(fingerprints, n);
   /** The local image of an image's fingerprint: under its fp ref, else its last build's id. */
   const localImage = (n: ImageName): { image: LocalImage; sameAs?: string } | undefined => {
     const byRef = local.get(fpRef(n));
@@ -244,18 +269,51 @@ async function lookInRegistry(
   return { remoteDigests, ...(problem ? { problem } : {}) };
 }
 
+/** Each base's image id. */
+const idsOf = (bases: ReadonlyMap<string, LocalImage>) =>
+  new Map([...bases].map(([ref, img]) => [ref, img.id] as const));
+
+/**
+ * The ids the external bases had when the state was written (the records of the images built on
+ * them), or their pins; undefined when any base has neither (a first run, a new base).
+ */
+function lastSeenBases(
+  externals: readonly string[],
+  ports: Pick<ObservePorts, 'state' | 'pins'>,
+): Map<string, string> | undefined {
+  const seen = new Map<string, string>();
+  for (const st of Object.values(ports.state.images))
+    for (const [ref, id] of Object.entries(st.record?.bases ?? {})) if (id) seen.set(ref, id);
+  const out = new Map<string, string>();
+  for (const ref of externals) {
+    const id = ports.pins?.[ref] ?? seen.get(ref);
+    if (id === undefined) return undefined;
+    out.set(ref, id);
+  }
+  return out;
+}
+
 /** The external bases in the engine, pulling the missing ones first when allowed. */
 async function inspectBases(
   ports: ObservePorts,
   externals: readonly string[],
 ): Promise<Map<string, LocalImage>> {
-  const found = await ports.engine.inspect(externals);
-  const missing = externals.filter((r) => !found.has(r));
+  return pullMissing(ports, externals, await ports.engine.inspect(externals));
+}
+
+/** The bases `found` holds (an inspect's answer), and those missing pulled when allowed. */
+async function pullMissing(
+  ports: ObservePorts,
+  externals: readonly string[],
+  found: ReadonlyMap<string, LocalImage>,
+): Promise<Map<string, LocalImage>> {
+  const here = new Map(externals.flatMap((r) => (found.has(r) ? [[r, found.get(r)!]] : [])));
+  const missing = externals.filter((r) => !here.has(r));
   const pullBase = ports.pullBase;
-  if (!pullBase || missing.length === 0) return found;
+  if (!pullBase || missing.length === 0) return here;
   const pulled = (
     await Promise.all(missing.map(async (r) => ((await pullBase(r)) ? r : undefined)))
   ).filter((r): r is string => r !== undefined);
-  if (pulled.length === 0) return found;
-  return new Map([...found, ...(await ports.engine.inspect(pulled))]);
+  if (pulled.length === 0) return here;
+  return new Map([...here, ...(await ports.engine.inspect(pulled))]);
 }

@@ -4,7 +4,7 @@
  * retag, take from the registry, wait for another shard), blocked steps, failures and Ctrl-C.
  * Publishing is in publish.test.ts, durations and the state in state-update.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { imageName } from '../../core/model.js';
 import { baseMissingMessage } from '../../core/plan/plan.js';
 import {
@@ -398,5 +398,46 @@ describe('runBuild: failures and Ctrl-C', () => {
     expect(builds(r)).toEqual(IMAGES.map(ref).sort());
     expect(pulls(r)).toEqual([]);
     expect(statuses(r)).toEqual(every('built'));
+  });
+});
+
+/**
+ * Engine round trips before the first build (issue 14): the bases' ids are needed for the
+ * fingerprints, which name the images to look for. With the bases as the last run saw them, one
+ * inspect asks for both; a base that moved is seen in that answer and its images asked again.
+ */
+describe('observe: inspects before the first build', () => {
+  const inspects = () => vi.spyOn(w.engine, 'inspect').mock.calls;
+
+  it('a first run (no state) asks for the bases, then for the images their fingerprints name', async () => {
+    const calls = inspects();
+    await w.observe();
+    expect(calls).toHaveLength(2);
+    expect([...calls[0]![0]].sort()).toEqual(['alpine:3.20', 'busybox:latest']);
+    expect(calls[1]![0]).toContain(ref('base'));
+  });
+
+  it('with the bases as the last run saw them: one inspect of bases and images together, all fresh', async () => {
+    await w.run();
+    const calls = inspects();
+    const r = await w.run();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]![0]).toEqual(expect.arrayContaining(['busybox:latest', r.facts('app').fpRef]));
+    expect(statuses(r)).toEqual(every('fresh'));
+  });
+
+  it("a base that moved since: its images' new fingerprints are asked in a second inspect, and they rebuild", async () => {
+    const first = await w.run();
+    await w.engine.tag(ref('edge'), 'busybox:latest');
+    const calls = inspects();
+    const r = await w.run();
+    expect(calls).toHaveLength(2);
+    expect(calls[1]![0]).toContain(r.facts('base').fpRef);
+    expect(calls[1]![0]).not.toContain(r.facts('edge').fpRef);
+    expect(r.facts('base').fingerprint).not.toBe(first.facts('base').fingerprint);
+    expect(r.observed.plan.steps.find((s) => s.name === imageName('base'))).toMatchObject({
+      action: 'build',
+    });
+    expect(statuses(r)).toEqual({ ...every('built'), edge: 'fresh' });
   });
 });
