@@ -281,6 +281,34 @@ describe('signed releases: promote and prune with signatures', () => {
       expect(await registryDigest(REGISTRY, `${ns}/${image}`, 'rel')).toBeNull();
   }, 300_000);
 
+  it("--require-signed refuses the key's signature of another digest put under an image's .sig tag; so does cosign", async () => {
+    const repo = `${ns}/hello`;
+    const pushed = (await registryDigest(REGISTRY, repo, 'cand'))!;
+    // hello's real signature (same repository, blobs there) copied under the unsigned image's tag.
+    const sig = await client.getManifest({
+      registry: REGISTRY,
+      repository: repo,
+      reference: attTag(now.hello!, 'sig'),
+    });
+    if (!sig.ok) throw new Error(sig.error.message);
+    const put = await client.putManifest(
+      { registry: REGISTRY, repository: repo, reference: attTag(pushed, 'sig') },
+      { mediaType: sig.value.mediaType, body: sig.value.body },
+    );
+    expect(put.ok).toBe(true);
+    const r = await kbuild(
+      [...['promote', ...P], '--from', 'cand', '--to', 'rel', '--require-signed', file('key.pub')],
+      dir,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `  hello: ${REGISTRY}/${repo}:cand (${pushed}) carries the key's signature of another digest (${now.hello})`,
+    );
+    expect(await registryDigest(REGISTRY, repo, 'rel')).toBeNull();
+    const cosigned = await cosign(['verify', ...verifyArgs(`${REGISTRY}/${repo}@${pushed}`)]);
+    expect(cosigned.code).not.toBe(0);
+  }, 300_000);
+
   it('prune --registry --yes: the deleted digests lose their .sig/.att tags, the kept ones keep them and still verify', async () => {
     appendFileSync(
       join(dir, 'kbuild.yaml'),
