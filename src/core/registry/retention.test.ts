@@ -351,6 +351,24 @@ describe('decideRetention', () => {
     expect([...plan.attachedTo]).toEqual([[d(92), d(20)]]);
   });
 
+  it("a signature manifest also under a kept digest's .sig tag (copied there) is not deleted with the deleted digest", () => {
+    const r = decide(
+      [
+        { tag: 'v1', digest: d(10) },
+        { tag: 'master-20200101', digest: d(20) },
+        { tag: attachmentTag(d(10), 'sig'), digest: d(90) },
+        { tag: attachmentTag(d(20), 'sig'), digest: d(90) },
+        { tag: attachmentTag(d(20), 'att'), digest: d(93) },
+      ],
+      rules(`retention:\n  - tags: "master-*"\n    keep_days: 30\n`),
+    );
+    expect(r.deleted).toEqual(['master-20200101', attachmentTag(d(20), 'att')]);
+    expect(r.reason(attachmentTag(d(20), 'sig'))).toMatch(
+      /which is deleted, but its manifest is also sha256-0+10\.sig, which is kept$/,
+    );
+    expect(r.deleteDigests).toEqual([d(20), d(93)]);
+  });
+
   it('reads attachment tags back', () => {
     expect(attachmentSubject(attachmentTag(d(7), 'att'))).toEqual({ digest: d(7), kind: 'att' });
     expect(attachmentSubject('sha256-abc.sig')).toBeUndefined();

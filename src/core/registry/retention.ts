@@ -258,7 +258,7 @@ function attachmentDecisions(
   deleted: readonly Digest[],
 ): { decisions: TagDecision[]; attachedTo: Map<Digest, Digest> } {
   const attachedTo = new Map<Digest, Digest>();
-  const decisions = tags.flatMap((t): TagDecision[] => {
+  const first = tags.flatMap((t): TagDecision[] => {
     const subject = attachmentSubject(t.tag);
     if (!subject) return [];
     const what = `${subject.kind === 'sig' ? 'signature' : 'attestation'} of ${subject.digest.slice(0, 19)}…`;
@@ -266,8 +266,23 @@ function attachmentDecisions(
     if (by !== undefined) return [{ ...t, keep: true, reason: `${what}, kept by ${by}` }];
     if (!deleted.includes(subject.digest) || protectedBy.has(t.digest))
       return [{ ...t, keep: true, reason: `${what}, which no tag here names` }];
-    attachedTo.set(t.digest, subject.digest);
     return [{ ...t, keep: false, reason: `${what}, which is deleted` }];
+  });
+  // One manifest under two attachment tags (a .sig copied to another digest's tag): deleting it
+  // for the deleted digest would take the kept one's tag along (a registry deletes by digest).
+  const keptAs = new Map<Digest, string>();
+  for (const d of first) if (d.keep && !keptAs.has(d.digest)) keptAs.set(d.digest, d.tag);
+  const decisions = first.map((d): TagDecision => {
+    if (d.keep) return d;
+    const sibling = keptAs.get(d.digest);
+    if (sibling !== undefined)
+      return {
+        ...d,
+        keep: true,
+        reason: `${d.reason}, but its manifest is also ${sibling}, which is kept`,
+      };
+    attachedTo.set(d.digest, attachmentSubject(d.tag)!.digest);
+    return d;
   });
   return { decisions, attachedTo };
 }
