@@ -9,6 +9,14 @@ import { statSync } from 'node:fs';
 const mtime = (path) =>
   statSync(new URL(path, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;
 const bundled = mtime('../dist/bundle/main.js') >= mtime('../dist/cli/main.js');
+// A reader that stops early (`kbuild --help | head -1`) closes the pipe: stop quietly, as a
+// program killed by SIGPIPE would, instead of an unhandled 'error' event's stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
 const { main } = await import(bundled ? '../dist/bundle/main.js' : '../dist/cli/main.js');
 
 process.exitCode = await main(process.argv.slice(2));
