@@ -7,14 +7,26 @@ import { readState } from '../../adapters/state.js';
 import type { ImageName } from '../../core/model.js';
 import type { VerifyRow } from '../../core/signing/verdict.js';
 import { table } from '../../report/table.js';
-import { verifyImages } from '../../run/verify.js';
+import { verifyImages, type VerifyPlatform } from '../../run/verify.js';
 import { withBuildFeatures } from '../build-features.js';
-import { loadSelected } from '../commands/shared.js';
+import { loadSelected, type Selected } from '../commands/shared.js';
 import { UsageError, type Io } from '../io.js';
-import type { ProfileOptions, SelectionOptions } from '../load.js';
+import {
+  loadProfile,
+  loadWorkspace,
+  profileName,
+  type ProfileOptions,
+  type SelectionOptions,
+} from '../load.js';
+import { Failed, platformList } from '../options.js';
+import { archOf } from '../../run/publish-platforms.js';
 import { observeFamily } from '../observe-family.js';
 
 export interface VerifyFlags extends ProfileOptions, SelectionOptions {
+  /** --platform: the platforms the family was built for (default: the profile's). */
+  platform?: string;
+  /** --arch-tags: published as `<tag>-<arch>` tags instead of lists. */
+  archTags?: boolean;
   /** --key: the public key file (PEM). */
   key?: string;
   /** false with --no-source-check. */
@@ -44,47 +56,84 @@ export async function verifyCommand(
         registryCache: false,
       })
     : undefined;
-  const { family, selection, root } = await loadSelected(
-    io,
-    observing ? { ...flags, buildFeatures: observing.features } : flags,
-    patterns,
-  );
+  const loadOpts = observing ? { ...flags, buildFeatures: observing.features } : flags;
+  const ws = await loadWorkspace(io, loadOpts);
+  if (!ws.ok) throw new Failed(ws.failures);
+  const profile = loadProfile(io, ws.value, loadOpts, profileName(io, ws.value, flags.profile));
+  if (!profile.ok) throw new Failed(profile.failures);
+  const platforms = platformList(flags.platform) ?? [...new Set(profile.value.platforms)];
+  if (flags.archTags && platforms.length < 2)
+    throw new UsageError('--arch-tags needs two or more platforms (--platform)');
+  const several = platforms.length > 1;
+  // Each platform's family as build renders it (several: its tag carries `-<arch>`).
+  const loaded: Selected[] = [];
+  for (const platform of several ? platforms : platforms.slice(0, 1))
+    loaded.push(
+      await loadSelected(io, loadOpts, patterns, {
+        workspace: ws.value,
+        ...(platform ? { platform } : {}),
+        ...(several ? { tagSuffix: `-${archOf(platform)}` } : {}),
+      }),
+    );
+  if (!loaded.length)
+    loaded.push(await loadSelected(io, loadOpts, patterns, { workspace: ws.value }));
+  const { family, root } = loaded[0]!;
   const registry = family.naming.registry;
   if (!registry)
     throw new UsageError(
       `verify needs a registry: set 'registry' in ${family.project.file || 'kbuild.yaml'} or the profile, or pass --registry HOST`,
     );
-  const state = await readState(root, family.profile.name);
-  const images = selection.images.filter((n) => !family.unbuildable.has(n));
-  let fingerprints: ReadonlyMap<ImageName, { fingerprint: string }> | undefined;
-  if (observing) {
-    const found = await observeFamily(root, family, selection, state, observing.settings);
-    if (!found.ok)
-      throw new UsageError(
-        `verify compares each provenance with the fingerprint of the checkout, which needs the container engine (for the base images' digests): ${found.message}; or skip that part with --no-source-check`,
-      );
-    fingerprints = found.value.observed.fingerprints;
+  const tag = several
+    ? family.naming.tag.slice(0, -`-${archOf(platforms[0]!)}`.length)
+    : family.naming.tag;
+  const expected = new Map<ImageName, VerifyPlatform[]>();
+  for (const one of loaded) {
+    const p = one.family.platform;
+    const state = await readState(
+      root,
+      several ? `${one.family.profile.name}@${archOf(p)}` : one.family.profile.name,
+    );
+    let fingerprints: ReadonlyMap<ImageName, { fingerprint: string }> | undefined;
+    if (observing) {
+      const found = await observeFamily(root, one.family, one.selection, state, observing.settings);
+      if (!found.ok)
+        throw new UsageError(
+          `verify compares each provenance with the fingerprint of the checkout, which needs the container engine (for the base images' digests): ${found.message}; or skip that part with --no-source-check`,
+        );
+      fingerprints = found.value.observed.fingerprints;
+    }
+    for (const name of one.selection.images) {
+      if (one.family.unbuildable.has(name)) continue; // not built for this platform
+      const fp = fingerprints?.get(name)?.fingerprint;
+      const stored = state.images[name];
+      expected.set(name, [
+        ...(expected.get(name) ?? []),
+        {
+          platform: p,
+          ...(fp !== undefined ? { fingerprint: fp } : {}),
+          ...(stored?.digest && stored.registry === registry ? { lastPushed: stored.digest } : {}),
+        },
+      ]);
+    }
   }
   const { createRegistryClient } = await import('../../adapters/registry/index.js');
   const rows = await verifyImages(createRegistryClient({ retries: 2 }), {
     registry,
-    tag: family.naming.tag,
+    tag,
     publicKeyPem: key.value,
-    images: images.map((name) => {
-      const fp = fingerprints?.get(name)?.fingerprint;
-      const stored = state.images[name];
-      return {
-        name,
-        repository: family.naming.repository(name),
-        ...(fp !== undefined ? { fingerprint: fp } : {}),
-        ...(stored?.digest && stored.registry === registry ? { lastPushed: stored.digest } : {}),
-      };
-    }),
+    ...(flags.archTags ? { archTags: true } : {}),
+    images: [...expected].map(([name, ps]) => ({
+      name,
+      repository: family.naming.repository(name),
+      ...(!several && ps[0]?.fingerprint !== undefined ? { fingerprint: ps[0].fingerprint } : {}),
+      ...(!several && ps[0]?.lastPushed !== undefined ? { lastPushed: ps[0].lastPushed } : {}),
+      platforms: ps,
+    })),
   });
   const failed = rows.filter((r) => !r.ok);
   if (flags.json) {
     io.out(
-      `${JSON.stringify({ ok: failed.length === 0, registry, tag: family.naming.tag, sourceCheck: check, images: rows }, null, 2)}\n`,
+      `${JSON.stringify({ ok: failed.length === 0, registry, tag, ...(several ? { platforms } : {}), sourceCheck: check, images: rows }, null, 2)}\n`,
     );
   } else {
     io.out(verifyTable(rows));
@@ -92,20 +141,35 @@ export async function verifyCommand(
       `\n${rows.length - failed.length} of ${rows.length} image(s) verified${check ? '' : ' (provenance not compared with the checkout: --no-source-check)'}\n`,
     );
   }
-  for (const r of failed) for (const p of r.problems) io.err(`kbuild: ${r.name}: ${p.message}\n`);
+  for (const r of failed)
+    for (const row of [r, ...(r.platforms ?? [])])
+      for (const p of row.problems)
+        io.err(`kbuild: ${r.name}${row.platform ? ` ${row.platform}` : ''}: ${p.message}\n`);
   return failed.length ? 1 : 0;
 }
 
+/**
+ * One row per digest checked: an image of several platforms gets its list's row (PLATFORM
+ * `list`) and one row per platform's manifest, each with the digest cosign can be pointed at and
+ * its own result, so a failure reads as the image and platform it is about.
+ */
 function verifyTable(rows: readonly VerifyRow[]): string {
+  const several = rows.some((r) => r.platforms);
+  const line = (r: VerifyRow, platform: string) => [
+    r.name,
+    ...(several ? [platform] : []),
+    r.digest ? r.digest.replace(/^sha256:/, '').slice(0, 12) : '-',
+    r.signed,
+    r.provenance,
+    r.sbom,
+    r.problems.length === 0 ? 'ok' : `FAIL (${r.problems.map((p) => p.reason).join(', ')})`,
+  ];
   return table(
-    ['IMAGE', 'DIGEST', 'SIGNED', 'PROVENANCE', 'SBOM', 'RESULT'],
-    rows.map((r) => [
-      r.name,
-      r.digest ? r.digest.replace(/^sha256:/, '').slice(0, 12) : '-',
-      r.signed,
-      r.provenance,
-      r.sbom,
-      r.ok ? 'ok' : `FAIL (${r.problems.map((p) => p.reason).join(', ')})`,
+    ['IMAGE', ...(several ? ['PLATFORM'] : []), 'DIGEST', 'SIGNED', 'PROVENANCE', 'SBOM', 'RESULT'],
+    rows.flatMap((r) => [
+      // Arch tags: no list, only the platforms' tags.
+      ...(r.signed === '-' ? [] : [line(r, r.platforms ? 'list' : '-')]),
+      ...(r.platforms ?? []).map((p) => line(p, p.platform ?? '-')),
     ]),
   );
 }

@@ -18,6 +18,14 @@ export function registerVerify(program: Command, run: (a: Action) => void): void
     .addOption(secretOption())
     .option('--key <file>', 'the public key (PEM) the images must be signed with')
     .option(
+      '--platform <list>',
+      "the platforms the images were built for, comma-separated (default: the profile's); several: the tag's manifest list and each platform's manifest are checked",
+    )
+    .option(
+      '--arch-tags',
+      'with several platforms: check the <tag>-<arch> tags build --arch-tags published instead of a list',
+    )
+    .option(
       '--no-source-check',
       'do not compare the provenance with the checkout (no engine needed)',
     )

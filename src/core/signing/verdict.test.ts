@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { imageName } from '../model.js';
-import { verdict, type VerifyObservation } from './verdict.js';
+import { archTagsRow, verdict, withPlatforms, type VerifyObservation } from './verdict.js';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
@@ -65,5 +65,36 @@ describe('verdict', () => {
         message: '127.0.0.1:5000/kbuild/app:latest could not be read: connection refused',
       },
     ]);
+  });
+
+  it("a platform of a list: named in each message; the list must carry every platform's provenance", () => {
+    const arm = verdict({ ...good, platform: 'linux/arm64', signature: { kind: 'unsigned' } });
+    expect(arm).toMatchObject({ platform: 'linux/arm64', signed: 'no', ok: false });
+    expect(arm.problems[0]!.message).toBe(
+      '127.0.0.1:5000/kbuild/app:latest (linux/arm64)@111111111111 has no signature',
+    );
+    const expectedFingerprints = [
+      { platform: 'linux/amd64', fingerprint: 'fp1' },
+      { platform: 'linux/arm64', fingerprint: 'fp2' },
+    ];
+    expect(verdict({ ...good, provenance: ['fp2', 'fp1'], expectedFingerprints })).toMatchObject({
+      provenance: 'matches',
+      ok: true,
+    });
+    const half = verdict({ ...good, provenance: ['fp1'], expectedFingerprints });
+    expect(half).toMatchObject({ provenance: 'other fingerprint', ok: false });
+    expect(half.problems[0]!.message).toMatch(
+      /names fingerprint\(s\) fp1, not fp2 \(linux\/arm64\)/,
+    );
+  });
+
+  it('an image of several platforms is ok only when its list and every platform are', () => {
+    const list = verdict(good);
+    const arm = verdict({ ...good, platform: 'linux/arm64', sbom: false });
+    expect(withPlatforms(list, [verdict({ ...good, platform: 'linux/amd64' })]).ok).toBe(true);
+    const both = withPlatforms(list, [arm]);
+    expect(both.ok).toBe(false);
+    expect(both.problems).toEqual([]);
+    expect(archTagsRow(good.name, good.ref, [arm])).toMatchObject({ signed: '-', ok: false });
   });
 });
