@@ -174,8 +174,11 @@ async function verifyList(
           signal,
         ),
       );
+  // The list's provenance is held to the platforms it names (a missing one is said above).
   const fingerprints = expected.flatMap((p) =>
-    p.fingerprint !== undefined ? [{ platform: p.platform, fingerprint: p.fingerprint }] : [],
+    p.fingerprint !== undefined && entries.some((e) => platformMatches(p.platform, e.platform))
+      ? [{ platform: p.platform, fingerprint: p.fingerprint }]
+      : [],
   );
   const own = await judgeDigest(
     registry,
