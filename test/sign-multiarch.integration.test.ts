@@ -251,6 +251,27 @@ describe('kbuild build --sign-key on several platforms', () => {
     expect(other.stderr).toMatch(/^kbuild: bb-lib linux\/arm64: .* never with this key/m);
   }, 300_000);
 
+  it('a re-run with nothing changed writes the same list and signs and attests nothing again', async () => {
+    const lib = published.get('bb-lib')!;
+    const attached = () =>
+      Promise.all(
+        [lib.digest, ...PLATFORMS.map((p) => lib.platformManifests[p]!.digest)].flatMap((d) =>
+          ['sig', 'att'].map((x) =>
+            registryDigest(REGISTRY, 'kbuild-test/bb-lib', `${d.replace(':', '-')}.${x}`),
+          ),
+        ),
+      );
+    const before = await attached();
+    expect(before.every((d) => d !== null)).toBe(true);
+    const r = await kbuild(
+      ['build', ...P, '--tag', tag, '--push', '--sign-key', file('key.pem'), '-q', 'bb-lib'],
+      project.dir,
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await registryDigest(REGISTRY, 'kbuild-test/bb-lib', tag)).toBe(lib.digest);
+    expect(await attached()).toEqual(before);
+  }, 300_000);
+
   it('tampering: the tag moved to a list naming an unsigned arm64 manifest fails that image and platform alone', async () => {
     const lib = published.get('bb-lib')!;
     // busybox's arm64 manifest, copied into bb-lib's repository, and a list naming it.
