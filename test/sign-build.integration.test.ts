@@ -5,12 +5,18 @@
  * (signature, CycloneDX and SLSA provenance attestations) and with `kbuild verify`; a re-run
  * signs nothing again; tampering fails `kbuild verify` naming the image and why.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cosignVerify,
+  cosignVerifyAttestation,
+  requireCosign,
+  verifiedStatements,
+  writeEncryptedKeyCopy,
+  writeP256KeyPair,
+} from './helpers/cosign.js';
 import {
   kbuild,
   randomTag,
@@ -20,8 +26,6 @@ import {
   sh,
 } from './helpers/host.js';
 
-const run = promisify(execFile);
-const COSIGN = '/opt/kbuild-tools/bin/cosign';
 const REGISTRY = '127.0.0.1:5000';
 const parent = mkdtempSync(join(tmpdir(), 'kbuild-sign-'));
 const dir = join(parent, 'fam');
@@ -32,30 +36,9 @@ const file = (name: string) => join(parent, name);
 
 beforeAll(async () => {
   requireHost();
-  if (!existsSync(COSIGN))
-    throw new Error(`${COSIGN} is missing: run 'bash scripts/setup-host.sh' (it fetches cosign)`);
-  for (const k of ['key', 'other']) {
-    await run('openssl', [
-      'genpkey',
-      '-algorithm',
-      'EC',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-out',
-      file(`${k}.pem`),
-    ]);
-    await run('openssl', ['pkey', '-in', file(`${k}.pem`), '-pubout', '-out', file(`${k}.pub`)]);
-  }
-  await run('openssl', [
-    'pkcs8',
-    '-topk8',
-    '-in',
-    file('key.pem'),
-    '-out',
-    file('enc.pem'),
-    '-passout',
-    'pass:right horse',
-  ]);
+  requireCosign();
+  for (const k of ['key', 'other']) await writeP256KeyPair(file(`${k}.pem`), file(`${k}.pub`));
+  await writeEncryptedKeyCopy(file('key.pem'), file('enc.pem'), 'right horse');
   const init = await kbuild(
     ['init', 'fam', '--base-image', 'busybox:latest', '--namespace', namespace],
     parent,
@@ -66,34 +49,6 @@ afterAll(async () => {
   await removeImages((r) => r.includes(`${namespace}/`));
   rmSync(parent, { recursive: true, force: true });
 });
-
-async function cosign(args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(COSIGN, args, { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, out: `${x.stdout}${x.stderr}` };
-  }
-}
-const keyArgs = (pub: string, ref: string) => [
-  '--key',
-  file(pub),
-  '--insecure-ignore-tlog',
-  '--allow-insecure-registry',
-  ref,
-];
-
-/** The statements cosign verified, decoded from its output (one DSSE envelope per line). */
-function statements(out: string): Record<string, unknown>[] {
-  return out
-    .split('\n')
-    .filter((l) => l.startsWith('{"payloadType"'))
-    .map((l) => {
-      const env = JSON.parse(l) as { payload: string };
-      return JSON.parse(Buffer.from(env.payload, 'base64').toString()) as Record<string, unknown>;
-    });
-}
 
 type Metadata = Record<string, Record<string, string>>;
 const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`;
@@ -134,31 +89,21 @@ describe('kbuild build --sign-key, cosign and kbuild verify', () => {
       const digest = m['containerimage.digest']!;
       expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
       const ref = `${REGISTRY}/${namespace}/${name}@${digest}`;
-      const verified = await cosign(['verify', ...keyArgs('key.pub', ref)]);
+      const verified = await cosignVerify(file('key.pub'), ref);
       expect(verified.out).toContain(
         'The signatures were verified against the specified public key',
       );
       expect(verified.code).toBe(0);
-      const sbom = await cosign([
-        'verify-attestation',
-        '--type',
-        'cyclonedx',
-        ...keyArgs('key.pub', ref),
-      ]);
+      const sbom = await cosignVerifyAttestation(file('key.pub'), ref, 'cyclonedx');
       expect(sbom.code).toBe(0);
-      expect(statements(sbom.out)[0]).toMatchObject({
+      expect(verifiedStatements(sbom.out)[0]).toMatchObject({
         predicateType: 'https://cyclonedx.org/bom',
         subject: [expect.objectContaining({ digest: { sha256: digest.slice(7) } })],
         predicate: { bomFormat: 'CycloneDX' },
       });
-      const slsa = await cosign([
-        'verify-attestation',
-        '--type',
-        'slsaprovenance1',
-        ...keyArgs('key.pub', ref),
-      ]);
+      const slsa = await cosignVerifyAttestation(file('key.pub'), ref, 'slsaprovenance1');
       expect(slsa.code).toBe(0);
-      const provenance = statements(slsa.out)[0]!;
+      const provenance = verifiedStatements(slsa.out)[0]!;
       expect(provenance).toMatchObject({
         predicateType: 'https://slsa.dev/provenance/v1',
         predicate: {
@@ -169,7 +114,7 @@ describe('kbuild build --sign-key, cosign and kbuild verify', () => {
       });
       expect(JSON.stringify(provenance)).toContain(m['kbuild.fingerprint'] ?? 'no fingerprint');
       // The other key verifies nothing.
-      expect((await cosign(['verify', ...keyArgs('other.pub', ref)])).code).not.toBe(0);
+      expect((await cosignVerify(file('other.pub'), ref)).code).not.toBe(0);
     }
   }, 300_000);
 

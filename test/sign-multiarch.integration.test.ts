@@ -8,11 +8,18 @@
  * (a list naming an unsigned arm64 manifest; an arch tag pushed over) fails naming image and
  * platform.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cosignVerify,
+  cosignVerifyAttestation,
+  offlineKeyFlags,
+  requireCosign,
+  runCosign,
+  verifiedStatements,
+  writeP256KeyPair,
+} from './helpers/cosign.js';
 import {
   kbuild,
   projectCopy,
@@ -24,8 +31,6 @@ import {
   sh,
 } from './helpers/host.js';
 
-const run = promisify(execFile);
-const COSIGN = '/opt/kbuild-tools/bin/cosign';
 const project = projectCopy('bb');
 const tag = randomTag();
 const IMAGES = ['bb-base', 'bb-lib'];
@@ -39,20 +44,8 @@ const BASE = `${REGISTRY}/kbuild-bases/busybox:latest`;
 
 beforeAll(async () => {
   requireHost();
-  if (!existsSync(COSIGN))
-    throw new Error(`${COSIGN} is missing: run 'bash scripts/setup-host.sh' (it fetches cosign)`);
-  for (const k of ['key', 'other']) {
-    await run('openssl', [
-      'genpkey',
-      '-algorithm',
-      'EC',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-out',
-      file(`${k}.pem`),
-    ]);
-    await run('openssl', ['pkey', '-in', file(`${k}.pem`), '-pubout', '-out', file(`${k}.pub`)]);
-  }
+  requireCosign();
+  for (const k of ['key', 'other']) await writeP256KeyPair(file(`${k}.pem`), file(`${k}.pub`));
   writeFileSync(
     join(project.dir, 'profiles', 'bb-signed.yaml'),
     `extends: bb\nbase_image: ${BASE}\nplatforms: [linux/amd64, linux/arm64]\n`,
@@ -63,23 +56,6 @@ afterAll(async () => {
   project.remove();
 });
 
-async function cosign(args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(COSIGN, args, { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, out: `${x.stdout}${x.stderr}` };
-  }
-}
-const keyArgs = (pub: string, ref: string) => [
-  '--key',
-  file(pub),
-  '--insecure-ignore-tlog',
-  '--allow-insecure-registry',
-  ref,
-];
-
 interface Statement {
   subject: { name: string; digest: { sha256: string } }[];
   predicateType: string;
@@ -88,17 +64,6 @@ interface Statement {
     metadata?: { component?: { name?: string } };
   };
 }
-/** The statements cosign verified, decoded from its output (one DSSE envelope per line). */
-const statements = (out: string): Statement[] =>
-  out
-    .split('\n')
-    .filter((l) => l.startsWith('{"payloadType"'))
-    .map(
-      (l) =>
-        JSON.parse(
-          Buffer.from((JSON.parse(l) as { payload: string }).payload, 'base64').toString(),
-        ) as Statement,
-    );
 const hex = (d: string) => d.replace(/^sha256:/, '');
 
 interface Published {
@@ -146,19 +111,14 @@ describe('kbuild build --sign-key on several platforms', () => {
       expect(await registryDigest(REGISTRY, `kbuild-test/${name}`, tag)).toBe(image.digest);
       // The tag as users type it: the list's signature, and its platforms' statements.
       for (const ref of [atTag, `${repo}@${image.digest}`]) {
-        const v = await cosign(['verify', ...keyArgs('key.pub', ref)]);
+        const v = await cosignVerify(file('key.pub'), ref);
         expect(v.code, v.out).toBe(0);
       }
-      expect((await cosign(['verify', ...keyArgs('other.pub', atTag)])).code).not.toBe(0);
+      expect((await cosignVerify(file('other.pub'), atTag)).code).not.toBe(0);
       for (const type of ['slsaprovenance1', 'cyclonedx']) {
-        const v = await cosign([
-          'verify-attestation',
-          '--type',
-          type,
-          ...keyArgs('key.pub', atTag),
-        ]);
+        const v = await cosignVerifyAttestation(file('key.pub'), atTag, type);
         expect(v.code, v.out).toBe(0);
-        const found = statements(v.out);
+        const found = verifiedStatements<Statement>(v.out);
         expect(found).toHaveLength(2);
         for (const s of found) {
           expect(s.subject[0]!.digest.sha256).toBe(hex(image.digest));
@@ -176,24 +136,14 @@ describe('kbuild build --sign-key on several platforms', () => {
       for (const platform of PLATFORMS) {
         const digest = image.platformManifests[platform]!.digest;
         const ref = `${repo}@${digest}`;
-        const v = await cosign(['verify', ...keyArgs('key.pub', ref)]);
+        const v = await cosignVerify(file('key.pub'), ref);
         expect(v.code, `${platform}: ${v.out}`).toBe(0);
-        const slsa = await cosign([
-          'verify-attestation',
-          '--type',
-          'slsaprovenance1',
-          ...keyArgs('key.pub', ref),
-        ]);
+        const slsa = await cosignVerifyAttestation(file('key.pub'), ref, 'slsaprovenance1');
         expect(slsa.code, slsa.out).toBe(0);
-        const [provenance] = statements(slsa.out);
+        const [provenance] = verifiedStatements<Statement>(slsa.out);
         expect(provenance!.subject.map((s) => s.digest.sha256)).toEqual([hex(digest)]);
         expect(provenance!.predicate.buildDefinition?.externalParameters?.platform).toBe(platform);
-        const cdx = await cosign([
-          'verify-attestation',
-          '--type',
-          'cyclonedx',
-          ...keyArgs('key.pub', ref),
-        ]);
+        const cdx = await cosignVerifyAttestation(file('key.pub'), ref, 'cyclonedx');
         expect(cdx.code, cdx.out).toBe(0);
       }
     }
@@ -206,7 +156,7 @@ describe('kbuild build --sign-key on several platforms', () => {
       const digest = metadata[name]!['containerimage.digest']!;
       const ref = `${REGISTRY}/kbuild-test/${name}@${digest}`;
       for (const args of [['verify'], ['verify-attestation', '--type', 'slsaprovenance1']]) {
-        const v = await cosign([...args, ...keyArgs('key.pub', ref)]);
+        const v = await runCosign([...args, ...offlineKeyFlags(file('key.pub'), ref)]);
         expect(v.code, `${name} ${args.join(' ')}: ${v.out}`).toBe(0);
       }
     }
@@ -310,8 +260,7 @@ describe('kbuild build --sign-key on several platforms', () => {
     });
     expect(put.status).toBe(201);
     expect(
-      (await cosign(['verify', ...keyArgs('key.pub', `${REGISTRY}/kbuild-test/bb-lib:${tag}`)]))
-        .code,
+      (await cosignVerify(file('key.pub'), `${REGISTRY}/kbuild-test/bb-lib:${tag}`)).code,
     ).not.toBe(0);
 
     const r = await kbuild(

@@ -6,21 +6,18 @@
  * attestations follow their digests, verify with cosign and `kbuild verify` wherever the digest
  * goes, and are deleted with (only with) the manifests they are about.
  */
-import { execFile } from 'node:child_process';
-import {
-  appendFileSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryClient } from '../src/adapters/registry/index.js';
 import type { Digest } from '../src/core/model.js';
+import {
+  cosignVerify,
+  cosignVerifyAttestation,
+  requireCosign,
+  writeP256KeyPair,
+} from './helpers/cosign.js';
 import { startExtraRegistry, type ExtraRegistry } from './helpers/extra-registry.js';
 import {
   kbuild,
@@ -32,8 +29,6 @@ import {
   sh,
 } from './helpers/host.js';
 
-const run = promisify(execFile);
-const COSIGN = '/opt/kbuild-tools/bin/cosign';
 const parent = mkdtempSync(join(tmpdir(), 'kbuild-sign-release-'));
 const dir = join(parent, 'fam');
 const ns = `kbuild-sign-release-${randomTag()}`;
@@ -51,23 +46,6 @@ const now: Record<string, string> = {};
 const old: Record<string, string> = {};
 
 const attTag = (digest: string, kind: 'sig' | 'att') => `${digest.replace(':', '-')}.${kind}`;
-
-async function cosign(args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(COSIGN, args, { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, out: `${x.stdout}${x.stderr}` };
-  }
-}
-const verifyArgs = (ref: string, pub = 'key.pub') => [
-  '--key',
-  file(pub),
-  '--insecure-ignore-tlog',
-  '--allow-insecure-registry',
-  ref,
-];
 
 /** The tags of a repository, from GET /v2/<repo>/tags/list. */
 async function tagsOf(registry: string, repo: string): Promise<string[]> {
@@ -87,20 +65,8 @@ async function build(tag: string): Promise<void> {
 
 beforeAll(async () => {
   requireHost();
-  if (!existsSync(COSIGN))
-    throw new Error(`${COSIGN} is missing: run 'bash scripts/setup-host.sh' (it fetches cosign)`);
-  for (const k of ['key', 'other']) {
-    await run('openssl', [
-      'genpkey',
-      '-algorithm',
-      'EC',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-out',
-      file(`${k}.pem`),
-    ]);
-    await run('openssl', ['pkey', '-in', file(`${k}.pem`), '-pubout', '-out', file(`${k}.pub`)]);
-  }
+  requireCosign();
+  for (const k of ['key', 'other']) await writeP256KeyPair(file(`${k}.pem`), file(`${k}.pub`));
   const init = await kbuild(
     ['init', 'fam', '--base-image', 'busybox:latest', '--namespace', ns],
     parent,
@@ -154,13 +120,13 @@ describe('signed releases: promote and prune with signatures', () => {
       expect(await registryDigest(REGISTRY, repo, 'v1')).toBe(now[image]);
       // Nothing was signed or copied: the .sig manifest is the same object, keyed by the digest.
       expect(await registryDigest(REGISTRY, repo, attTag(now[image]!, 'sig'))).toBe(sigsBefore[n]);
-      const byDigest = await cosign(['verify', ...verifyArgs(`${REGISTRY}/${repo}@${now[image]}`)]);
+      const byDigest = await cosignVerify(file('key.pub'), `${REGISTRY}/${repo}@${now[image]}`);
       expect(byDigest.out).toContain(
         'The signatures were verified against the specified public key',
       );
       expect(byDigest.code).toBe(0);
       // cosign resolves the promoted tag to that digest and finds the same signature.
-      expect((await cosign(['verify', ...verifyArgs(`${REGISTRY}/${repo}:v1`)])).code).toBe(0);
+      expect((await cosignVerify(file('key.pub'), `${REGISTRY}/${repo}:v1`)).code).toBe(0);
     }
     const verified = await kbuild(
       [...['verify', ...P], '--tag', 'v1', '--key', file('key.pub')],
@@ -188,14 +154,14 @@ describe('signed releases: promote and prune with signatures', () => {
       const repo = `${ns}/${image}`;
       expect(await registryDigest(B(), repo, 'v1')).toBe(now[image]);
       const ref = `${B()}/${repo}@${now[image]}`;
-      const sig = await cosign(['verify', ...verifyArgs(ref)]);
+      const sig = await cosignVerify(file('key.pub'), ref);
       expect(sig.out).toContain('The signatures were verified against the specified public key');
       expect(sig.code).toBe(0);
       for (const type of ['slsaprovenance1', 'cyclonedx']) {
-        const att = await cosign(['verify-attestation', '--type', type, ...verifyArgs(ref)]);
+        const att = await cosignVerifyAttestation(file('key.pub'), ref, type);
         expect(att.code, `${image} ${type}: ${att.out}`).toBe(0);
       }
-      expect((await cosign(['verify', ...verifyArgs(ref, 'other.pub')])).code).not.toBe(0);
+      expect((await cosignVerify(file('other.pub'), ref)).code).not.toBe(0);
     }
     const verified = await kbuild(
       [
@@ -305,7 +271,7 @@ describe('signed releases: promote and prune with signatures', () => {
       `  hello: ${REGISTRY}/${repo}:cand (${pushed}) carries the key's signature of another digest (${now.hello})`,
     );
     expect(await registryDigest(REGISTRY, repo, 'rel')).toBeNull();
-    const cosigned = await cosign(['verify', ...verifyArgs(`${REGISTRY}/${repo}@${pushed}`)]);
+    const cosigned = await cosignVerify(file('key.pub'), `${REGISTRY}/${repo}@${pushed}`);
     expect(cosigned.code).not.toBe(0);
   }, 300_000);
 
@@ -330,13 +296,8 @@ describe('signed releases: promote and prune with signatures', () => {
       for (const t of [TAG, 'v1', attTag(now[image]!, 'sig'), attTag(now[image]!, 'att')])
         expect(tags).toContain(t);
       const ref = `${REGISTRY}/${repo}@${now[image]}`;
-      expect((await cosign(['verify', ...verifyArgs(ref)])).code).toBe(0);
-      const att = await cosign([
-        'verify-attestation',
-        '--type',
-        'slsaprovenance1',
-        ...verifyArgs(ref),
-      ]);
+      expect((await cosignVerify(file('key.pub'), ref)).code).toBe(0);
+      const att = await cosignVerifyAttestation(file('key.pub'), ref, 'slsaprovenance1');
       expect(att.code).toBe(0);
     }
   }, 300_000);

@@ -6,11 +6,9 @@
  * busybox's manifest, pushed once with docker, and copies of it written with other whitespace
  * (same layers, other digests). Needs `scripts/setup-host.sh` (it fails, never skips).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryClient } from '../src/adapters/registry/index.js';
 import { loadSigningKey } from '../src/adapters/signing/keys.js';
@@ -22,11 +20,16 @@ import type { SignTarget } from '../src/run/sign/attached.js';
 import { signImage } from '../src/run/sign/sign-image.js';
 import { readSignedState } from '../src/run/sign/signed-state.js';
 import type { Signer } from '../src/run/signing-ports.js';
+import {
+  cosignVerify,
+  cosignVerifyAttestation,
+  requireCosign,
+  runCosign,
+  writeP256KeyPair,
+} from './helpers/cosign.js';
 import { randomTag, REGISTRY, removeImages, requireHost, sh } from './helpers/host.js';
 
-const COSIGN = '/opt/kbuild-tools/bin/cosign';
 const PREDICATE = 'https://kbuild.dev/test/v1';
-const run = promisify(execFile);
 const client = createRegistryClient();
 const repository = `kbuild-signing-${randomTag()}/bb`;
 const image = `${REGISTRY}/${repository}`;
@@ -39,34 +42,14 @@ let copies = 0;
 /** The size of each copy's manifest, by digest. */
 const sizes = new Map<string, number>();
 
-/** Runs cosign; answers its exit code and output (never throws on a non-zero exit). */
-async function cosign(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(COSIGN, args, {
-      env: { ...process.env, COSIGN_PASSWORD: 'cosign-pw', ...env },
-      cwd: dir,
-      timeout: 120_000,
-    });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, out: `${x.stdout}${x.stderr}` };
-  }
-}
-const verifyArgs = (pub: string, digest: Digest) => [
-  '--key',
-  file(pub),
-  '--insecure-ignore-tlog',
-  '--allow-insecure-registry',
-  `${image}@${digest}`,
-];
-const cosignVerify = (pub: string, digest: Digest) =>
-  cosign(['verify', ...verifyArgs(pub, digest)]);
-const cosignVerifyAttestation = (pub: string, digest: Digest) =>
-  cosign(['verify-attestation', '--type', PREDICATE, ...verifyArgs(pub, digest)]);
+/** cosign in the test's folder, with the passphrase of the key pair it makes there. */
+const cosign = (args: string[]) =>
+  runCosign(args, { env: { COSIGN_PASSWORD: 'cosign-pw' }, cwd: dir });
+/** cosign verify of this repository's `digest` against the public key file `pub`. */
+const verifyDigest = (pub: string, digest: Digest) => cosignVerify(file(pub), `${image}@${digest}`);
+/** cosign verify-attestation --type PREDICATE, likewise. */
+const verifyDigestAttestation = (pub: string, digest: Digest) =>
+  cosignVerifyAttestation(file(pub), `${image}@${digest}`, PREDICATE);
 
 /** A new image: busybox's manifest with other whitespace, under a tag of its own. */
 async function newImage(): Promise<SignTarget> {
@@ -124,31 +107,14 @@ async function copyAttached(from: SignTarget, to: SignTarget, suffix: 'sig' | 'a
 
 beforeAll(async () => {
   requireHost();
-  if (!existsSync(COSIGN)) {
-    throw new Error(
-      `${COSIGN} is missing: run \`sudo scripts/setup-host.sh\` (it puts cosign 2.x there)`,
-    );
-  }
+  requireCosign();
   await sh('docker', ['tag', 'busybox:latest', `${image}:base`]);
   await sh('docker', ['push', `${image}:base`]);
   const m = await client.getManifest({ registry: REGISTRY, repository, reference: 'base' }, signal);
   if (!m.ok) throw new Error(m.error.message);
   base = m.value;
-  const openssl = (...args: string[]) => sh('openssl', args);
-  const p256 = ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
-  await openssl(...p256, '-out', file('key.pem'));
-  await openssl('pkey', '-in', file('key.pem'), '-pubout', '-out', file('pub.pem'));
-  await openssl(...p256, '-aes-256-cbc', '-pass', 'pass:enc-pw', '-out', file('enc.pem'));
-  await openssl(
-    'pkey',
-    '-in',
-    file('enc.pem'),
-    '-passin',
-    'pass:enc-pw',
-    '-pubout',
-    '-out',
-    file('enc-pub.pem'),
-  );
+  await writeP256KeyPair(file('key.pem'), file('pub.pem'));
+  await writeP256KeyPair(file('enc.pem'), file('enc-pub.pem'), 'enc-pw');
   // A key of cosign's own making (its encrypted format). (Debian's cosign 2.5.0 cannot import an
   // openssl P-256 key: import-key-pair says 'error validating ecdsa key: unsupported public key type'.)
   writeFileSync(file('predicate.json'), '{"by":"cosign"}\n');
@@ -181,10 +147,10 @@ describe('kbuild signs, cosign verifies', () => {
         attestations: [{ predicateType: PREDICATE, outcome: 'added' }],
       },
     });
-    const v = await cosignVerify('pub.pem', t.digest);
+    const v = await verifyDigest('pub.pem', t.digest);
     expect(v.out).toContain('The signatures were verified against the specified public key');
     expect(v.code).toBe(0);
-    const va = await cosignVerifyAttestation('pub.pem', t.digest);
+    const va = await verifyDigestAttestation('pub.pem', t.digest);
     expect(va.code, va.out).toBe(0);
 
     const again = await signImage(client, t, s, [statement(t)], signal);
@@ -214,9 +180,9 @@ describe('kbuild signs, cosign verifies', () => {
     const s = await signer('enc.pem', { KBUILD_SIGN_PASSPHRASE: 'enc-pw' });
     const r = await signImage(client, t, s, [statement(t)], signal);
     expect(r.ok && r.value.signature).toBe('signed');
-    expect((await cosignVerify('enc-pub.pem', t.digest)).code).toBe(0);
-    expect((await cosignVerifyAttestation('enc-pub.pem', t.digest)).code).toBe(0);
-    expect((await cosignVerify('pub.pem', t.digest)).code).not.toBe(0);
+    expect((await verifyDigest('enc-pub.pem', t.digest)).code).toBe(0);
+    expect((await verifyDigestAttestation('enc-pub.pem', t.digest)).code).toBe(0);
+    expect((await verifyDigest('pub.pem', t.digest)).code).not.toBe(0);
   });
   it('a manifest list and its platform manifests, each by digest: cosign verifies every one', async () => {
     const children = [await newImage(), await newImage()];
@@ -238,8 +204,8 @@ describe('kbuild signs, cosign verifies', () => {
     for (const t of [{ registry: REGISTRY, repository, digest: put.value.digest }, ...children]) {
       const r = await signImage(client, t, s, [statement(t)], signal);
       expect(r.ok && r.value.signature).toBe('signed');
-      expect((await cosignVerify('pub.pem', t.digest)).code).toBe(0);
-      expect((await cosignVerifyAttestation('pub.pem', t.digest)).code).toBe(0);
+      expect((await verifyDigest('pub.pem', t.digest)).code).toBe(0);
+      expect((await verifyDigestAttestation('pub.pem', t.digest)).code).toBe(0);
     }
   });
 });
@@ -286,8 +252,8 @@ describe('cosign signs, kbuild reads', () => {
     expect(await layersUnder(t, 'sig')).toHaveLength(2);
     expect(await layersUnder(t, 'att')).toHaveLength(2);
     for (const pub of ['cosign.pub', 'pub.pem']) {
-      expect((await cosignVerify(pub, t.digest)).code).toBe(0);
-      expect((await cosignVerifyAttestation(pub, t.digest)).code).toBe(0);
+      expect((await verifyDigest(pub, t.digest)).code).toBe(0);
+      expect((await verifyDigestAttestation(pub, t.digest)).code).toBe(0);
     }
     const after = await readSignedState(client, t, pem('cosign.pub'), signal);
     if (!after.ok) throw new Error(after.error.message);
@@ -305,7 +271,7 @@ describe('tampering', () => {
       ok: true,
       value: { signature: 'unsigned', signatures: 0, attestations: [], rejected: [] },
     });
-    expect((await cosignVerify('pub.pem', unsigned.digest)).code).not.toBe(0);
+    expect((await verifyDigest('pub.pem', unsigned.digest)).code).not.toBe(0);
 
     const signedOne = { registry: REGISTRY, repository, digest: base.digest };
     const victim = await newImage();
@@ -315,7 +281,7 @@ describe('tampering', () => {
       signature: 'other-digest',
       signedDigest: base.digest,
     });
-    expect((await cosignVerify('pub.pem', victim.digest)).code).not.toBe(0);
+    expect((await verifyDigest('pub.pem', victim.digest)).code).not.toBe(0);
   });
 
   it('an attestation whose subject is another digest is rejected, by kbuild and by cosign', async () => {
@@ -335,6 +301,6 @@ describe('tampering', () => {
         message: `it is about ${base.digest}, not ${victim.digest}`,
       },
     ]);
-    expect((await cosignVerifyAttestation('pub.pem', victim.digest)).code).not.toBe(0);
+    expect((await verifyDigestAttestation('pub.pem', victim.digest)).code).not.toBe(0);
   });
 });

@@ -5,12 +5,10 @@
  * is the statements' subject digest, as `verify-attestation` checks an image's manifest digest:
  * the same predicate-type lookup and subject match.
  */
-import { execFile } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintOf, type FingerprintRecord } from '../src/core/plan/fingerprint.js';
 import {
@@ -19,9 +17,7 @@ import {
   statementJson,
   type Statement,
 } from '../src/core/signing/statements.js';
-
-const COSIGN = '/opt/kbuild-tools/bin/cosign';
-const run = promisify(execFile);
+import { requireCosign, runCosign } from './helpers/cosign.js';
 
 /** A DSSE envelope of the statement, signed with `key` (PAE over the in-toto payload type). */
 function envelope(statement: Statement<unknown>, key: ReturnType<typeof generateKeyPairSync>) {
@@ -41,35 +37,22 @@ describe('the statements, verified by cosign', () => {
   const path = (f: string) => join(dir, f);
   /** cosign's exit code and last line for one attestation file against one blob. */
   const verify = async (attestation: string, type: string, blob = 'manifest') => {
-    const r = await run(
-      COSIGN,
-      [
-        'verify-blob-attestation',
-        '--key',
-        path('pub.pem'),
-        '--signature',
-        path(attestation),
-        '--type',
-        type,
-        '--insecure-ignore-tlog',
-        path(blob),
-      ],
-      { timeout: 60_000 },
-    ).then(
-      (x) => ({ code: 0, out: `${x.stdout}${x.stderr}` }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({
-        code: e.code ?? -1,
-        out: `${e.stdout ?? ''}${e.stderr ?? ''}`,
-      }),
-    );
+    const r = await runCosign([
+      'verify-blob-attestation',
+      '--key',
+      path('pub.pem'),
+      '--signature',
+      path(attestation),
+      '--type',
+      type,
+      '--insecure-ignore-tlog',
+      path(blob),
+    ]);
     return { code: r.code, last: r.out.trim().split('\n').at(-1) ?? '' };
   };
 
   beforeAll(() => {
-    if (!existsSync(COSIGN))
-      throw new Error(
-        `no cosign at ${COSIGN}: run \`sudo scripts/setup-host.sh\` (it extracts cosign for the signing tests)`,
-      );
+    requireCosign();
     dir = mkdtempSync(join(tmpdir(), 'kbuild-statements-'));
     // The "manifest": the subject is its sha256, as a pushed image's is its manifest digest.
     const manifest = Buffer.from('{"schemaVersion":2}\n');
