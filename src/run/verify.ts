@@ -28,6 +28,7 @@ import {
   type VerifyProblem,
   type VerifyRow,
 } from '../core/signing/verdict.js';
+import { listedManifests } from '../core/registry/manifest-list.js';
 import { mapLimited } from './limited.js';
 import type { Registry } from './ports.js';
 import { archOf } from './publish-platforms.js';
@@ -268,26 +269,9 @@ function observed(s: SignedState): Pick<VerifyObservation, 'signature' | 'proven
 }
 
 /** The platform manifests a list names (attestation entries, `unknown/unknown`, left out). */
-function listEntries(body: string): { platform: string; digest: Digest }[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(body);
-  } catch {
-    return [];
-  }
-  const manifests = (doc as { manifests?: unknown }).manifests;
-  if (!Array.isArray(manifests)) return [];
-  return (
-    manifests as {
-      digest?: unknown;
-      platform?: { os?: string; architecture?: string; variant?: string };
-    }[]
-  ).flatMap((m) => {
-    const platform = [m.platform?.os ?? '', m.platform?.architecture ?? '', m.platform?.variant]
-      .filter((x) => x !== undefined)
-      .join('/');
-    return typeof m.digest === 'string' && !platform.startsWith('unknown/')
-      ? [{ platform, digest: m.digest as Digest }]
-      : [];
-  });
-}
+const listEntries = (body: string): { platform: string; digest: Digest }[] =>
+  listedManifests(body).flatMap(({ platform, digest }) =>
+    digest !== undefined && !platform.startsWith('unknown/')
+      ? [{ platform, digest: digest as Digest }]
+      : [],
+  );

@@ -53,8 +53,11 @@ export function manifestList(children: readonly PlatformManifest[]): {
   return { mediaType, body };
 }
 
-/** The platforms a manifest list or index names (os/arch[/variant]); [] for a plain manifest. */
-export function listedPlatforms(body: string): string[] {
+/**
+ * The entries of a manifest list or index: each one's platform (os/arch[/variant]) and digest
+ * (undefined when it has none); [] for a plain manifest or what is not JSON.
+ */
+export function listedManifests(body: string): { platform: string; digest?: string }[] {
   let doc: unknown;
   try {
     doc = JSON.parse(body);
@@ -64,12 +67,21 @@ export function listedPlatforms(body: string): string[] {
   const manifests = (doc as { manifests?: unknown }).manifests;
   if (!Array.isArray(manifests)) return [];
   return manifests.map(
-    (m: { platform?: { os?: string; architecture?: string; variant?: string } }) =>
-      [m.platform?.os ?? '', m.platform?.architecture ?? '', m.platform?.variant]
+    (m: {
+      digest?: unknown;
+      platform?: { os?: string; architecture?: string; variant?: string };
+    }) => ({
+      platform: [m.platform?.os ?? '', m.platform?.architecture ?? '', m.platform?.variant]
         .filter((x) => x !== undefined)
         .join('/'),
+      ...(typeof m.digest === 'string' ? { digest: m.digest } : {}),
+    }),
   );
 }
+
+/** The platforms a manifest list or index names (os/arch[/variant]); [] for a plain manifest. */
+export const listedPlatforms = (body: string): string[] =>
+  listedManifests(body).map((m) => m.platform);
 
 /** `linux/arm64` covers `linux/arm64/v8`: a requested platform without a variant matches any. */
 export function platformMatches(requested: string, listed: string): boolean {
