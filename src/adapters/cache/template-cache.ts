@@ -15,19 +15,12 @@
  * Beside each file, `<key>.v8` keeps what V8 compiled of it (v8-code-cache.ts).
  */
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CompiledTemplateCache } from '../../core/jinja/render.js';
+import { replaceFile } from './replace-file.js';
 import { codeCacheRunner } from './v8-code-cache.js';
 
 const HEADER = '// kbuild compiled template ';
@@ -103,22 +96,15 @@ export function openTemplateCache(
     set(key, code) {
       const path = fileOf(key);
       if (!writable || path === undefined) return;
-      // Temp file + rename: a reader (another kbuild run) never sees half a file.
-      const tmp = `${path}.tmp-${process.pid}`;
       try {
         if (!made) mkdirSync(dir, { recursive: true });
         made = true;
-        writeFileSync(tmp, `${HEADER}${layerHash} ${code.length}\n${code}`);
-        renameSync(tmp, path);
       } catch {
-        // Read-only or full: run without a cache; try no further writes this run.
         writable = false;
-        try {
-          rmSync(tmp, { force: true });
-        } catch {
-          // nothing more to do
-        }
+        return;
       }
+      // Read-only or full: run without a cache; try no further writes this run.
+      writable = replaceFile(path, `${HEADER}${layerHash} ${code.length}\n${code}`);
     },
   };
 }

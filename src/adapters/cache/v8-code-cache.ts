@@ -11,7 +11,8 @@
  * key and a layer name one code. Same trust as the .js files (see template-cache.ts); nothing here
  * fails a command: unreadable or unwritable data just means compiling as without it.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { replaceFile } from './replace-file.js';
 import { Script } from 'node:vm';
 
 const HEADER = 'kbuild v8 code cache ';
@@ -32,19 +33,8 @@ export function codeCacheRunner(
     pending = [];
     for (const { script, path, header } of scripts) {
       if (!writable) return;
-      const tmp = `${path}.tmp-${process.pid}`;
-      try {
-        writeFileSync(tmp, Buffer.concat([Buffer.from(header), script.createCachedData()]));
-        renameSync(tmp, path);
-      } catch {
-        // Read-only or full: no more writes this run.
-        writable = false;
-        try {
-          rmSync(tmp, { force: true });
-        } catch {
-          // nothing more to do
-        }
-      }
+      // Read-only or full: no more writes this run.
+      writable = replaceFile(path, Buffer.concat([Buffer.from(header), script.createCachedData()]));
     }
   }
 
