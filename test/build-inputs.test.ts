@@ -324,7 +324,7 @@ describe('on the command line', () => {
     }
   });
 
-  it('build --help describes --set, repeated -t and --secret; plan and explain take --secret too', async () => {
+  it("build --help describes --set, repeated -t and --secret; plan, explain, verify and prune take --secret too (their fingerprints are build's)", async () => {
     const help = (await runCli(['build', '--help'], project())).stdout.replace(/\s+/g, ' ');
     expect(help).toContain('--set <IMAGE.args.KEY=VALUE|IMAGE.tags=TAG,…> per-image override');
     expect(help).toContain(
@@ -333,7 +333,7 @@ describe('on the command line', () => {
     expect(help).toContain(
       '--secret <id=ID,src=PATH|env=VAR> build secret for RUN --mount=type=secret',
     );
-    for (const cmd of ['plan', 'explain'])
+    for (const cmd of ['plan', 'explain', 'verify', 'prune'])
       expect((await runCli([cmd, '--help'], project())).stdout).toContain('--secret <id=ID');
     expect((await runCli(['test', '--help'], project())).stdout).not.toContain('--set');
   });

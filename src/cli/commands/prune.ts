@@ -5,6 +5,7 @@ import {
   jsonFormatOptions,
   numberOption,
   profileOptions,
+  secretOption,
   selectionOptions,
   type Action,
 } from '../options.js';
@@ -16,6 +17,8 @@ export function registerPrune(program: Command, run: (a: Action) => void): void 
       "delete old tags from the registry by kbuild.yaml's retention rules (--registry), or old local builds of the family (--local); a dry run unless --yes",
     );
   selectionOptions(engineOption(profileOptions(cmd)))
+    // --local keeps the images of the current fingerprints, which hold the secret ids a build had.
+    .addOption(secretOption())
     .option('--local', 'remove local images of the family that no current fingerprint uses')
     .addOption(
       numberOption('--keep <n>', '--local: older builds kept per image besides the current one', 2),
