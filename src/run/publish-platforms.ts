@@ -198,16 +198,14 @@ async function stageImage(
   for (const c of children) {
     const m = await registry.manifest(repo, c.digest, signal);
     if (!m.ok) {
-      return {
+      return unpublished(
         name,
-        refs: [],
         platforms,
-        status: 'incomplete',
-        message:
-          m.error.reason === 'not-found'
-            ? `${repo}@${c.digest} (${c.platform}) is not in the registry`
-            : `${repo}@${c.digest} (${c.platform}) could not be read: ${m.error.message}`,
-      };
+        'incomplete',
+        m.error.reason === 'not-found'
+          ? `${repo}@${c.digest} (${c.platform}) is not in the registry`
+          : `${repo}@${c.digest} (${c.platform}) could not be read: ${m.error.message}`,
+      );
     }
     manifests.push({
       digest: m.value.digest,
@@ -229,13 +227,7 @@ async function stageImage(
       const tag = `${m.t}-${archOf(m.m.platform)}`;
       const r = await registry.put(repo, tag, encoded(m.m), signal);
       if (!r.ok)
-        return {
-          name,
-          refs,
-          platforms,
-          status: 'refused',
-          message: `${repo}:${tag}: ${r.error.message}`,
-        };
+        return unpublished(name, platforms, 'refused', `${repo}:${tag}: ${r.error.message}`, refs);
       refs.push(`${repo}:${tag}`);
     }
     return {
@@ -251,22 +243,20 @@ async function stageImage(
   const digest = `sha256:${createHash('sha256').update(list.body).digest('hex')}` as Digest;
   const put = await registry.put(repo, digest, encoded(list), signal);
   if (!put.ok) {
-    return {
+    return unpublished(
       name,
-      refs: [],
       platforms,
-      status: 'refused',
-      message: `the registry refused the manifest list for ${repo}:${opts.tag} (${put.error.message}); registries that cannot store lists get per-platform tags with --arch-tags (${opts.tag}-<arch>)`,
-    };
+      'refused',
+      `the registry refused the manifest list for ${repo}:${opts.tag} (${put.error.message}); registries that cannot store lists get per-platform tags with --arch-tags (${opts.tag}-<arch>)`,
+    );
   }
   if (put.value.digest !== digest)
-    return {
+    return unpublished(
       name,
-      refs: [],
       platforms,
-      status: 'incomplete',
-      message: `${repo}@${digest}: the registry stored the list as ${put.value.digest}`,
-    };
+      'incomplete',
+      `${repo}@${digest}: the registry stored the list as ${put.value.digest}`,
+    );
   const unsigned = await opts.sign?.(
     {
       name,
@@ -277,15 +267,23 @@ async function stageImage(
     signal,
   );
   if (unsigned !== undefined)
-    return {
+    return unpublished(
       name,
-      refs: [],
       platforms,
-      status: 'refused',
-      message: `the manifest list ${repo}@${digest} could not be signed (${unsigned}); ${repo}:${opts.tag} was not moved`,
-    };
+      'refused',
+      `the manifest list ${repo}@${digest} could not be signed (${unsigned}); ${repo}:${opts.tag} was not moved`,
+    );
   return { staged: true, name, repo, tags, platforms, list, digest, platformManifests };
 }
+
+/** An image whose tag(s) were not (all) moved: why, and what was written before it stopped. */
+const unpublished = (
+  name: ImageName,
+  platforms: readonly string[],
+  status: 'refused' | 'incomplete',
+  message: string,
+  refs: readonly string[] = [],
+): ImageManifest => ({ name, refs, platforms, status, message });
 
 /** Moves the image's tags to its stored list, checked to serve every platform. */
 async function tagList(
@@ -297,38 +295,33 @@ async function tagList(
   const tag = tags[0]!;
   const put = await registry.put(repo, tag, encoded(list), signal);
   if (!put.ok) {
-    return {
+    return unpublished(
       name,
-      refs: [],
       platforms,
-      status: 'refused',
-      message: `the registry refused the manifest list for ${repo}:${tag} (${put.error.message})`,
-    };
+      'refused',
+      `the registry refused the manifest list for ${repo}:${tag} (${put.error.message})`,
+    );
   }
   // Read it back: the shared tag must now serve every platform.
   const stored = await registry.manifest(repo, tag, signal);
   const listed = stored.ok ? listedPlatforms(new TextDecoder().decode(stored.value.body)) : [];
   const missing = platforms.filter((p) => !listed.some((l) => platformMatches(p, l)));
   if (!stored.ok || stored.value.digest !== put.value.digest || missing.length) {
-    return {
+    return unpublished(
       name,
-      refs: [`${repo}:${tag}`],
       platforms,
-      status: 'incomplete',
-      message: `${repo}:${tag} does not list ${missing.join(', ') || 'what was written'}`,
-    };
+      'incomplete',
+      `${repo}:${tag} does not list ${missing.join(', ') || 'what was written'}`,
+      [`${repo}:${tag}`],
+    );
   }
   // The extra tags name the same list (a put of the same bytes: the same digest).
   for (const t of tags.slice(1)) {
     const r = await registry.put(repo, t, encoded(list), signal);
     if (!r.ok)
-      return {
-        name,
-        refs: [`${repo}:${tag}`],
-        platforms,
-        status: 'refused',
-        message: `${repo}:${t}: ${r.error.message}`,
-      };
+      return unpublished(name, platforms, 'refused', `${repo}:${t}: ${r.error.message}`, [
+        `${repo}:${tag}`,
+      ]);
   }
   return {
     name,
