@@ -73,6 +73,18 @@ interface Published {
   platformManifests: Record<string, { digest: string }>;
 }
 
+/** busybox's arm64 manifest (no signature of ours) copied into bb-lib's repository under `tag`. */
+const copyArm64BusyboxTo = (tag: string) =>
+  sh('skopeo', [
+    'copy',
+    '--src-tls-verify=false',
+    '--dest-tls-verify=false',
+    '--override-arch',
+    'arm64',
+    `docker://${BASE}`,
+    `docker://${REGISTRY}/kbuild-test/bb-lib:${tag}`,
+  ]);
+
 describe('kbuild build --sign-key on several platforms', () => {
   const published = new Map<string, Published>();
 
@@ -225,15 +237,7 @@ describe('kbuild build --sign-key on several platforms', () => {
   it('tampering: the tag moved to a list naming an unsigned arm64 manifest fails that image and platform alone', async () => {
     const lib = published.get('bb-lib')!;
     // busybox's arm64 manifest, copied into bb-lib's repository, and a list naming it.
-    await sh('skopeo', [
-      'copy',
-      '--src-tls-verify=false',
-      '--dest-tls-verify=false',
-      '--override-arch',
-      'arm64',
-      `docker://${BASE}`,
-      `docker://${REGISTRY}/kbuild-test/bb-lib:${tag}-intruder`,
-    ]);
+    await copyArm64BusyboxTo(`${tag}-intruder`);
     const intruder = await fetch(
       `http://${REGISTRY}/v2/kbuild-test/bb-lib/manifests/${tag}-intruder`,
       {
@@ -312,15 +316,7 @@ describe('kbuild build --sign-key on several platforms', () => {
     expect(noList.stderr).toMatch(
       /bb-lib: \S+ does not exist in the registry \(\S+-amd64 is there: published with --arch-tags\? verify with --arch-tags\)/,
     );
-    await sh('skopeo', [
-      'copy',
-      '--src-tls-verify=false',
-      '--dest-tls-verify=false',
-      '--override-arch',
-      'arm64',
-      `docker://${BASE}`,
-      `docker://${REGISTRY}/kbuild-test/bb-lib:${t2}-arm64`,
-    ]);
+    await copyArm64BusyboxTo(`${t2}-arm64`);
     const r = await kbuild(
       [...V, '--tag', t2, '--key', file('key.pub'), '--arch-tags'],
       project.dir,

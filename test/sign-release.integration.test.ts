@@ -106,6 +106,17 @@ afterAll(async () => {
   rmSync(parent, { recursive: true, force: true });
 }, 120_000);
 
+/** `kbuild promote --from FROM --to TO --require-signed PUB` (to another registry when given). */
+const promoteSigned = (from: string, to: string, pub: string, toRegistry?: string) =>
+  kbuild(
+    [
+      ...['promote', ...P, '--from', from, '--to', to],
+      ...(toRegistry ? ['--to-registry', toRegistry] : []),
+      ...['--require-signed', file(pub)],
+    ],
+    dir,
+  );
+
 describe('signed releases: promote and prune with signatures', () => {
   it('promote within the registry: the new tag names the signed digest; its signature is the one already there', async () => {
     const sigsBefore = await Promise.all(
@@ -182,20 +193,7 @@ describe('signed releases: promote and prune with signatures', () => {
   }, 300_000);
 
   it('--require-signed: another key refuses all, writing nothing; the right key passes', async () => {
-    const refused = await kbuild(
-      [
-        ...['promote', ...P],
-        '--from',
-        TAG,
-        '--to',
-        'v2',
-        '--to-registry',
-        B(),
-        '--require-signed',
-        file('other.pub'),
-      ],
-      dir,
-    );
+    const refused = await promoteSigned(TAG, 'v2', 'other.pub', B());
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(
       `nothing promoted: 2 of 2 image(s) under tag '${TAG}' in ${REGISTRY} are not signed by the key in ${file('other.pub')}`,
@@ -208,20 +206,7 @@ describe('signed releases: promote and prune with signatures', () => {
     }
     expect(await tagsOf(B(), `${ns}/base`)).not.toContain('v2');
 
-    const passed = await kbuild(
-      [
-        ...['promote', ...P],
-        '--from',
-        TAG,
-        '--to',
-        'v2',
-        '--to-registry',
-        B(),
-        '--require-signed',
-        file('key.pub'),
-      ],
-      dir,
-    );
+    const passed = await promoteSigned(TAG, 'v2', 'key.pub', B());
     expect(passed.stderr).toBe('');
     expect(passed.code).toBe(0);
     for (const image of IMAGES)
@@ -236,10 +221,7 @@ describe('signed releases: promote and prune with signatures', () => {
     await sh('docker', ['push', over]);
     const pushed = await registryDigest(REGISTRY, `${ns}/hello`, 'cand');
     expect(pushed).not.toBe(now.hello);
-    const r = await kbuild(
-      [...['promote', ...P], '--from', 'cand', '--to', 'rel', '--require-signed', file('key.pub')],
-      dir,
-    );
+    const r = await promoteSigned('cand', 'rel', 'key.pub');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`  hello: ${over} (${pushed}) is not signed\n`);
     expect(r.stderr).not.toMatch(/^ {2}base:/m);
@@ -262,10 +244,7 @@ describe('signed releases: promote and prune with signatures', () => {
       { mediaType: sig.value.mediaType, body: sig.value.body },
     );
     expect(put.ok).toBe(true);
-    const r = await kbuild(
-      [...['promote', ...P], '--from', 'cand', '--to', 'rel', '--require-signed', file('key.pub')],
-      dir,
-    );
+    const r = await promoteSigned('cand', 'rel', 'key.pub');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       `  hello: ${REGISTRY}/${repo}:cand (${pushed}) carries the key's signature of another digest (${now.hello})`,
