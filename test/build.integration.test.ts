@@ -375,7 +375,9 @@ describe('kbuild build with podman', () => {
     ]);
     expect(out).toBe('bb-lib built for bb\n');
     await sh('podman', ['rmi', '-f', ...ALL.map((n) => `kbuild-test/${n}:${tag}`)]).catch(() => '');
-  });
+    // podman builds and pushes five images one engine process at a time: about 40 s on a quiet
+    // host, close to the default 60 s when the suite's other files load the 2 cores.
+  }, 180_000);
 });
 
 describe('kbuild doctor', () => {
