@@ -145,8 +145,12 @@ describe('kbuild signs, cosign verifies', () => {
       value: {
         signature: 'signed',
         attestations: [{ predicateType: PREDICATE, outcome: 'added' }],
+        layers: expect.any(Object),
       },
     });
+    // The attestation it reports as its own is the one the registry now holds.
+    const written = first.ok ? first.value.layers : {};
+    expect(written).toEqual({ [(await layersUnder(t, 'att'))[0]!.descriptor.digest]: PREDICATE });
     const v = await verifyDigest('pub.pem', t.digest);
     expect(v.out).toContain('The signatures were verified against the specified public key');
     expect(v.code).toBe(0);
@@ -159,6 +163,7 @@ describe('kbuild signs, cosign verifies', () => {
       value: {
         signature: 'already-signed',
         attestations: [{ predicateType: PREDICATE, outcome: 'present' }],
+        layers: written,
       },
     });
     expect(await layersUnder(t, 'sig')).toHaveLength(1);

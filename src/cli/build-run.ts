@@ -124,13 +124,16 @@ export async function buildFamily(
         `--secret needs BuildKit (RUN --mount=type=secret), and this docker builds with the legacy builder: unset DOCKER_BUILDKIT=0, or use a client with BuildKit (docker-buildx, or DOCKER_BUILDKIT=1 with a 18.09-22.x client), or --engine podman`,
       );
     const load = { ...s.load, buildFeatures: features };
-    return await buildLocked(
+    const code = await buildLocked(
       io,
       patterns,
       { ...s, load, ...(signing ? { signing } : {}) },
       ws.value,
       profile.value.platforms,
     );
+    // What the key signed, for the next run (a cache: not written, that run reads the registry).
+    signing?.signed.save();
+    return code;
   } finally {
     recordProcesses(undefined);
     await lock.release();

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import type { SignedLayersFile } from '../adapters/cache/signed-layers.js';
 import type { Profile, ProjectConfig, SigningConfig } from '../core/model.js';
 import type { RegistryView } from '../run/build/registry-view.js';
 import type { ListSigner } from '../run/publish-platforms.js';
@@ -52,7 +53,7 @@ export async function signingFor(
     readonly profile: Profile;
     readonly patterns: readonly string[];
   },
-): Promise<SigningSettings | undefined> {
+): Promise<(SigningSettings & { readonly signed: SignedLayersFile }) | undefined> {
   if (opts.flag && !opts.push)
     throw new UsageError(
       '--sign-key signs the images --push publishes (by their registry digest): add --push',
@@ -67,11 +68,13 @@ export async function signingFor(
   });
   if (!signer.ok) throw new UsageError(`${signer.error.message} (the key of ${choice.from})`);
   const { gitStateOf } = await import('../adapters/git-snapshot.js');
+  const { openSignedLayers } = await import('../adapters/cache/signed-layers.js');
   return {
     signer: signer.value,
     tool: await kbuildTool(),
     git: await gitStateOf(opts.root),
     selection: opts.patterns,
+    signed: openSignedLayers(opts.root, signer.value.keyFingerprint),
   };
 }
 

@@ -14,3 +14,13 @@ export interface Signer {
   /** Where the key came from, for messages (e.g. the key file's path). */
   readonly source: string;
 }
+
+/**
+ * What a key attested in earlier runs, by target (`registry/repository@digest`): the digests of
+ * its attestation layers there and their predicate types (SignOutcome.layers), so that a re-run
+ * recognises them without downloading the statements again. A cache: an entry lost or stale only means the registry is read as before.
+ */
+export interface SignedLayers {
+  get(target: string): Readonly<Record<string, string>> | undefined;
+  set(target: string, layers: Readonly<Record<string, string>>): void;
+}

@@ -13,7 +13,7 @@ import type { Outcome } from '../scheduler.js';
 import type { ImageTestStatus, PublishSummary } from '../summary.js';
 import type { RegistryView } from './registry-view.js';
 import type { SbomTool } from '../../core/packages/sbom.js';
-import type { Signer } from '../signing-ports.js';
+import type { SignedLayers, Signer } from '../signing-ports.js';
 
 export interface BuildOptions {
   readonly threads: number;
@@ -115,6 +115,8 @@ export interface SigningSettings {
   readonly git: { readonly commit: string; readonly dirty: boolean } | null;
   /** The image patterns of the command line. */
   readonly selection: readonly string[];
+  /** What the key put into the registry in earlier runs (read and added to by the sign step). */
+  readonly signed?: SignedLayers;
 }
 
 /** What the run's actions share while it runs. */

@@ -9,6 +9,7 @@ import type { Inventory } from '../../core/packages/inventory.js';
 import { imageStatements, timeAfter } from '../../core/signing/statements.js';
 import { readInventory } from '../packages/inventory.js';
 import type { StepError } from '../scheduler.js';
+import { targetName } from '../sign/attached.js';
 import { signImage } from '../sign/sign-image.js';
 import type { BuildContext, SigningSettings } from './context.js';
 
@@ -80,13 +81,16 @@ export async function signStep(
     repository: naming.repository(name),
     digest: digest as Digest,
   };
+  const known = signing.signed?.get(targetName(target));
   const r = await signImage(
     registry.client,
     target,
     signing.signer,
     [statements.provenance, ...(statements.sbom ? [statements.sbom] : [])],
     signal,
+    known ? { known } : {},
   );
+  if (r.ok) signing.signed?.set(targetName(target), r.value.layers);
   if (!r.ok) {
     const transient = 'transient' in r.error ? r.error.transient : false;
     return {

@@ -72,8 +72,13 @@ describe('signImage', () => {
     const first = await signImage(reg, target, s, [statement(target.digest)]);
     expect(first).toEqual({
       ok: true,
-      value: { signature: 'signed', attestations: [{ predicateType: P, outcome: 'added' }] },
+      value: {
+        signature: 'signed',
+        attestations: [{ predicateType: P, outcome: 'added' }],
+        layers: expect.any(Object),
+      },
     });
+    expect(Object.values(first.ok ? first.value.layers : {})).toEqual([P]);
     expect(puts(reg.calls).sort()).toEqual([
       `put ${REPO}:${cosignTag(target.digest, 'att')}`,
       `put ${REPO}:${cosignTag(target.digest, 'sig')}`,
@@ -85,10 +90,71 @@ describe('signImage', () => {
       value: {
         signature: 'already-signed',
         attestations: [{ predicateType: P, outcome: 'present' }],
+        layers: first.ok ? first.value.layers : {},
       },
     });
     expect(puts(reg.calls)).toEqual([]);
     expect(reg.calls.filter((c) => c.startsWith('upload'))).toEqual([]);
+  });
+
+  it('known attestations of an earlier run are recognised by digest: their blobs are not read again', async () => {
+    const { reg, target } = world();
+    const reads: string[] = [];
+    const getBlob = reg.getBlob.bind(reg);
+    reg.getBlob = (r, repo, digest, signal) => {
+      reads.push(digest);
+      return getBlob(r, repo, digest, signal);
+    };
+    const s = newSigner();
+    const first = await signImage(reg, target, s, [statement(target.digest)]);
+    const known = first.ok ? first.value.layers : {};
+    const layerDigests = Object.keys(known);
+    reads.length = 0;
+    const again = await signImage(reg, target, s, [statement(target.digest)], undefined, { known });
+    expect(again.ok && again.value).toMatchObject({
+      signature: 'already-signed',
+      attestations: [{ predicateType: P, outcome: 'present' }],
+      layers: known,
+    });
+    // The signature is read (its layer digest does not cover the signature), the statement is not.
+    expect(reads).toHaveLength(1);
+    expect(reads).not.toContain(layerDigests[0]);
+    // Without the cache the same answer costs reading the statement's blob too.
+    reads.length = 0;
+    await signImage(reg, target, s, [statement(target.digest)]);
+    expect(reads).toHaveLength(2);
+    expect(reads).toContain(layerDigests[0]);
+
+    // A statement of a predicate type not among the known layers: the others are read, it is added.
+    reads.length = 0;
+    const more = await signImage(
+      reg,
+      target,
+      s,
+      [statement(target.digest), statement(target.digest, { n: 2 }, 'https://example.com/q/v1')],
+      undefined,
+      { known },
+    );
+    expect(more.ok && more.value.attestations).toEqual([
+      { predicateType: P, outcome: 'present' },
+      { predicateType: 'https://example.com/q/v1', outcome: 'added' },
+    ]);
+    expect(reads).toHaveLength(1); // the signature's: the only attestation there is a known one
+
+    // Known digests that are no longer there (the tags were replaced): read and signed as before.
+    const other = world();
+    const stale = await signImage(
+      other.reg,
+      other.target,
+      s,
+      [statement(other.target.digest)],
+      undefined,
+      {
+        known,
+      },
+    );
+    expect(stale.ok && stale.value.signature).toBe('signed');
+    expect(Object.keys(stale.ok ? stale.value.layers : {})).not.toEqual(layerDigests);
   });
 
   it('a second key appends its signature; readSignedState tells the keys apart', async () => {

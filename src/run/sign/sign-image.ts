@@ -5,7 +5,11 @@
  * put there is kept; what this key already signed is not signed again.
  *
  * Ordering: the blobs and the config first, then the manifest (a registry refuses a manifest
- * whose blobs it lacks). Two signers writing the same tag at once can lose one's layer (the registry
+ * whose blobs it lacks). The attestations this key put there in an earlier run (`known`, by layer
+ * digest) are recognised without reading their blobs: a re-run with nothing to sign does not
+ * download the statements again (an SBOM can be megabytes). A DSSE envelope holds its signature,
+ * so its digest names it whole; a signature layer does not (cosign keeps the signature in an
+ * annotation), so that one, a few hundred bytes, is always read and checked. Two signers writing the same tag at once can lose one's layer (the registry
  * API has no compare-and-swap); kbuild signs each digest from one run.
  */
 import type { KeyObject } from 'node:crypto';
@@ -45,6 +49,11 @@ export interface SignOutcome {
     readonly predicateType: string;
     readonly outcome: 'added' | 'present';
   }[];
+  /**
+   * This key's attestations about this digest, found valid or added: layer digest -> the
+   * statement's predicate type. What a later run gives back as `known`.
+   */
+  readonly layers: Readonly<Record<string, string>>;
 }
 
 export interface SignImageOptions {
@@ -54,6 +63,12 @@ export interface SignImageOptions {
    * digest, even when its build times differ); `exact`, one with the same statement bytes.
    */
   readonly attestationMatch?: 'predicate-type' | 'exact';
+  /**
+   * `SignOutcome.layers` of an earlier run for this target and key: a layer there with one of
+   * these digests is this key's (a digest names its bytes) and is not read again. With `exact`,
+   * attestations are still read (their bytes are what is compared).
+   */
+  readonly known?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -91,7 +106,7 @@ export async function signImage(
   ]);
   if (!sig.ok) return sig;
   if (!att.ok) return att;
-  return ok({ signature: sig.value, attestations: att.value });
+  return ok({ signature: sig.value, attestations: att.value.outcomes, layers: att.value.layers });
 }
 
 /** Appends a signature by `signer` to the `.sig` manifest unless one by its key is there. */
@@ -126,12 +141,33 @@ async function attestOnce(
   statements: readonly InTotoStatement[],
   opts: SignImageOptions,
   signal: AbortSignal | undefined,
-): Promise<Result<SignOutcome['attestations'], RegistryFailure>> {
-  if (statements.length === 0) return ok([]);
+): Promise<
+  Result<{ outcomes: SignOutcome['attestations']; layers: Record<string, string> }, RegistryFailure>
+> {
+  if (statements.length === 0) return ok({ outcomes: [], layers: {} });
   const layers = await readAttached(registry, target, 'att', signal);
   if (!layers.ok) return layers;
+  const match = opts.attestationMatch ?? 'predicate-type';
   const present: { predicateType: string; payload: string }[] = [];
-  for (const layer of layers.value.filter(isAttestationLayer)) {
+  const mine: Record<string, string> = {};
+  const attestations = layers.value.filter(isAttestationLayer);
+  // This key's layers of an earlier run count by their digest (their predicate type as recorded);
+  // the others are read only when those leave a statement's predicate type missing.
+  const recognised = new Set<string>();
+  if (match === 'predicate-type') {
+    for (const layer of attestations) {
+      const type = opts.known?.[layer.descriptor.digest];
+      if (type === undefined) continue;
+      recognised.add(layer.descriptor.digest);
+      present.push({ predicateType: type, payload: '' });
+      mine[layer.descriptor.digest] = type;
+    }
+  }
+  const missing = statements.some(
+    (st) => !present.some((p) => p.predicateType === st.predicateType),
+  );
+  for (const layer of missing ? attestations : []) {
+    if (recognised.has(layer.descriptor.digest)) continue;
     const blob = await readBlob(registry, target, layer.descriptor.digest, signal);
     if (!blob.ok) return blob;
     const check = checkAttestation(blob.value, key, target.digest);
@@ -140,9 +176,9 @@ async function attestOnce(
         predicateType: check.statement.predicateType,
         payload: Buffer.from(check.payload).toString('base64'),
       });
+      mine[layer.descriptor.digest] = check.statement.predicateType;
     }
   }
-  const match = opts.attestationMatch ?? 'predicate-type';
   const added: NewLayer[] = [];
   const outcomes: SignOutcome['attestations'][number][] = [];
   for (const statement of statements) {
@@ -158,14 +194,16 @@ async function attestOnce(
       payload: bytes,
       signatures: [{ keyid: '', sig: signer.sign(pae(IN_TOTO_PAYLOAD_TYPE, bytes)) }],
     });
-    added.push(attestationLayer(envelope, statement.predicateType));
+    const layer = attestationLayer(envelope, statement.predicateType);
+    added.push(layer);
     present.push({ predicateType: statement.predicateType, payload: b64 });
+    mine[layer.descriptor.digest] = statement.predicateType;
   }
   if (added.length > 0) {
     const put = await appendLayers(registry, target, 'att', layers.value, added, signal);
     if (!put.ok) return put;
   }
-  return ok(outcomes);
+  return ok({ outcomes, layers: mine });
 }
 
 /** Uploads the new layers' blobs and the config, then PUTs the manifest under the cosign tag. */
