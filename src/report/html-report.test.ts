@@ -99,6 +99,7 @@ describe('htmlReport', () => {
     const html = page();
     expect(html).toContain('<span class="verdict FAILED" id="verdict">FAILED</span>');
     expect(html).toContain('<dt>registry</dt><dd>127.0.0.1:5000</dd>');
+    expect(html).not.toContain('<dt>extra tags</dt>');
     expect(html).toContain('<dt>engine</dt><dd>docker 26.1.5 (buildkit)</dd>');
     expect(html).toContain(
       '<dt>images</dt><dd>1 built, 1 pushed, 1 fresh, 1 parent-failed, 1 failed, 1 unbuildable</dd>',
@@ -116,6 +117,14 @@ describe('htmlReport', () => {
     );
     expect(html).toContain(
       `<a href=".kbuild/logs/r1/lib%20%26%20co.FAILED.log" title="${LOGS}/lib &amp; co.FAILED.log">lib &amp; co.FAILED.log</a>`,
+    );
+  });
+
+  it('names the extra tags (-t shared -t extra …) beside the shared one', () => {
+    const s = section();
+    const html = page([{ ...s, summary: { ...s.summary, extraTags: ['latest', 'v1.2'] } }]);
+    expect(html).toContain(
+      `<dt>tag</dt><dd>${s.summary.tag}</dd><dt>extra tags</dt><dd>latest v1.2</dd>`,
     );
   });
 

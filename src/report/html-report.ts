@@ -160,6 +160,9 @@ function runHeader(input: HtmlReportInput): string {
       : []),
     ['profile', first.profile],
     ['tag', first.tag],
+    ...(first.extraTags?.length
+      ? [['extra tags', first.extraTags.join(' ')] as [string, string]]
+      : []),
     ['registry', first.registry || '(none)'],
     ['engine', `${e.kind} ${e.serverVersion} (${e.buildPath})`],
     ['started', first.start],
