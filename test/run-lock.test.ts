@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, runCli } from './helpers/run-cli.js';
+import { copyFixture } from './helpers/host.js';
+import { runCli } from './helpers/run-cli.js';
 
 // One run at a time per project and profile (issue 13): `build` takes .kbuild/locks/<profile>.lock.
 let dir: string;
@@ -23,7 +24,7 @@ const build = () =>
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'kbuild-run-lock-'));
-  cpSync(fixture('bb'), dir, { recursive: true });
+  copyFixture('bb', dir);
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'ignore' });
   git('init', '-q');
   git('add', '-A');

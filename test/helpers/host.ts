@@ -27,13 +27,23 @@ export function requireHost(): void {
 }
 
 /**
+ * A fixture project's files copied into `dir`, without the `.kbuild/` a test that loads the
+ * fixture in place leaves there (its template cache): a copy starts as a fresh checkout would, and
+ * a test that mounts something at `.kbuild` finds nothing in the way.
+ */
+export function copyFixture(name: string, dir: string): void {
+  const output = join(fixture(name), '.kbuild');
+  cpSync(fixture(name), dir, { recursive: true, filter: (src) => src !== output });
+}
+
+/**
  * A throw-away copy of a fixture project (builds write .kbuild/ into the project). A unique file
  * in every image directory makes its fingerprints its own: images are content-addressed, and
  * another run's images must not make this one's look fresh.
  */
 export function projectCopy(name: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `kbuild-${name}-`));
-  cpSync(fixture(name), dir, { recursive: true });
+  copyFixture(name, dir);
   const seed = `${Date.now()}-${Math.random()}\n`;
   for (const d of readdirSync(join(dir, 'images'), { withFileTypes: true })) {
     if (d.isDirectory()) writeFileSync(join(dir, 'images', d.name, '.test-seed'), seed);
