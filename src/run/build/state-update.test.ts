@@ -14,7 +14,10 @@ import {
   type BuildWorld,
   type Name,
 } from '../../../test/helpers/build-world.js';
+import { imageName, type ImageName } from '../../core/model.js';
+import type { Inventory } from '../../core/packages/inventory.js';
 import { planJobs } from './run-build.js';
+import { stateAfterRun } from './state-update.js';
 
 let w: BuildWorld;
 beforeEach(() => {
@@ -125,6 +128,27 @@ describe('stateAfterRun', () => {
       });
     }
     expect(r.image('base').digest).toMatch(/^sha256:/);
+  });
+
+  it('keeps an inventory the run read from an image it did not build (as the sign step reads it), and the previous one otherwise', async () => {
+    await w.run(one);
+    const withPackages = w.state;
+    w.state = {
+      ...w.state,
+      images: Object.fromEntries(
+        Object.entries(w.state.images).map(([n, { packages: _, ...rest }]) => [n, rest]),
+      ),
+    };
+    const r = await w.run(one); // nothing changed: every image fresh, no inventory read
+    expect(IMAGES.map((n) => r.image(n).status)).toEqual(IMAGES.map(() => 'fresh'));
+    expect(w.state.images['edge']!.packages).toBeUndefined();
+    const read = new Map<ImageName, Inventory>([[imageName('edge'), NO_PACKAGES as Inventory]]);
+    const after = stateAfterRun(w.state, r.summary, r.observed.plan, REGISTRY, read);
+    expect(after.images['edge']!.packages).toEqual(NO_PACKAGES);
+    expect(after.images['app']!.packages).toBeUndefined();
+    // Unchanged images keep what the state had when this run read nothing for them.
+    const kept = stateAfterRun(withPackages, r.summary, r.observed.plan, REGISTRY, new Map());
+    expect(kept.images['app']!.packages).toEqual(NO_PACKAGES);
   });
 
   it('keeps the previous entry of an image that failed (and of its descendants); a fresh one keeps its digest', async () => {

@@ -6,10 +6,11 @@ import type { ImageState, StateFile } from '../ports.js';
 import type { RunSummary } from '../summary.js';
 
 /**
- * The state after a run: every image that ended well gets its fingerprint and record. A built
- * image gets the package inventory the run read from it (`inventories`; none when it could not be
- * read); an unchanged one (same fingerprint, same image) keeps its previous inventory and the
- * package updates recorded as not applied to it.
+ * The state after a run: every image that ended well gets its fingerprint and record. An image
+ * gets the package inventory the run read from it (`inventories`: after its build, or, for one
+ * not built, when the sign step needed it for its SBOM), else, unchanged (same fingerprint, same
+ * image), its previous one; an unchanged image keeps the package updates recorded as not applied
+ * to it.
  */
 export function stateAfterRun(
   before: StateFile,
@@ -34,7 +35,8 @@ export function stateAfterRun(
     const testPassed =
       i.test === 'passed' || (prev?.fingerprint === fp.fingerprint && prev.testPassed === true);
     const sameImage = prev?.fingerprint === fp.fingerprint && prev.imageId === i.imageId;
-    const packages = built ? inventories?.get(i.name) : sameImage ? prev.packages : undefined;
+    // Kept even for an image not built: else each signed re-run would read it again (a container).
+    const packages = inventories?.get(i.name) ?? (sameImage ? prev.packages : undefined);
     const notApplied = !built && sameImage ? prev.notApplied : undefined;
     images[i.name] = {
       fingerprint: fp.fingerprint,
