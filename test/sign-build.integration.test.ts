@@ -151,6 +151,22 @@ describe('kbuild build --sign-key, cosign and kbuild verify', () => {
     ).toBe(before);
   }, 120_000);
 
+  it('images found built and pushed get their packages read for the SBOM once: the state keeps them for the next run', async () => {
+    // As an unsigned build leaves the state: no package inventories (nothing read them).
+    const stateFile = join(dir, '.kbuild', 'state', 'busybox-binary.json');
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+      images: Record<string, { packages?: unknown }>;
+    };
+    for (const image of Object.values(state.images)) delete image.packages;
+    writeFileSync(stateFile, JSON.stringify(state));
+    const r = await kbuild(['build', ...P, '--push', '--sign-key', file('key.pem')], dir);
+    expect(r.code).toBe(0);
+    const after = JSON.parse(readFileSync(stateFile, 'utf8')) as typeof state;
+    const names = Object.keys(after.images);
+    expect(names.length).toBeGreaterThan(1);
+    expect(names.filter((n) => after.images[n]!.packages === undefined)).toEqual([]);
+  }, 120_000);
+
   it('tampering: a changed template is provenance for another fingerprint; a tag pushed over with an unsigned image is unsigned', async () => {
     // The checkout moves on: base's provenance no longer names what the checkout gives.
     const template = join(dir, 'images', 'base', 'Dockerfile.j2');
