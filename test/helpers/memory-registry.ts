@@ -1,6 +1,6 @@
 /**
- * The Registry port in memory, for run-level unit tests (publishing, the build loop): manifests by
- * repository and tag or digest, nothing else. `refuse` makes chosen manifest PUTs fail as a
+ * The Registry port in memory, for run-level unit tests (publishing, the build loop, signing):
+ * manifests by repository and tag or digest, and blobs by repository and digest. `refuse` makes chosen manifest PUTs fail as a
  * registry would; `down` makes every call fail as unreachable.
  */
 import { createHash } from 'node:crypto';
@@ -10,7 +10,9 @@ import type { ManifestRef, Registry, RegistryFailure } from '../../src/run/ports
 export interface MemoryRegistry extends Registry {
   /** `repo:tag` and `repo@digest` -> manifest. */
   readonly store: Map<string, { mediaType: string; body: string; digest: Digest }>;
-  /** Every call, as `op repo ref`. */
+  /** `repo@digest` -> blob bytes (what uploadBlob stored; a test may change them: tampering). */
+  readonly blobs: Map<string, Uint8Array>;
+  /** Every call, as `op repo ref` (`upload` and `get-blob` for blobs). */
   readonly calls: string[];
   /** Stores a manifest under a tag (and its digest); answers the digest. */
   put(repository: string, tag: string, mediaType: string, body: string): Digest;
@@ -29,6 +31,7 @@ const unsupported = (message: string): { ok: false; error: RegistryFailure } => 
 
 export function memoryRegistry(): MemoryRegistry {
   const store = new Map<string, { mediaType: string; body: string; digest: Digest }>();
+  const blobs = new Map<string, Uint8Array>();
   const calls: string[] = [];
   const key = (r: ManifestRef) =>
     r.reference.startsWith('sha256:')
@@ -51,6 +54,7 @@ export function memoryRegistry(): MemoryRegistry {
   });
   const reg: MemoryRegistry = {
     store,
+    blobs,
     calls,
     put,
     digestOf: (repo, tag) => store.get(`${repo}:${tag}`)?.digest,
@@ -98,12 +102,29 @@ export function memoryRegistry(): MemoryRegistry {
         value: { digest: put(from.repository, toTag, m.mediaType, m.body) },
       });
     },
-    blobExists: () => Promise.resolve(unsupported('not in memory')),
+    blobExists: (_r, repo, digest) =>
+      Promise.resolve({ ok: true, value: blobs.has(`${repo}@${digest}`) }),
+    async uploadBlob(_r, repo, digest, content) {
+      calls.push(`upload ${repo}@${digest}`);
+      const chunks: Uint8Array[] = [];
+      for await (const c of content) chunks.push(c);
+      const bytes = Buffer.concat(chunks);
+      blobs.set(`${repo}@${digest}`, bytes);
+      return { ok: true, value: { bytes: bytes.length } };
+    },
+    getBlob(_r, repo, digest) {
+      calls.push(`get-blob ${repo}@${digest}`);
+      if (reg.down) return Promise.resolve(unreachable());
+      const b = blobs.get(`${repo}@${digest}`);
+      return Promise.resolve(
+        b
+          ? { ok: true, value: { stream: new Blob([b]).stream(), size: b.length } }
+          : { ok: false, error: { reason: 'not-found', message: 'blob unknown' } },
+      );
+    },
     mountBlob: () => Promise.resolve(unsupported('not in memory')),
     deleteManifest: () => Promise.resolve(unsupported('not in memory')),
     listTags: () => Promise.resolve(unsupported('not in memory')),
-    getBlob: () => Promise.resolve(unsupported('not in memory')),
-    uploadBlob: () => Promise.resolve(unsupported('not in memory')),
   };
   return reg;
 }
