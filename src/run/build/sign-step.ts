@@ -81,7 +81,8 @@ export async function signStep(
     repository: naming.repository(name),
     digest: digest as Digest,
   };
-  const known = signing.signed?.get(targetName(target));
+  const cacheKey = targetName(target);
+  const known = signing.signed?.get(cacheKey);
   const r = await signImage(
     registry.client,
     target,
@@ -90,7 +91,6 @@ export async function signStep(
     signal,
     known ? { known } : {},
   );
-  if (r.ok) signing.signed?.set(targetName(target), r.value.layers);
   if (!r.ok) {
     const transient = 'transient' in r.error ? r.error.transient : false;
     return {
@@ -99,6 +99,7 @@ export async function signStep(
       transient,
     };
   }
+  signing.signed?.set(cacheKey, r.value.layers);
   const added = r.value.attestations.filter((a) => a.outcome === 'added').length;
   log(
     r.value.signature === 'already-signed' && added === 0

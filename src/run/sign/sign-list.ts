@@ -24,13 +24,13 @@ export async function signList(
 ): Promise<Result<SignOutcome, RegistryFailure>> {
   const statements: InTotoStatement[] = [];
   const name = `${list.registry}/${list.repository}`;
-  for (const p of platforms) {
-    const state = await readSignedState(
-      registry,
-      { ...list, digest: p.digest },
-      signer.publicKeyPem,
-      signal,
-    );
+  // The platforms are read side by side (each is several registry round trips), kept in order.
+  const states = await Promise.all(
+    platforms.map((p) =>
+      readSignedState(registry, { ...list, digest: p.digest }, signer.publicKeyPem, signal),
+    ),
+  );
+  for (const state of states) {
     if (!state.ok) return state;
     for (const a of state.value.attestations)
       statements.push(aboutList(a.statement, { name, digest: list.digest }));
