@@ -10,8 +10,8 @@
  */
 import type { Digest, ImageName } from '../core/model.js';
 import {
-  OCI_INDEX,
-  DOCKER_MANIFEST_LIST,
+  isListMediaType,
+  listedManifests,
   platformMatches,
 } from '../core/registry/manifest-list.js';
 import {
@@ -28,7 +28,6 @@ import {
   type VerifyProblem,
   type VerifyRow,
 } from '../core/signing/verdict.js';
-import { listedManifests } from '../core/registry/manifest-list.js';
 import { mapLimited } from './limited.js';
 import type { Registry } from './ports.js';
 import { archOf } from './publish-platforms.js';
@@ -66,8 +65,6 @@ export interface VerifyRequest {
   /** The images were published as `<tag>-<arch>` tags, one per platform (build --arch-tags). */
   readonly archTags?: boolean;
 }
-
-const isList = (mediaType: string) => mediaType === OCI_INDEX || mediaType === DOCKER_MANIFEST_LIST;
 
 /** One row per image, in the order given; registry failures stay with their image. */
 export async function verifyImages(
@@ -118,7 +115,7 @@ async function verifyImage(
     });
   }
   const digest: Digest = head.value.digest;
-  if (!isList(head.value.mediaType)) {
+  if (!isListMediaType(head.value.mediaType)) {
     const row = await judgeDigest(registry, req, img.repository, base, digest, signal);
     if (!several) return row;
     const problem: VerifyProblem = {

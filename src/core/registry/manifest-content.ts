@@ -2,7 +2,7 @@
  * What a manifest stored in a registry references: the child manifests of an index (or Docker
  * manifest list), or the config and layer blobs of an image manifest. Pure: bytes in, digests out.
  */
-import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from './manifest-list.js';
+import { DOCKER_MANIFEST, isListMediaType, OCI_MANIFEST } from './manifest-list.js';
 import type { Digest } from '../model.js';
 
 export interface Descriptor {
@@ -47,7 +47,7 @@ export function readManifest(mediaType: string, body: Uint8Array): ManifestConte
     }
     return out;
   };
-  if (type === DOCKER_MANIFEST_LIST || type === OCI_INDEX) {
+  if (isListMediaType(type)) {
     const manifests = descriptors(doc['manifests']);
     return typeof manifests === 'string'
       ? { kind: 'unsupported', why: manifests }

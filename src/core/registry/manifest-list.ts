@@ -8,6 +8,10 @@ export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifes
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
+/** Whether a manifest of this media type is a list (Docker) or an index (OCI) of manifests. */
+export const isListMediaType = (mediaType: string): boolean =>
+  mediaType === DOCKER_MANIFEST_LIST || mediaType === OCI_INDEX;
+
 /** One platform's image, as pushed (by digest). */
 export interface PlatformManifest {
   readonly digest: string;
