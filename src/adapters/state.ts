@@ -13,6 +13,10 @@ export const STATE_SCHEMA = 1;
 export const statePath = (root: string, profile: string) =>
   join(root, '.kbuild', 'state', `${profile}.json`);
 
+/** The state's name for a profile, built for one of several platforms (`<profile>@<arch>`) or not. */
+export const stateName = (profile: string, arch?: string) =>
+  arch === undefined ? profile : `${profile}@${arch}`;
+
 /** The stored state; an empty one when there is none or it is from another schema. */
 export async function readState(root: string, profile: string): Promise<StateFile> {
   try {

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeBuildDir } from '../adapters/build-context.js';
 import { createLogStore } from '../adapters/logs.js';
-import { readState, statePath, writeState } from '../adapters/state.js';
+import { readState, stateName, statePath, writeState } from '../adapters/state.js';
 import { hostProblemOf } from '../adapters/io-errors.js';
 import type { Family } from '../core/family.js';
 import { err, ok, type ImageName } from '../core/model.js';
@@ -385,7 +385,7 @@ async function buildPlatforms(
       if (signal.aborted) break;
       const arch = archOf(platform);
       const loaded = platform === platforms[0] ? first : await loadPlatform(platform);
-      const state = await readState(loaded.root, `${loaded.family.profile.name}@${arch}`);
+      const state = await readState(loaded.root, stateName(loaded.family.profile.name, arch));
       const ready = await prepareRun(io, loaded, state, s.observe);
       if (typeof ready === 'number') return ready;
       registry ??= ready.found.registry;

@@ -3,7 +3,7 @@
  * now carry a signature by the key, a provenance naming the fingerprint the checkout gives now,
  * and an SBOM. A table (or JSON); exit 1 when any image fails, each failure said in words.
  */
-import { readState } from '../../adapters/state.js';
+import { readState, stateName } from '../../adapters/state.js';
 import type { ImageName } from '../../core/model.js';
 import type { VerifyRow } from '../../core/signing/verdict.js';
 import { table } from '../../report/table.js';
@@ -91,7 +91,7 @@ export async function verifyCommand(
     const p = one.family.platform;
     const state = await readState(
       root,
-      several ? `${one.family.profile.name}@${archOf(p)}` : one.family.profile.name,
+      stateName(one.family.profile.name, several ? archOf(p) : undefined),
     );
     let fingerprints: ReadonlyMap<ImageName, { fingerprint: string }> | undefined;
     if (observing) {
