@@ -7,7 +7,7 @@
 import type { Digest, ImageName } from '../../core/model.js';
 import { mapLimited } from '../limited.js';
 import type { Registry } from '../ports.js';
-import { readSignedState, type SignatureStatus } from './signed-state.js';
+import { readSignature, type SignatureStatus } from './signed-state.js';
 
 /** An image to be promoted, at the digest its source tag names. */
 export interface SignedSource {
@@ -46,7 +46,8 @@ export async function notSignedBy(
 ): Promise<NotSignedImage[]> {
   const found = await mapLimited(sources, 4, async (s): Promise<NotSignedImage | undefined> => {
     const base = { name: s.name, ref: s.ref, digest: s.digest };
-    const state = await readSignedState(
+    // The signature alone: the statements (an SBOM among them) are not what is required here.
+    const state = await readSignature(
       registry,
       { registry: s.registry, repository: s.repository, digest: s.digest },
       publicKeyPem,

@@ -13,7 +13,7 @@ import type { Registry, RegistryFailure } from '../ports.js';
 import type { Signer } from '../signing-ports.js';
 import type { SignTarget } from './attached.js';
 import { signImage, type SignOutcome } from './sign-image.js';
-import { readSignedState } from './signed-state.js';
+import { readAttestations } from './signed-state.js';
 
 export async function signList(
   registry: Registry,
@@ -27,7 +27,7 @@ export async function signList(
   // The platforms are read side by side (each is several registry round trips), kept in order.
   const states = await Promise.all(
     platforms.map((p) =>
-      readSignedState(registry, { ...list, digest: p.digest }, signer.publicKeyPem, signal),
+      readAttestations(registry, { ...list, digest: p.digest }, signer.publicKeyPem, signal),
     ),
   );
   for (const state of states) {

@@ -62,15 +62,42 @@ export async function readSignedState(
   verifyKeyPem: string,
   signal?: AbortSignal,
 ): Promise<Result<SignedState, RegistryFailure>> {
-  const key = parsePublicKey(verifyKeyPem);
-  if (!key.ok) throw new TypeError(`readSignedState: the verify key: ${key.error}`);
+  const key = verifyKey(verifyKeyPem);
   const [sig, att] = await Promise.all([
-    signatureStatus(registry, target, key.value, signal),
-    attestationsOf(registry, target, key.value, signal),
+    signatureStatus(registry, target, key, signal),
+    attestationsOf(registry, target, key, signal),
   ]);
   if (!sig.ok) return sig;
   if (!att.ok) return att;
   return ok({ ...sig.value, ...att.value });
+}
+
+/** The signature part of readSignedState alone (the `.sig` manifest; the statements not read). */
+export function readSignature(
+  registry: Registry,
+  target: SignTarget,
+  verifyKeyPem: string,
+  signal?: AbortSignal,
+): Promise<
+  Result<Pick<SignedState, 'signature' | 'signatures' | 'signedDigest'>, RegistryFailure>
+> {
+  return signatureStatus(registry, target, verifyKey(verifyKeyPem), signal);
+}
+
+/** The attestation part of readSignedState alone (the `.att` manifest; the signature not read). */
+export function readAttestations(
+  registry: Registry,
+  target: SignTarget,
+  verifyKeyPem: string,
+  signal?: AbortSignal,
+): Promise<Result<Pick<SignedState, 'attestations' | 'rejected'>, RegistryFailure>> {
+  return attestationsOf(registry, target, verifyKey(verifyKeyPem), signal);
+}
+
+function verifyKey(pem: string): KeyObject {
+  const key = parsePublicKey(pem);
+  if (!key.ok) throw new TypeError(`readSignedState: the verify key: ${key.error}`);
+  return key.value;
 }
 
 async function signatureStatus(
